@@ -1,0 +1,61 @@
+"""The per-request GraphQL context every subgraph uses: who is calling, and the subgraph's deps."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from strawberry.fastapi import BaseContext
+
+from shared.errors import AppError, ErrorCode, forbidden, unauthenticated
+from shared.security import Authenticator
+from shared.tokens import Principal
+
+DepsT = TypeVar("DepsT")
+
+
+class Context(BaseContext, Generic[DepsT]):
+    """Verifies the caller lazily (once per request) and hands resolvers the subgraph's deps."""
+
+    def __init__(
+        self, *, deps: DepsT, authenticator: Authenticator, authorization: str | None, request_id: str
+    ) -> None:
+        super().__init__()
+        self.deps = deps
+        self.authenticator = authenticator
+        self.authorization = authorization
+        self.request_id = request_id
+        self._principal: Principal | None = None
+        self._resolved = False
+        self.extra: dict[str, Any] = {}
+
+    async def principal(self) -> Principal | None:
+        if not self._resolved:
+            self._principal = await self.authenticator.principal_from_header(self.authorization)
+            self._resolved = True
+        return self._principal
+
+    async def require_user(self) -> Principal:
+        """A signed-in user (USER or ADMIN); services never pass as users."""
+        principal = await self.principal()
+        if principal is None:
+            raise unauthenticated()
+        if principal.kind != "user":
+            raise forbidden("This operation needs a user token")
+        return principal
+
+    async def require_admin(self) -> Principal:
+        principal = await self.require_user()
+        if not principal.is_admin:
+            raise forbidden("Admin role required")
+        return principal
+
+    async def require_service(self, scope: str) -> Principal:
+        """A service token carrying `scope`; a user token never authorizes internal operations."""
+        principal = await self.principal()
+        if principal is None:
+            raise unauthenticated("Service credential required")
+        if principal.kind != "service":
+            raise forbidden("This operation is for internal services only")
+        if scope not in principal.scopes:
+            raise AppError(ErrorCode.FORBIDDEN, f"Service token lacks scope {scope}")
+        return principal

@@ -1,0 +1,115 @@
+"""Exact money: integer minor units (sen) inside, a 2-decimal string outside, never a float.
+
+The `Money` GraphQL scalar accepts an Int, a Float or a decimal String with at most two decimals
+and rejects zero, negatives, NaN/Infinity, booleans and amounts above the configured maximum.
+Balances are serialised with the same scalar (zero is a valid balance; only inputs must be > 0).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any, NewType
+
+import strawberry
+from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
+
+from shared.errors import AppError, ErrorCode
+from shared.settings import get_settings
+
+MINOR_PER_UNIT = 100
+_TWO_PLACES = Decimal("0.01")
+
+MinorUnits = NewType("MinorUnits", int)
+
+
+class MoneyError(AppError, ValueError):
+    """An amount a client sent that is not a valid positive amount of rupiah."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.BAD_USER_INPUT, message)
+
+
+def _to_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise MoneyError("Amount must be a number, not a boolean")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        # repr() is the shortest string that round-trips, so 0.1 stays "0.1", not 0.1000000000000000055.
+        return _parse_decimal_text(repr(value))
+    if isinstance(value, str):
+        return _parse_decimal_text(value.strip())
+    if isinstance(value, Decimal):
+        return value
+    raise MoneyError("Amount must be a number or a decimal string")
+
+
+def _parse_decimal_text(text: str) -> Decimal:
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise MoneyError(f"Amount {text!r} is not a decimal number") from None
+    return amount
+
+
+def parse_amount(value: Any, *, max_minor: int | None = None) -> MinorUnits:
+    """A client's amount as minor units; raises MoneyError (BAD_USER_INPUT) on any rule broken."""
+    amount = _to_decimal(value)
+    if not amount.is_finite():
+        raise MoneyError("Amount must be a finite number")
+    if amount <= 0:
+        raise MoneyError("Amount must be greater than zero")
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise MoneyError("Amount may have at most 2 decimals")
+    minor = int((amount * MINOR_PER_UNIT).to_integral_exact())
+    limit = get_settings().money_max_minor if max_minor is None else max_minor
+    if minor > limit:
+        raise MoneyError(f"Amount exceeds the maximum of {format_minor(limit)}")
+    return MinorUnits(minor)
+
+
+def format_minor(minor: int) -> str:
+    """Minor units as the canonical decimal string, e.g. 50000000 -> "500000.00"."""
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise TypeError(f"minor units must be int, got {type(minor).__name__}")
+    sign = "-" if minor < 0 else ""
+    units, cents = divmod(abs(minor), MINOR_PER_UNIT)
+    return f"{sign}{units}.{cents:02d}"
+
+
+def decimal_to_minor(value: Decimal | str) -> MinorUnits:
+    """An exact decimal (e.g. the marketplace's `totalHarga`) as minor units; no rounding allowed."""
+    amount = value if isinstance(value, Decimal) else _parse_decimal_text(str(value))
+    if not amount.is_finite():
+        raise MoneyError("Amount must be a finite number")
+    scaled = amount * MINOR_PER_UNIT
+    if scaled != scaled.to_integral_value():
+        raise MoneyError("Amount has more than 2 decimals")
+    return MinorUnits(int(scaled))
+
+
+def minor_to_decimal(minor: int) -> Decimal:
+    return (Decimal(minor) / MINOR_PER_UNIT).quantize(_TWO_PLACES)
+
+
+def _parse_literal(node: ValueNode, _variables: dict[str, Any] | None = None) -> MinorUnits:
+    if isinstance(node, IntValueNode | FloatValueNode):
+        # The literal's own text, so "20000.555" is seen as written and never rounded by a float.
+        return parse_amount(_parse_decimal_text(node.value))
+    if isinstance(node, StringValueNode):
+        return parse_amount(node.value)
+    raise MoneyError("Amount must be an Int, a Float or a decimal String")
+
+
+Money = strawberry.scalar(
+    NewType("Money", int),
+    name="Money",
+    description=(
+        "An exact amount of rupiah. Input: Int, Float or decimal String, > 0, at most 2 decimals. "
+        'Output: a decimal string with 2 decimals, e.g. "500000.00".'
+    ),
+    serialize=format_minor,
+    parse_value=parse_amount,
+    parse_literal=_parse_literal,
+)

@@ -1,0 +1,33 @@
+"""The Strawberry federation schema every subgraph builds: Federation v2 plus our error codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
+
+from shared.errors import AppError
+from shared.graphql_errors import ErrorCodes, _root_cause
+
+
+class SubgraphSchema(strawberry.federation.Schema):
+    """Logs only unexpected errors; a client's AppError (e.g. INSUFFICIENT_FUNDS) is not a fault."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = [error for error in errors if not isinstance(_root_cause(error), AppError)]
+        unexpected = [error for error in unexpected if error.path is not None]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+def build_schema(
+    query: type, mutation: type | None = None, types: Iterable[type] = (), **kwargs: Any
+) -> SubgraphSchema:
+    return SubgraphSchema(
+        query=query, mutation=mutation, types=list(types), extensions=[ErrorCodes], **kwargs
+    )

@@ -1,0 +1,425 @@
+"""Load a join-spec supergraph SDL into a planning model and derive the client-facing API schema.
+
+The planner needs to know, per type and field, which subgraphs can resolve what (the `@join__*`
+directives); clients must see none of that machinery, nor anything marked `@inaccessible`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from graphql import (
+    BooleanValueNode,
+    DirectiveDefinitionNode,
+    DirectiveNode,
+    DocumentNode,
+    EnumTypeDefinitionNode,
+    EnumValueNode,
+    GraphQLSchema,
+    InputObjectTypeDefinitionNode,
+    InterfaceTypeDefinitionNode,
+    ListValueNode,
+    NamedTypeNode,
+    ObjectTypeDefinitionNode,
+    ScalarTypeDefinitionNode,
+    SchemaDefinitionNode,
+    StringValueNode,
+    TypeDefinitionNode,
+    UnionTypeDefinitionNode,
+    build_ast_schema,
+    parse,
+)
+
+SUPPORTED_FEATURES: dict[str, set[str]] = {
+    "https://specs.apollo.dev/join": {"v0.1", "v0.2", "v0.3", "v0.4", "v0.5"},
+    "https://specs.apollo.dev/link": {"v1.0"},
+    "https://specs.apollo.dev/core": {"v0.1", "v0.2"},
+    "https://specs.apollo.dev/inaccessible": {"v0.1", "v0.2"},
+    "https://specs.apollo.dev/tag": {"v0.1", "v0.2", "v0.3"},
+}
+MACHINERY_PREFIXES = ("join__", "link__", "core__")
+SPEC_DIRECTIVES = {"link", "core", "inaccessible", "tag"}
+
+
+class SupergraphError(Exception):
+    """A supergraph SDL the router cannot (or must not) serve."""
+
+
+@dataclass(frozen=True)
+class Graph:
+    """One subgraph as named by the `join__Graph` enum."""
+
+    enum_value: str
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class JoinType:
+    """One `@join__type`: the type exists in `graph`, maybe as an entity with `key`."""
+
+    graph: str
+    key: str | None = None
+    resolvable: bool = True
+    extension: bool = False
+    is_interface_object: bool = False
+
+
+@dataclass(frozen=True)
+class JoinField:
+    """One `@join__field`: how a field behaves in one subgraph."""
+
+    graph: str | None
+    requires: str | None = None
+    provides: str | None = None
+    type: str | None = None
+    external: bool = False
+    override: str | None = None
+    used_overridden: bool = False
+
+
+@dataclass
+class FieldModel:
+    """A field of an object, interface or input type with its per-subgraph joins."""
+
+    name: str
+    joins: list[JoinField] = field(default_factory=list)
+
+
+@dataclass
+class TypeModel:
+    """A named type with the subgraphs that define it and its join metadata."""
+
+    name: str
+    kind: str
+    joins: list[JoinType] = field(default_factory=list)
+    fields: dict[str, FieldModel] = field(default_factory=dict)
+    implements: dict[str, set[str]] = field(default_factory=dict)
+    union_members: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def graphs(self) -> set[str]:
+        return {j.graph for j in self.joins}
+
+    def keys(self, graph: str, resolvable_only: bool = True) -> list[str]:
+        """Key field sets of this type in one subgraph."""
+        return [
+            j.key
+            for j in self.joins
+            if j.graph == graph and j.key is not None and (j.resolvable or not resolvable_only)
+        ]
+
+    def is_interface_object(self, graph: str) -> bool:
+        return any(j.graph == graph and j.is_interface_object for j in self.joins)
+
+
+def _arg(directive: DirectiveNode, name: str) -> object:
+    for argument in directive.arguments or ():
+        if argument.name.value == name:
+            value = argument.value
+            if isinstance(value, StringValueNode):
+                return value.value
+            if isinstance(value, BooleanValueNode):
+                return value.value
+            if isinstance(value, EnumValueNode):
+                return value.value
+            if isinstance(value, ListValueNode):
+                return [getattr(v, "value", None) for v in value.values]
+            return getattr(value, "value", None)
+    return None
+
+
+def _directives(node: object, name: str) -> list[DirectiveNode]:
+    return [d for d in getattr(node, "directives", None) or () if d.name.value == name]
+
+
+class Supergraph:
+    """The planning model of one supergraph: graphs, types, joins, and both schemas."""
+
+    def __init__(self, sdl: str) -> None:
+        self.sdl = sdl
+        try:
+            document = parse(sdl, no_location=True)
+        except Exception as exc:  # noqa: BLE001 - any syntax problem is a refusal
+            raise SupergraphError(f"supergraph SDL does not parse: {exc}") from exc
+        self._check_features(document)
+        self.graphs: dict[str, Graph] = {}
+        self.types: dict[str, TypeModel] = {}
+        self._load(document)
+        try:
+            self.schema: GraphQLSchema = build_ast_schema(document, assume_valid_sdl=True)
+        except Exception as exc:  # noqa: BLE001
+            raise SupergraphError(f"supergraph SDL does not build: {exc}") from exc
+        self.api_document = api_document(document)
+        try:
+            self.api_schema: GraphQLSchema = build_ast_schema(self.api_document, assume_valid_sdl=True)
+        except Exception as exc:  # noqa: BLE001
+            raise SupergraphError(f"API schema does not build: {exc}") from exc
+        self.graph_by_name = {g.name: g for g in self.graphs.values()}
+
+    # ---- loading -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_features(document: DocumentNode) -> None:
+        """Refuse features whose semantics the router would silently get wrong."""
+        found_join = False
+        for definition in document.definitions:
+            if not isinstance(definition, SchemaDefinitionNode | _schema_ext_types()):
+                continue
+            for directive in definition.directives or ():
+                if directive.name.value not in ("link", "core"):
+                    continue
+                url = _arg(directive, "url") or _arg(directive, "feature")
+                purpose = _arg(directive, "for")
+                if not isinstance(url, str):
+                    continue
+                base, _, version = url.rstrip("/").rpartition("/")
+                if base == "https://specs.apollo.dev/join":
+                    found_join = True
+                supported = SUPPORTED_FEATURES.get(base)
+                if supported is not None and version in supported:
+                    continue
+                if purpose in ("EXECUTION", "SECURITY"):
+                    raise SupergraphError(
+                        f"unsupported feature {url} (for: {purpose}); this router cannot serve it"
+                    )
+        if not found_join:
+            raise SupergraphError("not a supergraph: no @link to https://specs.apollo.dev/join")
+
+    def _load(self, document: DocumentNode) -> None:
+        for definition in document.definitions:
+            if isinstance(definition, EnumTypeDefinitionNode) and definition.name.value == "join__Graph":
+                for value in definition.values or ():
+                    (directive,) = _directives(value, "join__graph") or (None,)
+                    if directive is None:
+                        continue
+                    self.graphs[value.name.value] = Graph(
+                        value.name.value, str(_arg(directive, "name")), str(_arg(directive, "url") or "")
+                    )
+        for definition in document.definitions:
+            if not isinstance(definition, TypeDefinitionNode):
+                continue
+            name = definition.name.value
+            if name.startswith(MACHINERY_PREFIXES):
+                continue
+            kind = _kind(definition)
+            model = TypeModel(name=name, kind=kind)
+            for directive in _directives(definition, "join__type") + _directives(definition, "join__owner"):
+                graph = str(_arg(directive, "graph"))
+                resolvable = _arg(directive, "resolvable")
+                model.joins.append(
+                    JoinType(
+                        graph=graph,
+                        key=_arg(directive, "key"),  # type: ignore[arg-type]
+                        resolvable=True if resolvable is None else bool(resolvable),
+                        extension=bool(_arg(directive, "extension")),
+                        is_interface_object=bool(_arg(directive, "isInterfaceObject")),
+                    )
+                )
+            for directive in _directives(definition, "join__implements"):
+                model.implements.setdefault(str(_arg(directive, "graph")), set()).add(
+                    str(_arg(directive, "interface"))
+                )
+            for directive in _directives(definition, "join__unionMember"):
+                model.union_members.setdefault(str(_arg(directive, "graph")), set()).add(
+                    str(_arg(directive, "member"))
+                )
+            for field_node in getattr(definition, "fields", None) or ():
+                fmodel = FieldModel(name=field_node.name.value)
+                for directive in _directives(field_node, "join__field"):
+                    graph = _arg(directive, "graph")
+                    fmodel.joins.append(
+                        JoinField(
+                            graph=str(graph) if graph is not None else None,
+                            requires=_arg(directive, "requires"),  # type: ignore[arg-type]
+                            provides=_arg(directive, "provides"),  # type: ignore[arg-type]
+                            type=_arg(directive, "type"),  # type: ignore[arg-type]
+                            external=bool(_arg(directive, "external")),
+                            override=_arg(directive, "override"),  # type: ignore[arg-type]
+                            used_overridden=bool(_arg(directive, "usedOverridden")),
+                        )
+                    )
+                model.fields[fmodel.name] = fmodel
+            self.types[name] = model
+
+    # ---- queries used by the planner ----------------------------------------------------------
+
+    def type_graphs(self, type_name: str) -> set[str]:
+        """Subgraphs that define a type (all graphs for types without joins, like built-ins)."""
+        model = self.types.get(type_name)
+        if model is None or not model.joins:
+            return set(self.graphs)
+        return model.graphs
+
+    def field_joins(self, type_name: str, field_name: str) -> list[JoinField]:
+        model = self.types.get(type_name)
+        if model is None:
+            return []
+        fmodel = model.fields.get(field_name)
+        if fmodel is None:
+            return []
+        return [j for j in fmodel.joins if j.graph is not None]
+
+    def field_join(self, type_name: str, field_name: str, graph: str) -> JoinField | None:
+        for join in self.field_joins(type_name, field_name):
+            if join.graph == graph:
+                return join
+        return None
+
+    def field_defined_in(self, type_name: str, field_name: str, graph: str) -> bool:
+        """Whether the subgraph's schema has the field at all (external or not)."""
+        joins = self.field_joins(type_name, field_name)
+        if joins:
+            return any(j.graph == graph for j in joins)
+        return graph in self.type_graphs(type_name)
+
+    def field_resolvable_in(self, type_name: str, field_name: str, graph: str) -> bool:
+        """Whether a subgraph can resolve the field itself (not external, not overridden away)."""
+        if field_name == "__typename":
+            return True
+        joins = self.field_joins(type_name, field_name)
+        if joins:
+            return any(j.graph == graph and not j.external and not j.used_overridden for j in joins)
+        model = self.types.get(type_name)
+        if model is None:
+            return False
+        if field_name not in model.fields:
+            return False
+        return graph in self.type_graphs(type_name)
+
+    def resolving_graphs(self, type_name: str, field_name: str) -> list[str]:
+        return [g for g in self.graphs if self.field_resolvable_in(type_name, field_name, g)]
+
+    def possible_types_in(self, abstract: str, graph: str) -> list[str]:
+        """Object types a subgraph may return where the supergraph says `abstract`."""
+        model = self.types.get(abstract)
+        if model is None:
+            return []
+        if model.kind == "union":
+            members = model.union_members.get(graph)
+            if members is None and not model.union_members:
+                gtype = self.schema.get_type(abstract)
+                return [t.name for t in getattr(gtype, "types", ())]
+            return sorted(members or ())
+        result = []
+        for candidate in self.types.values():
+            if candidate.kind != "object":
+                continue
+            if candidate.implements:
+                if abstract in candidate.implements.get(graph, set()):
+                    result.append(candidate.name)
+            else:
+                gtype = self.schema.get_type(candidate.name)
+                names = {i.name for i in getattr(gtype, "interfaces", ())}
+                if abstract in names and graph in self.type_graphs(candidate.name):
+                    result.append(candidate.name)
+        return result
+
+    def supergraph_possible_types(self, abstract: str) -> list[str]:
+        gtype = self.schema.get_type(abstract)
+        if gtype is None:
+            return []
+        return [t.name for t in self.schema.get_possible_types(gtype)]  # type: ignore[arg-type]
+
+
+def _schema_ext_types() -> type:
+    from graphql import SchemaExtensionNode
+
+    return SchemaExtensionNode
+
+
+def _kind(definition: TypeDefinitionNode) -> str:
+    if isinstance(definition, ObjectTypeDefinitionNode):
+        return "object"
+    if isinstance(definition, InterfaceTypeDefinitionNode):
+        return "interface"
+    if isinstance(definition, UnionTypeDefinitionNode):
+        return "union"
+    if isinstance(definition, EnumTypeDefinitionNode):
+        return "enum"
+    if isinstance(definition, InputObjectTypeDefinitionNode):
+        return "input"
+    if isinstance(definition, ScalarTypeDefinitionNode):
+        return "scalar"
+    return "other"
+
+
+def _is_machinery_directive(directive: DirectiveNode) -> bool:
+    name = directive.name.value
+    return name.startswith(MACHINERY_PREFIXES) or name in SPEC_DIRECTIVES
+
+
+def _inaccessible(node: object) -> bool:
+    return bool(_directives(node, "inaccessible"))
+
+
+def _clean_directives(node: object) -> tuple[DirectiveNode, ...]:
+    return tuple(d for d in getattr(node, "directives", None) or () if not _is_machinery_directive(d))
+
+
+def api_document(document: DocumentNode) -> DocumentNode:
+    """Remove join/link machinery and `@inaccessible` elements: what clients may see and query."""
+    hidden_types = {
+        d.name.value
+        for d in document.definitions
+        if isinstance(d, TypeDefinitionNode) and (_inaccessible(d) or d.name.value.startswith(MACHINERY_PREFIXES))
+    }
+    definitions = []
+    for definition in document.definitions:
+        if isinstance(definition, DirectiveDefinitionNode):
+            name = definition.name.value
+            if name.startswith(MACHINERY_PREFIXES) or name in SPEC_DIRECTIVES:
+                continue
+            definitions.append(definition)
+            continue
+        if isinstance(definition, SchemaDefinitionNode):
+            definitions.append(dataclasses.replace(definition, directives=()))
+            continue
+        if isinstance(definition, _schema_ext_types()):
+            continue
+        if not isinstance(definition, TypeDefinitionNode):
+            continue
+        if definition.name.value in hidden_types:
+            continue
+        changes: dict[str, object] = {"directives": _clean_directives(definition)}
+        if isinstance(definition, ObjectTypeDefinitionNode | InterfaceTypeDefinitionNode):
+            fields = []
+            for f in definition.fields or ():
+                if _inaccessible(f) or _named(f.type) in hidden_types:
+                    continue
+                args = tuple(
+                    dataclasses.replace(a, directives=_clean_directives(a))
+                    for a in f.arguments or ()
+                    if not _inaccessible(a) and _named(a.type) not in hidden_types
+                )
+                fields.append(dataclasses.replace(f, directives=_clean_directives(f), arguments=args))
+            if not fields:
+                continue
+            changes["fields"] = tuple(fields)
+            changes["interfaces"] = tuple(i for i in definition.interfaces or () if i.name.value not in hidden_types)
+        elif isinstance(definition, InputObjectTypeDefinitionNode):
+            changes["fields"] = tuple(
+                dataclasses.replace(f, directives=_clean_directives(f))
+                for f in definition.fields or ()
+                if not _inaccessible(f) and _named(f.type) not in hidden_types
+            )
+        elif isinstance(definition, EnumTypeDefinitionNode):
+            changes["values"] = tuple(
+                dataclasses.replace(v, directives=_clean_directives(v))
+                for v in definition.values or ()
+                if not _inaccessible(v)
+            )
+        elif isinstance(definition, UnionTypeDefinitionNode):
+            members = tuple(t for t in definition.types or () if t.name.value not in hidden_types)
+            if not members:
+                continue
+            changes["types"] = members
+        definitions.append(dataclasses.replace(definition, **changes))
+    return DocumentNode(definitions=tuple(definitions))
+
+
+def _named(type_node: object) -> str:
+    while not isinstance(type_node, NamedTypeNode):
+        type_node = type_node.type  # type: ignore[attr-defined]
+    return type_node.name.value

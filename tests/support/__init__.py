@@ -1,0 +1,1 @@
+"""Helpers the tests share: free ports, real subgraph processes, tokens, PostgreSQL databases."""
