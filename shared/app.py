@@ -6,6 +6,8 @@ subgraph's own database before serving, so `python -m subgraphs.<name>.app` is a
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -27,6 +29,7 @@ from shared.security import Authenticator, build_authenticator
 from shared.settings import Settings, get_settings
 
 Hook = Callable[[], Awaitable[None]]
+access_log = logging.getLogger("sawit.access")
 
 
 def create_subgraph_app(
@@ -66,13 +69,27 @@ def create_subgraph_app(
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = request_id_var.set(rid[:128])
+        rid = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:128]
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
         try:
             response = await call_next(request)
+            if request.url.path != "/health":
+                access_log.info(
+                    "%s %s %s",
+                    request.method,
+                    request.url.path,
+                    response.status_code,
+                    extra={
+                        "fields": {
+                            "status": response.status_code,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        }
+                    },
+                )
         finally:
             request_id_var.reset(token)
-        response.headers["x-request-id"] = rid[:128]
+        response.headers["x-request-id"] = rid
         return response
 
     app.middleware("http")(metrics_middleware(name))
