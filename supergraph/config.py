@@ -1,0 +1,32 @@
+"""Router settings, read once from environment variables (prefix-free names, safe dev defaults)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RouterSettings(BaseSettings):
+    """Every knob of the router; see supergraph/README.md for the table."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", populate_by_name=True)
+
+    router_host: str = Field("127.0.0.1", alias="ROUTER_HOST")
+    router_port: int = Field(8000, alias="ROUTER_PORT")
+    supergraph_config: str = Field("supergraph.yaml", alias="SUPERGRAPH_CONFIG")
+    supergraph_sdl_file: str | None = Field(None, alias="SUPERGRAPH_SDL_FILE")
+    router_poll_interval_s: float = Field(10.0, alias="ROUTER_POLL_INTERVAL_S")
+    router_subgraph_timeout_s: float = Field(30.0, alias="ROUTER_SUBGRAPH_TIMEOUT_S")
+    router_debug: bool = Field(False, alias="ROUTER_DEBUG")
+    router_cors_origins: str = Field("", alias="ROUTER_CORS_ORIGINS")
+    router_max_depth: int = Field(15, alias="ROUTER_MAX_DEPTH")
+    router_max_aliases: int = Field(30, alias="ROUTER_MAX_ALIASES")
+    router_max_root_fields: int = Field(20, alias="ROUTER_MAX_ROOT_FIELDS")
+    router_max_tokens: int = Field(5000, alias="ROUTER_MAX_TOKENS")
+    router_max_body_bytes: int = Field(1_000_000, alias="ROUTER_MAX_BODY_BYTES")
+    router_plan_cache_size: int = Field(1000, alias="ROUTER_PLAN_CACHE_SIZE")
+    router_static_dir: str | None = Field(None, alias="ROUTER_STATIC_DIR")
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.router_cors_origins.split(",") if o.strip()]

@@ -1,0 +1,260 @@
+"""Run a QueryPlan: fetches in dependency order (independent ones in parallel), merged into one tree."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from supergraph.fetcher import SubgraphClients, SubgraphUnavailable
+from supergraph.planner import LIST, FetchGroup, QueryPlan
+from supergraph.selection import SelectionSet
+from supergraph.supergraph_schema import Supergraph
+
+Path = list[str | int]
+
+
+@dataclass
+class ExecutionState:
+    """The merged data of every fetch plus the errors collected so far."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def deep_merge(target: dict[str, Any], source: Mapping[str, Any], abstract_names: frozenset[str]) -> None:
+    """Merge one fetch's result into the tree; lists merge item by item."""
+    for key, value in source.items():
+        existing = target.get(key)
+        if key == "__typename" and existing is not None and value in abstract_names:
+            continue
+        if isinstance(existing, dict) and isinstance(value, dict):
+            deep_merge(existing, value, abstract_names)
+        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
+            _merge_lists(existing, value, abstract_names)
+        else:
+            target[key] = value
+
+
+def _merge_lists(existing: list[Any], value: list[Any], abstract_names: frozenset[str]) -> None:
+    for index, item in enumerate(value):
+        current = existing[index]
+        if isinstance(current, dict) and isinstance(item, dict):
+            deep_merge(current, item, abstract_names)
+        elif isinstance(current, list) and isinstance(item, list) and len(current) == len(item):
+            _merge_lists(current, item, abstract_names)
+        else:
+            existing[index] = item
+
+
+def _objects_at(data: dict[str, Any], path: tuple[str, ...]) -> list[tuple[dict[str, Any], Path]]:
+    """Every object at a plan path (`@` flattens lists), with its concrete response path."""
+    current: list[tuple[Any, Path]] = [(data, [])]
+    for segment in path:
+        following: list[tuple[Any, Path]] = []
+        for value, value_path in current:
+            if segment == LIST:
+                if isinstance(value, list):
+                    following.extend((item, [*value_path, index]) for index, item in enumerate(value))
+            elif isinstance(value, dict):
+                child = value.get(segment)
+                if child is not None:
+                    following.append((child, [*value_path, segment]))
+        current = following
+    flat: list[tuple[dict[str, Any], Path]] = []
+    while current:
+        value, value_path = current.pop(0)
+        if isinstance(value, dict):
+            flat.append((value, value_path))
+        elif isinstance(value, list):
+            current[0:0] = [(item, [*value_path, i]) for i, item in enumerate(value)]
+    return flat
+
+
+_MISSING = object()
+
+
+def _project(value: Any, selection: SelectionSet, supergraph: Supergraph) -> Any:
+    """Copy the fields a representation needs out of the merged tree."""
+    if isinstance(value, list):
+        return [_project(item, selection, supergraph) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, sel in selection.fields.items():
+        if key not in value:
+            continue
+        item = value[key]
+        out[sel.name] = _project(item, sel.sub, supergraph) if sel.sub is not None else item
+    typename = value.get("__typename")
+    for condition, sub in selection.fragments.items():
+        if typename is None:
+            continue
+        if typename == condition or condition in _supertypes(supergraph, typename):
+            projected = _project(value, sub, supergraph)
+            for k, v in projected.items():
+                if isinstance(out.get(k), dict) and isinstance(v, dict):
+                    deep_merge(out[k], v, frozenset())
+                else:
+                    out[k] = v
+    return out
+
+
+def _supertypes(supergraph: Supergraph, type_name: str) -> set[str]:
+    gtype = supergraph.schema.get_type(type_name)
+    names = {i.name for i in getattr(gtype, "interfaces", ()) or ()}
+    for union_name, model in supergraph.types.items():
+        if model.kind == "union":
+            utype = supergraph.schema.get_type(union_name)
+            if any(t.name == type_name for t in getattr(utype, "types", ())):
+                names.add(union_name)
+    return names
+
+
+def _subgraph_error(error: Any, path: Path | None) -> dict[str, Any]:
+    if not isinstance(error, dict):
+        return {"message": str(error)}
+    out: dict[str, Any] = {"message": str(error.get("message", "subgraph error"))}
+    if path is not None:
+        out["path"] = path
+    extensions = error.get("extensions")
+    if isinstance(extensions, dict) and extensions:
+        out["extensions"] = extensions
+    return out
+
+
+class Executor:
+    """Executes plans against subgraphs through shared pooled clients."""
+
+    def __init__(self, supergraph: Supergraph, clients: SubgraphClients) -> None:
+        self.supergraph = supergraph
+        self.clients = clients
+        self.abstract_names = frozenset(
+            name for name, model in supergraph.types.items() if model.kind in ("interface", "union")
+        )
+
+    async def execute(
+        self, plan: QueryPlan, variables: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> ExecutionState:
+        state = ExecutionState()
+        for phase in plan.phases:
+            await self._run_phase(phase, state, variables, headers)
+        return state
+
+    async def _run_phase(
+        self,
+        phase: list[FetchGroup],
+        state: ExecutionState,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str],
+    ) -> None:
+        tasks: dict[int, asyncio.Task[None]] = {}
+
+        async def run(group: FetchGroup) -> None:
+            for dep in group.deps:
+                task = tasks.get(dep.id)
+                if task is not None:
+                    await task
+            await self._fetch(group, state, variables, headers)
+
+        ordered = sorted(phase, key=lambda g: g.id)
+        for group in ordered:
+            tasks[group.id] = asyncio.ensure_future(run(group))
+        await asyncio.gather(*tasks.values())
+
+    async def _fetch(
+        self,
+        group: FetchGroup,
+        state: ExecutionState,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str],
+    ) -> None:
+        graph = self.supergraph.graphs[group.graph]
+        fetch_vars = {name: variables[name] for name in group.variables if name in variables}
+        if not group.is_entity:
+            try:
+                payload = await self.clients.post(graph.name, graph.url, group.query_text, fetch_vars, headers)
+            except SubgraphUnavailable as exc:
+                for key in group.selection.fields:
+                    state.errors.append(_unavailable(str(exc), graph.name, [key]))
+                return
+            data = payload.get("data")
+            if isinstance(data, dict):
+                deep_merge(state.data, data, self.abstract_names)
+            for error in payload.get("errors") or ():
+                path = error.get("path") if isinstance(error, dict) else None
+                state.errors.append(_subgraph_error(error, list(path) if isinstance(path, list) else None))
+            return
+        await self._fetch_entities(group, graph.name, graph.url, state, fetch_vars, headers)
+
+    async def _fetch_entities(
+        self,
+        group: FetchGroup,
+        name: str,
+        url: str,
+        state: ExecutionState,
+        fetch_vars: dict[str, Any],
+        headers: Mapping[str, str],
+    ) -> None:
+        representations: list[dict[str, Any]] = []
+        targets: list[list[tuple[dict[str, Any], Path]]] = []
+        index_of: dict[bytes, int] = {}
+        for obj, obj_path in _objects_at(state.data, group.path):
+            typename = obj.get("__typename")
+            if typename not in group.match_types:
+                continue
+            rep = _project(obj, group.requires, self.supergraph)
+            if any(rep.get(k) is None for k in group.key_fields):
+                continue
+            rep["__typename"] = group.rep_typename or typename
+            fingerprint = orjson.dumps(rep, option=orjson.OPT_SORT_KEYS)
+            index = index_of.get(fingerprint)
+            if index is None:
+                index = index_of[fingerprint] = len(representations)
+                representations.append(rep)
+                targets.append([])
+            targets[index].append((obj, obj_path))
+        if not representations:
+            return
+        try:
+            payload = await self.clients.post(
+                name, url, group.query_text, {**fetch_vars, "representations": representations}, headers
+            )
+        except SubgraphUnavailable as exc:
+            first_field = next(iter(group.selection.fields), None)
+            path = targets[0][0][1] + ([first_field] if first_field else [])
+            state.errors.append(_unavailable(str(exc), name, path))
+            return
+        data = payload.get("data") or {}
+        entities = data.get("_entities") if isinstance(data, dict) else None
+        if isinstance(entities, list):
+            for index, entity in enumerate(entities[: len(targets)]):
+                if not isinstance(entity, dict):
+                    continue
+                for obj, _ in targets[index]:
+                    deep_merge(obj, entity, self.abstract_names)
+        for error in payload.get("errors") or ():
+            path = error.get("path") if isinstance(error, dict) else None
+            client_path: Path | None = None
+            if (
+                isinstance(path, list)
+                and len(path) >= 2
+                and path[0] == "_entities"
+                and isinstance(path[1], int)
+                and path[1] < len(targets)
+            ):
+                client_path = targets[path[1]][0][1] + list(path[2:])
+            elif targets:
+                client_path = targets[0][0][1]
+            state.errors.append(_subgraph_error(error, client_path))
+
+
+def _unavailable(message: str, subgraph: str, path: Path) -> dict[str, Any]:
+    return {
+        "message": message,
+        "path": path,
+        "extensions": {"code": "SUBGRAPH_UNAVAILABLE", "serviceName": subgraph},
+    }

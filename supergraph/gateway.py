@@ -1,0 +1,226 @@
+"""The request pipeline without HTTP: parse, validate, limit, plan (cached), execute, shape."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    execute,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+from supergraph import metrics
+from supergraph.executor import Executor
+from supergraph.fetcher import SubgraphClients
+from supergraph.limits import LimitExceeded, Limits, check_operation, check_tokens
+from supergraph.planner import PlanningError, QueryPlan, build_plan, should_include, skip_include_variables
+from supergraph.response import shape_response
+from supergraph.supergraph_schema import Supergraph
+
+
+class RequestError(Exception):
+    """A request-level failure: no data, one error with a code."""
+
+    def __init__(self, message: str, code: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+@dataclass
+class PreparedOperation:
+    """What a plan-cache hit reuses: the parsed, validated operation and its plans."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    skip_variables: list[str]
+    introspection_only: bool
+    has_introspection: bool
+    plans: dict[tuple[Any, ...], QueryPlan] = field(default_factory=dict)
+
+
+class PlanCache:
+    """Bounded LRU of prepared operations keyed by (document text, operation name)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max(1, max_entries)
+        self._entries: OrderedDict[tuple[str, str | None], PreparedOperation] = OrderedDict()
+
+    def get(self, key: tuple[str, str | None]) -> PreparedOperation | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: tuple[str, str | None], entry: PreparedOperation) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _is_introspection(node: Any) -> bool:
+    return isinstance(node, FieldNode) and node.name.value in ("__schema", "__type")
+
+
+class Gateway:
+    """Serves GraphQL requests for one supergraph; replace the whole object on re-composition."""
+
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        clients: SubgraphClients,
+        limits: Limits | None = None,
+        plan_cache_size: int = 1000,
+    ) -> None:
+        self.supergraph = supergraph
+        self.executor = Executor(supergraph, clients)
+        self.limits = limits or Limits()
+        self.cache = PlanCache(plan_cache_size)
+        self.planner_calls = 0
+
+    def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
+        """Parse, validate and limit-check a document (only on a plan-cache miss)."""
+        cache_key = (query, operation_name)
+        cached = self.cache.get(cache_key)
+        if cached is not None:
+            metrics.PLAN_CACHE.labels(result="hit").inc()
+            return cached
+        metrics.PLAN_CACHE.labels(result="miss").inc()
+        try:
+            check_tokens(query, self.limits.max_tokens)
+        except LimitExceeded as exc:
+            raise RequestError(str(exc), exc.code) from exc
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            raise RequestError(exc.message, "GRAPHQL_PARSE_FAILED") from exc
+        errors = validate(self.supergraph.api_schema, document)
+        if errors:
+            raise RequestError(errors[0].message, "GRAPHQL_VALIDATION_FAILED")
+        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if operation_name is None:
+            if len(operations) != 1:
+                raise RequestError("Must provide operation name if query contains multiple operations.",
+                                   "GRAPHQL_VALIDATION_FAILED")
+            operation = operations[0]
+        else:
+            matching = [o for o in operations if o.name and o.name.value == operation_name]
+            if not matching:
+                raise RequestError(f"Unknown operation named '{operation_name}'.", "GRAPHQL_VALIDATION_FAILED")
+            operation = matching[0]
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        try:
+            check_operation(operation, fragments, self.limits)
+        except LimitExceeded as exc:
+            raise RequestError(str(exc), exc.code) from exc
+        roots = operation.selection_set.selections
+        has_introspection = any(_is_introspection(s) for s in roots)
+        introspection_only = all(
+            isinstance(s, FieldNode) and (s.name.value.startswith("__")) for s in roots
+        )
+        prepared = PreparedOperation(
+            document=document,
+            operation=operation,
+            fragments=fragments,
+            skip_variables=skip_include_variables(operation, fragments),
+            introspection_only=introspection_only,
+            has_introspection=has_introspection,
+        )
+        self.cache.put(cache_key, prepared)
+        return prepared
+
+    def plan_for(self, prepared: PreparedOperation, variables: Mapping[str, Any]) -> QueryPlan:
+        key = tuple(variables.get(name) for name in prepared.skip_variables)
+        plan = prepared.plans.get(key)
+        if plan is None:
+            self.planner_calls += 1
+            plan = build_plan(self.supergraph, prepared.operation, prepared.fragments, variables)
+            prepared.plans[key] = plan
+        return plan
+
+    def coerce_variables(self, prepared: PreparedOperation, variables: Any) -> dict[str, Any]:
+        if variables is None:
+            variables = {}
+        if not isinstance(variables, dict):
+            raise RequestError("Variables must be a JSON object.", "BAD_USER_INPUT")
+        result = get_variable_values(
+            self.supergraph.api_schema, prepared.operation.variable_definitions or (), variables
+        )
+        if isinstance(result, list):
+            raise RequestError(result[0].message, "BAD_USER_INPUT")
+        merged = dict(variables)
+        for name, value in result.coerced.items():
+            if name not in merged:
+                merged[name] = value
+        return merged
+
+    def _introspect(self, prepared: PreparedOperation, variables: Mapping[str, Any]) -> dict[str, Any]:
+        roots = tuple(s for s in prepared.operation.selection_set.selections if _is_introspection(s))
+        operation = OperationDefinitionNode(
+            operation=OperationType.QUERY,
+            selection_set=SelectionSetNode(selections=roots),
+            variable_definitions=prepared.operation.variable_definitions,
+        )
+        document = DocumentNode(definitions=(operation, *prepared.fragments.values()))
+        result = execute(self.supergraph.api_schema, document, variable_values=dict(variables))
+        return dict(result.data or {})
+
+    async def execute(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: Any,
+        headers: Mapping[str, str],
+        include_plan: bool = False,
+    ) -> dict[str, Any]:
+        """Run one GraphQL request; RequestError for failures before execution."""
+        prepared = self.prepare(query, operation_name)
+        coerced = self.coerce_variables(prepared, variables)
+        introspection: dict[str, Any] | None = None
+        if prepared.has_introspection:
+            introspection = self._introspect(prepared, coerced)
+        if prepared.introspection_only:
+            data = shape_response(
+                self.supergraph.api_schema, prepared.operation, prepared.fragments, coerced, {}, [], introspection
+            )
+            return {"data": data}
+        try:
+            plan = self.plan_for(prepared, coerced)
+        except PlanningError as exc:
+            raise RequestError(f"Query planning failed: {exc}", "QUERY_PLANNING_FAILED", 200) from exc
+        state = await self.executor.execute(plan, coerced, headers)
+        data = shape_response(
+            self.supergraph.api_schema,
+            prepared.operation,
+            prepared.fragments,
+            coerced,
+            state.data,
+            state.errors,
+            introspection,
+        )
+        response: dict[str, Any] = {"data": data}
+        if state.errors:
+            response = {"errors": state.errors, "data": data}
+        if include_plan:
+            response.setdefault("extensions", {})["queryPlan"] = plan.describe()
+        return response
+
+
+__all__ = ["Gateway", "PlanCache", "RequestError", "should_include"]

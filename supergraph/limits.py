@@ -1,0 +1,138 @@
+"""Operation limits that protect subgraphs from expensive documents (depth, aliases, fields, tokens)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    Source,
+)
+from graphql.language.lexer import Lexer
+from graphql.language.token_kind import TokenKind
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Upper bounds per operation; 0 disables a bound."""
+
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_root_fields: int = 20
+    max_tokens: int = 5000
+
+
+class LimitExceeded(Exception):
+    """A limit was crossed; `code` goes to `extensions.code`."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def check_tokens(query: str, max_tokens: int) -> None:
+    """Count lexical tokens before parsing, so huge documents cost little."""
+    if max_tokens <= 0:
+        return
+    lexer = Lexer(Source(query))
+    count = 0
+    try:
+        while lexer.advance().kind != TokenKind.EOF:
+            count += 1
+            if count > max_tokens:
+                raise LimitExceeded(
+                    f"Document has more than {max_tokens} tokens (limit ROUTER_MAX_TOKENS)", "MAX_TOKENS_EXCEEDED"
+                )
+    except LimitExceeded:
+        raise
+    except Exception:  # noqa: BLE001 - a lexing error is reported by the parser right after
+        return
+
+
+def _depth(
+    selection_set: SelectionSetNode | None,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    visited: frozenset[str],
+) -> int:
+    if selection_set is None:
+        return 0
+    deepest = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value.startswith("__"):
+                continue
+            deepest = max(deepest, 1 + _depth(selection.selection_set, fragments, visited))
+        elif isinstance(selection, InlineFragmentNode):
+            deepest = max(deepest, _depth(selection.selection_set, fragments, visited))
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in visited:
+                deepest = max(deepest, _depth(fragment.selection_set, fragments, visited | {name}))
+    return deepest
+
+
+def _aliases(
+    selection_set: SelectionSetNode | None,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    visited: frozenset[str],
+) -> int:
+    if selection_set is None:
+        return 0
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            total += (1 if selection.alias else 0) + _aliases(selection.selection_set, fragments, visited)
+        elif isinstance(selection, InlineFragmentNode):
+            total += _aliases(selection.selection_set, fragments, visited)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in visited:
+                total += _aliases(fragment.selection_set, fragments, visited | {name})
+    return total
+
+
+def _root_fields(selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            total += 1
+        elif isinstance(selection, InlineFragmentNode):
+            total += _root_fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                total += _root_fields(fragment.selection_set, fragments)
+    return total
+
+
+def check_operation(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode], limits: Limits
+) -> None:
+    """Raise LimitExceeded for the first bound the operation crosses."""
+    if limits.max_depth > 0:
+        depth = _depth(operation.selection_set, fragments, frozenset())
+        if depth > limits.max_depth:
+            raise LimitExceeded(
+                f"Query depth {depth} exceeds the maximum of {limits.max_depth}", "MAX_DEPTH_EXCEEDED"
+            )
+    if limits.max_aliases > 0:
+        aliases = _aliases(operation.selection_set, fragments, frozenset())
+        if aliases > limits.max_aliases:
+            raise LimitExceeded(
+                f"Query uses {aliases} aliases; the maximum is {limits.max_aliases}", "MAX_ALIASES_EXCEEDED"
+            )
+    if limits.max_root_fields > 0:
+        roots = _root_fields(operation.selection_set, fragments)
+        if roots > limits.max_root_fields:
+            raise LimitExceeded(
+                f"Query selects {roots} root fields; the maximum is {limits.max_root_fields}",
+                "MAX_ROOT_FIELDS_EXCEEDED",
+            )

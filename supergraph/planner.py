@@ -1,0 +1,689 @@
+"""Turn a client operation into subgraph fetches, using only the supergraph's join metadata.
+
+The plan is a list of phases (one for a query, one per run of mutation root fields so they run
+in order); each phase is a set of fetch groups with dependencies. A fetch group is one request to
+one subgraph: either root fields, or `_entities` for the objects found at a response path.
+The executor merges every fetch into one response tree; the final shape (aliases, fragments,
+null propagation) is produced afterwards from the client's own document, so the planner may
+over-fetch helper fields (keys, `__typename`, `@requires` inputs) freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionNode,
+    VariableNode,
+    get_named_type,
+    is_abstract_type,
+    is_interface_type,
+    is_object_type,
+    is_composite_type,
+    is_list_type,
+    is_non_null_type,
+    print_ast,
+    visit,
+)
+from graphql.language import Visitor
+
+from supergraph.fieldset import parse_field_set
+from supergraph.selection import SelectionSet
+from supergraph.supergraph_schema import Supergraph
+
+LIST = "@"
+
+
+class PlanningError(Exception):
+    """The operation is valid for the API schema but no subgraph combination can resolve it."""
+
+
+@dataclass(eq=False)
+class FetchGroup:
+    """One request to one subgraph, merged into the response at `path`."""
+
+    id: int
+    graph: str
+    path: tuple[str, ...]
+    operation_kind: str = "query"
+    entity_type: str | None = None
+    match_types: set[str] = field(default_factory=set)
+    rep_typename: str | None = None
+    selection: SelectionSet = field(default_factory=SelectionSet)
+    requires: SelectionSet = field(default_factory=SelectionSet)
+    key_fields: set[str] = field(default_factory=set)
+    deps: set[FetchGroup] = field(default_factory=set)
+    variables: set[str] = field(default_factory=set)
+    query_text: str = ""
+
+    @property
+    def is_entity(self) -> bool:
+        return self.entity_type is not None
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-friendly view for `extensions.queryPlan`."""
+        return {
+            "id": self.id,
+            "subgraph": self.graph,
+            "path": list(self.path),
+            "entityType": self.entity_type,
+            "dependsOn": sorted(d.id for d in self.deps),
+            "operation": self.query_text,
+        }
+
+
+@dataclass
+class QueryPlan:
+    """Phases of fetch groups plus what the executor needs to shape the final response."""
+
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    phases: list[list[FetchGroup]]
+    variable_definitions: dict[str, str]
+
+    def describe(self) -> list[list[dict[str, Any]]]:
+        return [[g.describe() for g in phase] for phase in self.phases]
+
+
+def should_include(node: SelectionNode, variables: Mapping[str, Any]) -> bool:
+    """Evaluate `@skip`/`@include` (the plan is cached per their variable values)."""
+    for directive in node.directives or ():
+        name = directive.name.value
+        if name not in ("skip", "include"):
+            continue
+        value: Any = None
+        for argument in directive.arguments or ():
+            if argument.name.value == "if":
+                if isinstance(argument.value, VariableNode):
+                    value = variables.get(argument.value.name.value)
+                else:
+                    value = getattr(argument.value, "value", None)
+        if name == "skip" and value is True:
+            return False
+        if name == "include" and value is not True:
+            return False
+    return True
+
+
+def skip_include_variables(operation: OperationDefinitionNode, fragments: Mapping[str, Any]) -> list[str]:
+    """Variables that steer `@skip`/`@include`; they are part of the plan cache key."""
+    names: set[str] = set()
+
+    class _Collect(Visitor):
+        def enter_directive(self, node: Any, *_args: Any) -> None:
+            if node.name.value in ("skip", "include"):
+                for argument in node.arguments or ():
+                    if isinstance(argument.value, VariableNode):
+                        names.add(argument.value.name.value)
+
+    visit(operation, _Collect())
+    for fragment in fragments.values():
+        visit(fragment, _Collect())
+    return sorted(names)
+
+
+class Planner:
+    """Builds a QueryPlan for one operation; instantiate per planning run."""
+
+    def __init__(
+        self,
+        supergraph: Supergraph,
+        operation: OperationDefinitionNode,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+    ) -> None:
+        self.sg = supergraph
+        self.schema = supergraph.schema
+        self.operation = operation
+        self.fragments = fragments
+        self.variables = variables
+        self.groups: list[FetchGroup] = []
+        self._entity_groups: dict[tuple[Any, ...], FetchGroup] = {}
+        self._phase: list[FetchGroup] = []
+        self.variable_types = {
+            d.variable.name.value: print_ast(d.type)
+            + (f" = {print_ast(d.default_value)}" if d.default_value is not None else "")
+            for d in operation.variable_definitions or ()
+        }
+
+    # ---- field collection ----------------------------------------------------------------------
+
+    def _applies(self, condition: str | None, type_name: str) -> bool:
+        """Whether a fragment on `condition` applies to every object of type `type_name`."""
+        if condition is None or condition == type_name:
+            return True
+        cond_type = self.schema.get_type(condition)
+        own_type = self.schema.get_type(type_name)
+        if not is_abstract_type(cond_type) or own_type is None:
+            return False
+        if is_object_type(own_type) or is_interface_type(own_type):
+            return self.schema.is_sub_type(cond_type, own_type)  # type: ignore[arg-type]
+        return False
+
+    def collect(
+        self, type_name: str, selections: Sequence[SelectionNode], visited: set[str] | None = None
+    ) -> dict[str, list[FieldNode]]:
+        """Fields by response key that apply to `type_name` (graphql's CollectFields)."""
+        out: dict[str, list[FieldNode]] = {}
+        visited = visited if visited is not None else set()
+        for selection in selections:
+            if not should_include(selection, self.variables):
+                continue
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                out.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition.name.value if selection.type_condition else None
+                if self._applies(condition, type_name):
+                    for key, nodes in self.collect(type_name, selection.selection_set.selections, visited).items():
+                        out.setdefault(key, []).extend(nodes)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in visited:
+                    continue
+                if self._applies(fragment.type_condition.name.value, type_name):
+                    for key, nodes in self.collect(
+                        type_name, fragment.selection_set.selections, visited | {name}
+                    ).items():
+                        out.setdefault(key, []).extend(nodes)
+        return out
+
+    def _has_foreign_fragments(self, type_name: str, selections: Sequence[SelectionNode]) -> bool:
+        """Whether a selection on an abstract type has fragments for other (narrower) types."""
+        for selection in selections:
+            if not should_include(selection, self.variables):
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition.name.value if selection.type_condition else None
+                if condition not in (None, type_name):
+                    return True
+                if self._has_foreign_fragments(type_name, selection.selection_set.selections):
+                    return True
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is None:
+                    continue
+                if fragment.type_condition.name.value != type_name:
+                    return True
+                if self._has_foreign_fragments(type_name, fragment.selection_set.selections):
+                    return True
+        return False
+
+    # ---- helpers --------------------------------------------------------------------------------
+
+    def _new_group(self, graph: str, path: tuple[str, ...], kind: str = "query") -> FetchGroup:
+        group = FetchGroup(id=len(self.groups), graph=graph, path=path, operation_kind=kind)
+        self.groups.append(group)
+        self._phase.append(group)
+        return group
+
+    def _field_def(self, type_name: str, field_name: str) -> Any:
+        gtype = self.schema.get_type(type_name)
+        fields = getattr(gtype, "fields", None) or {}
+        return fields.get(field_name)
+
+    def _args_text(self, node: FieldNode, group: FetchGroup) -> str:
+        if not node.arguments:
+            return ""
+
+        class _Vars(Visitor):
+            def enter_variable(self, var: VariableNode, *_args: Any) -> None:
+                group.variables.add(var.name.value)
+
+        for argument in node.arguments:
+            visit(argument, _Vars())
+        return "(" + ", ".join(print_ast(a) for a in node.arguments) + ")"
+
+    def _provided_fields(self, provided: Sequence[SelectionNode] | None, type_name: str) -> dict[str, list[FieldNode]]:
+        if not provided:
+            return {}
+        out: dict[str, list[FieldNode]] = {}
+        for selection in provided:
+            if isinstance(selection, FieldNode):
+                out.setdefault(selection.name.value, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition.name.value if selection.type_condition else None
+                if condition is None or condition == type_name or self._applies(condition, type_name):
+                    for k, v in self._provided_fields(selection.selection_set.selections, type_name).items():
+                        out.setdefault(k, []).extend(v)
+        return out
+
+    def _key_field_names(self, type_name: str, graph: str) -> set[str]:
+        model = self.sg.types.get(type_name)
+        if model is None:
+            return set()
+        names: set[str] = set()
+        for key in model.keys(graph, resolvable_only=False):
+            for selection in parse_field_set(key).selections:
+                if isinstance(selection, FieldNode):
+                    names.add(selection.name.value)
+        return names
+
+    def _local(self, graph: str, type_name: str, field_name: str, provided: dict[str, list[FieldNode]]) -> bool:
+        if field_name == "__typename":
+            return True
+        if field_name in provided:
+            return True
+        join = self.sg.field_join(type_name, field_name, graph)
+        if join is not None and join.requires:
+            return False
+        if self.sg.field_resolvable_in(type_name, field_name, graph):
+            return True
+        if self.sg.field_defined_in(type_name, field_name, graph) and field_name in self._key_field_names(
+            type_name, graph
+        ):
+            model = self.sg.types.get(type_name)
+            return model is not None and any(j.extension or j.key for j in model.joins if j.graph == graph)
+        return False
+
+    def _score(self, graph: str, type_name: str, selections: Sequence[SelectionNode], depth: int = 0) -> int:
+        """How many requested fields a subgraph resolves without a jump (to prefer fewer fetches)."""
+        if depth > 3:
+            return 0
+        score = 0
+        gtype = self.schema.get_type(type_name)
+        if gtype is None or not hasattr(gtype, "fields"):
+            return 0
+        for key, nodes in self.collect(type_name, selections).items():
+            del key
+            name = nodes[0].name.value
+            if name == "__typename":
+                continue
+            if self._local(graph, type_name, name, {}):
+                score += 1
+                fdef = self._field_def(type_name, name)
+                if fdef is not None and is_composite_type(get_named_type(fdef.type)):
+                    subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+                    score += self._score(graph, get_named_type(fdef.type).name, subs, depth + 1)
+        return score
+
+    # ---- planning ------------------------------------------------------------------------------
+
+    def plan(self) -> QueryPlan:
+        root_type = self.schema.get_root_type(self.operation.operation)
+        if root_type is None:
+            raise PlanningError(f"the supergraph has no {self.operation.operation.value} type")
+        kind = self.operation.operation.value
+        fields = self.collect(root_type.name, self.operation.selection_set.selections)
+        phases: list[list[FetchGroup]] = []
+        if kind == "mutation":
+            current: FetchGroup | None = None
+            for key, nodes in fields.items():
+                name = nodes[0].name.value
+                if name.startswith("__"):
+                    continue
+                candidates = self.sg.resolving_graphs(root_type.name, name)
+                if not candidates:
+                    raise PlanningError(f"no subgraph resolves {root_type.name}.{name}")
+                graph = current.graph if current is not None and current.graph in candidates else candidates[0]
+                if current is None or current.graph != graph:
+                    if current is not None:
+                        phases.append(self._phase)
+                    self._phase = []
+                    current = self._new_group(graph, (), kind)
+                self._plan_field(current, current.selection, root_type.name, key, nodes, (), {})
+            if self._phase:
+                phases.append(self._phase)
+        else:
+            by_graph: dict[str, FetchGroup] = {}
+            for key, nodes in fields.items():
+                name = nodes[0].name.value
+                if name.startswith("__"):
+                    continue
+                candidates = self.sg.resolving_graphs(root_type.name, name)
+                if not candidates:
+                    raise PlanningError(f"no subgraph resolves {root_type.name}.{name}")
+                used = [g for g in candidates if g in by_graph]
+                if used:
+                    graph = used[0]
+                else:
+                    subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+                    fdef = self._field_def(root_type.name, name)
+                    rtype = get_named_type(fdef.type).name if fdef is not None else ""
+                    graph = max(candidates, key=lambda g: self._score(g, rtype, subs) if subs else 0)
+                group = by_graph.get(graph)
+                if group is None:
+                    group = by_graph[graph] = self._new_group(graph, (), kind)
+                self._plan_field(group, group.selection, root_type.name, key, nodes, (), {})
+            phases.append(self._phase)
+        for phase in phases:
+            for group in phase:
+                group.query_text = self._operation_text(group)
+        self._check_acyclic()
+        return QueryPlan(
+            operation=self.operation,
+            fragments=self.fragments,
+            phases=[p for p in phases if p],
+            variable_definitions=self.variable_types,
+        )
+
+    def _check_acyclic(self) -> None:
+        state: dict[int, int] = {}
+
+        def walk(group: FetchGroup) -> None:
+            mark = state.get(group.id)
+            if mark == 2:
+                return
+            if mark == 1:
+                raise PlanningError("cyclic fetch dependencies")
+            state[group.id] = 1
+            for dep in group.deps:
+                walk(dep)
+            state[group.id] = 2
+
+        for group in self.groups:
+            walk(group)
+
+    def _operation_text(self, group: FetchGroup) -> str:
+        var_defs = [f"${name}: {self.variable_types[name]}" for name in sorted(group.variables)]
+        if group.is_entity:
+            var_defs.insert(0, "$representations: [_Any!]!")
+            head = "query" + (f"({', '.join(var_defs)})" if var_defs else "")
+            inner = group.selection.printed()
+            return (
+                f"{head} {{ _entities(representations: $representations) "
+                f"{{ ... on {group.entity_type} {inner} }} }}"
+            )
+        head = group.operation_kind + (f"({', '.join(var_defs)})" if var_defs else "")
+        return f"{head} {group.selection.printed()}"
+
+    def plan_selection(
+        self,
+        group: FetchGroup,
+        target: SelectionSet,
+        type_name: str,
+        selections: Sequence[SelectionNode],
+        path: tuple[str, ...],
+        provided: Sequence[SelectionNode] | None,
+    ) -> set[FetchGroup]:
+        """Plan `selections` on an object of static type `type_name` produced by `group`."""
+        touched: set[FetchGroup] = {group}
+        model = self.sg.types.get(type_name)
+        kind = model.kind if model is not None else "object"
+        if kind in ("interface", "union"):
+            if model is not None and model.is_interface_object(group.graph):
+                return self._plan_interface_object(group, target, type_name, selections, path, provided)
+            target.add_field("__typename", "__typename", "", False)
+            possible = self.sg.possible_types_in(type_name, group.graph)
+            if kind == "interface" and not self._has_foreign_fragments(type_name, selections):
+                fields = self.collect(type_name, selections)
+                prov = self._provided_fields(provided, type_name)
+                simple = all(
+                    nodes[0].name.value == "__typename"
+                    or (
+                        self._local(group.graph, type_name, nodes[0].name.value, prov)
+                        and all(self._local(group.graph, r, nodes[0].name.value, prov) for r in possible)
+                    )
+                    for nodes in fields.values()
+                )
+                if simple:
+                    touched |= self._plan_fields(group, target, type_name, fields, path, prov)
+                    return touched
+            for runtime in possible:
+                fields = self.collect(runtime, selections)
+                if not fields:
+                    continue
+                prov = self._provided_fields(provided, runtime)
+                touched |= self._plan_fields(group, target.fragment(runtime), runtime, fields, path, prov)
+            return touched
+        fields = self.collect(type_name, selections)
+        touched |= self._plan_fields(
+            group, target, type_name, fields, path, self._provided_fields(provided, type_name)
+        )
+        return touched
+
+    def _plan_interface_object(
+        self,
+        group: FetchGroup,
+        target: SelectionSet,
+        type_name: str,
+        selections: Sequence[SelectionNode],
+        path: tuple[str, ...],
+        provided: Sequence[SelectionNode] | None,
+    ) -> set[FetchGroup]:
+        """The subgraph sees this interface as an object: concrete types come from elsewhere."""
+        touched: set[FetchGroup] = {group}
+        fields = self.collect(type_name, selections)
+        needs_concrete = self._has_foreign_fragments(type_name, selections) or any(
+            nodes[0].name.value == "__typename" for nodes in fields.values()
+        )
+        own = {k: v for k, v in fields.items() if v[0].name.value != "__typename"}
+        touched |= self._plan_fields(group, target, type_name, own, path, self._provided_fields(provided, type_name))
+        if needs_concrete:
+            owner = self._interface_owner(type_name)
+            if owner is None:
+                raise PlanningError(f"no subgraph resolves the concrete type of interface {type_name}")
+            key = self.sg.types[type_name].keys(owner)[0]
+            entity = self._entity_group(owner, path, type_name, type_name, None, {type_name}, False)
+            deps = self._add_key(group, target, type_name, key, path, entity)
+            entity.deps |= deps
+            concrete = [
+                s
+                for s in selections
+                if not isinstance(s, FieldNode) or s.name.value == "__typename"
+            ]
+            inner = entity.selection
+            inner.add_field("__typename", "__typename", "", False)
+            touched |= self.plan_selection(entity, inner, type_name, concrete, path, None)
+        return touched
+
+    def _interface_owner(self, interface: str) -> str | None:
+        model = self.sg.types.get(interface)
+        if model is None:
+            return None
+        for join in model.joins:
+            if not join.is_interface_object and join.key is not None and join.resolvable:
+                return join.graph
+        return None
+
+    def _plan_fields(
+        self,
+        group: FetchGroup,
+        target: SelectionSet,
+        type_name: str,
+        fields: dict[str, list[FieldNode]],
+        path: tuple[str, ...],
+        provided: dict[str, list[FieldNode]],
+    ) -> set[FetchGroup]:
+        touched: set[FetchGroup] = {group}
+        for key, nodes in fields.items():
+            touched |= self._plan_field(group, target, type_name, key, nodes, path, provided)
+        return touched
+
+    def _sub_path(self, path: tuple[str, ...], key: str, field_type: Any) -> tuple[str, ...]:
+        out = (*path, key)
+        gtype = field_type
+        while True:
+            if is_non_null_type(gtype):
+                gtype = gtype.of_type
+            if is_list_type(gtype):
+                out = (*out, LIST)
+                gtype = gtype.of_type
+                continue
+            break
+        return out
+
+    def _plan_field(
+        self,
+        group: FetchGroup,
+        target: SelectionSet,
+        type_name: str,
+        key: str,
+        nodes: list[FieldNode],
+        path: tuple[str, ...],
+        provided: dict[str, list[FieldNode]],
+        force_local: bool = False,
+    ) -> set[FetchGroup]:
+        name = nodes[0].name.value
+        if name == "__typename":
+            target.add_field("__typename", "__typename", "", False)
+            return {group}
+        fdef = self._field_def(type_name, name)
+        if fdef is None:
+            raise PlanningError(f"unknown field {type_name}.{name}")
+        root_field = not group.is_entity and path == ()
+        if force_local or root_field or self._local(group.graph, type_name, name, provided):
+            named = get_named_type(fdef.type)
+            composite = is_composite_type(named)
+            selected = target.add_field(key, name, self._args_text(nodes[0], group), composite)
+            if not composite or selected.sub is None:
+                return {group}
+            subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+            sub_provided: list[SelectionNode] = [
+                s for p in provided.get(name, []) if p.selection_set for s in p.selection_set.selections
+            ]
+            join = self.sg.field_join(type_name, name, group.graph)
+            if join is not None and join.provides:
+                sub_provided.extend(parse_field_set(join.provides).selections)
+            return self.plan_selection(
+                group, selected.sub, named.name, subs, self._sub_path(path, key, fdef.type), sub_provided or None
+            )
+        return self._jump(group, target, type_name, key, nodes, path)
+
+    def _jump_candidates(self, type_name: str, field_name: str) -> list[tuple[str, str, str | None]]:
+        """(graph, entity type to ask for, representation __typename override) options."""
+        out: list[tuple[str, str, str | None]] = []
+        model = self.sg.types.get(type_name)
+        for graph in self.sg.graphs:
+            if model is None or not model.keys(graph):
+                continue
+            if self.sg.field_resolvable_in(type_name, field_name, graph):
+                out.append((graph, type_name, None))
+        if out:
+            return out
+        gtype = self.schema.get_type(type_name)
+        for interface in getattr(gtype, "interfaces", ()) or ():
+            imodel = self.sg.types.get(interface.name)
+            if imodel is None:
+                continue
+            for graph in self.sg.graphs:
+                if imodel.is_interface_object(graph) and imodel.keys(graph):
+                    if self.sg.field_resolvable_in(interface.name, field_name, graph):
+                        out.append((graph, interface.name, interface.name))
+        return out
+
+    def _entity_group(
+        self,
+        graph: str,
+        path: tuple[str, ...],
+        entity_type: str,
+        runtime_type: str,
+        rep_typename: str | None,
+        match: set[str],
+        requires: bool,
+    ) -> FetchGroup:
+        cache_key = (graph, path, entity_type, runtime_type, requires)
+        group = self._entity_groups.get(cache_key)
+        if group is None:
+            group = self._new_group(graph, path)
+            group.entity_type = entity_type
+            group.rep_typename = rep_typename
+            self._entity_groups[cache_key] = group
+        group.match_types |= match
+        return group
+
+    def _add_key(
+        self, group: FetchGroup, target: SelectionSet, type_name: str, key: str, path: tuple[str, ...], entity: FetchGroup
+    ) -> set[FetchGroup]:
+        """Make `group` fetch `__typename` and the key fields; `entity` reads them as its representation."""
+        target.add_field("__typename", "__typename", "", False)
+        entity.requires.add_field("__typename", "__typename", "", False)
+        selections = parse_field_set(key).selections
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                entity.key_fields.add(selection.name.value)
+        self._merge_requirement(entity.requires, type_name, selections)
+        return self.plan_selection(group, target, type_name, selections, path, None)
+
+    def _merge_requirement(self, target: SelectionSet, type_name: str, selections: Sequence[SelectionNode]) -> None:
+        for selection in selections:
+            if isinstance(selection, FieldNode):
+                fdef = self._field_def(type_name, selection.name.value)
+                named = get_named_type(fdef.type) if fdef is not None else None
+                composite = named is not None and is_composite_type(named)
+                selected = target.add_field(selection.name.value, selection.name.value, "", composite)
+                if selection.selection_set and selected.sub is not None and named is not None:
+                    sub_model = self.sg.types.get(named.name)
+                    if sub_model is not None and sub_model.kind in ("interface", "union"):
+                        selected.sub.add_field("__typename", "__typename", "", False)
+                    self._merge_requirement(selected.sub, named.name, selection.selection_set.selections)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition.name.value if selection.type_condition else type_name
+                self._merge_requirement(target.fragment(condition), condition, selection.selection_set.selections)
+
+    def _choose_key(self, group: FetchGroup, type_name: str, keys: list[str]) -> str:
+        for key in keys:
+            if all(
+                self._local(group.graph, type_name, name, {})
+                for name in (s.name.value for s in parse_field_set(key).selections if isinstance(s, FieldNode))
+            ):
+                return key
+        return keys[0]
+
+    def _jump(
+        self,
+        group: FetchGroup,
+        target: SelectionSet,
+        type_name: str,
+        key: str,
+        nodes: list[FieldNode],
+        path: tuple[str, ...],
+    ) -> set[FetchGroup]:
+        name = nodes[0].name.value
+        candidates = self._jump_candidates(type_name, name)
+        if not candidates:
+            raise PlanningError(
+                f"cannot plan {type_name}.{name}: no subgraph resolves it from subgraph "
+                f"{self.sg.graphs[group.graph].name}"
+            )
+        subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+        fdef = self._field_def(type_name, name)
+        named = get_named_type(fdef.type)
+
+        def rank(candidate: tuple[str, str, str | None]) -> tuple[int, int]:
+            graph, entity_type, _ = candidate
+            existing = (graph, path, entity_type, type_name, False) in self._entity_groups
+            return (1 if existing else 0, self._score(graph, named.name, subs) if subs else 0)
+
+        graph, entity_type, rep_typename = max(candidates, key=rank)
+        join = self.sg.field_join(entity_type, name, graph)
+        requires = join.requires if join is not None else None
+        entity_model = self.sg.types[entity_type]
+        key_set = self._choose_key(group, type_name, entity_model.keys(graph))
+        entity = self._entity_group(
+            graph, path, entity_type, type_name, rep_typename, {type_name}, bool(requires)
+        )
+        touched: set[FetchGroup] = {group, entity}
+        entity.deps |= self._add_key(group, target, type_name, key_set, path, entity)
+        if requires:
+            req_selections = parse_field_set(requires).selections
+            self._merge_requirement(entity.requires, type_name, req_selections)
+            deps = self.plan_selection(group, target, type_name, req_selections, path, None)
+            entity.deps |= deps
+        entity.deps.discard(entity)
+        touched |= self._plan_field(entity, entity.selection, entity_type, key, nodes, path, {}, force_local=True)
+        return touched
+
+
+def build_plan(
+    supergraph: Supergraph,
+    operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> QueryPlan:
+    """Plan one operation; raises PlanningError when the supergraph cannot serve it."""
+    try:
+        return Planner(supergraph, operation, fragments, variables).plan()
+    except PlanningError:
+        raise
+    except GraphQLError as exc:
+        raise PlanningError(str(exc)) from exc
