@@ -78,9 +78,7 @@ class SubgraphClient:
         """The `data` of a successful response; AppError for any error (first error's code)."""
         body = {"query": query, "variables": dict(variables or {})}
         try:
-            response = await self._http.post(
-                self.url, json=body, headers=self._headers(scopes, headers)
-            )
+            response = await self._http.post(self.url, json=body, headers=self._headers(scopes, headers))
         except httpx.TimeoutException:
             raise self._unavailable("timeout") from None
         except httpx.TransportError as exc:

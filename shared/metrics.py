@@ -9,12 +9,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 from starlette.requests import Request
 from starlette.responses import Response
 
-REQUESTS = Counter(
-    "sawit_http_requests_total", "HTTP requests served", ["service", "path", "status"]
-)
-LATENCY = Histogram(
-    "sawit_http_request_duration_seconds", "HTTP request latency", ["service", "path"]
-)
+REQUESTS = Counter("sawit_http_requests_total", "HTTP requests served", ["service", "path", "status"])
+LATENCY = Histogram("sawit_http_request_duration_seconds", "HTTP request latency", ["service", "path"])
 SAGA_OUTCOMES = Counter("sawit_saga_outcomes_total", "Finished payment sagas", ["type", "status"])
 OUTBOX_BACKLOG = Gauge("sawit_outbox_backlog", "Outbox messages not yet delivered", ["state"])
 
@@ -26,9 +22,7 @@ def metrics_response() -> Response:
 def metrics_middleware(
     service: str,
 ) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         path = request.url.path if request.url.path in ("/graphql", "/health") else "other"

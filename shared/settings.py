@@ -64,9 +64,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL"))
     auth_database_url: str | None = Field(None, validation_alias=_env("AUTH_DATABASE_URL"))
     wallet_database_url: str | None = Field(None, validation_alias=_env("WALLET_DATABASE_URL"))
-    transactions_database_url: str | None = Field(
-        None, validation_alias=_env("TRANSACTIONS_DATABASE_URL")
-    )
+    transactions_database_url: str | None = Field(None, validation_alias=_env("TRANSACTIONS_DATABASE_URL"))
     fraud_database_url: str | None = Field(None, validation_alias=_env("FRAUD_DATABASE_URL"))
     history_database_url: str | None = Field(None, validation_alias=_env("HISTORY_DATABASE_URL"))
     db_pool_size: int = Field(10, validation_alias=_env("DB_POOL_SIZE"))

@@ -169,9 +169,7 @@ class TokenVerifier:
             raise _reject("signature or claims invalid") from None
 
     def _verify_user(self, token: str, kid: str) -> Principal:
-        claims = self._decode(
-            token, self.user_keys.get(kid), issuer=self.issuer, audience=self.audience
-        )
+        claims = self._decode(token, self.user_keys.get(kid), issuer=self.issuer, audience=self.audience)
         role = claims.get("role")
         if claims.get("typ", "access") != "access" or role not in ("USER", "ADMIN"):
             raise _reject("not an access token")

@@ -39,7 +39,6 @@ def admin_url() -> tuple[str | None, str]:
     return _container_url, ""
 
 
-
 def async_url(url: str, database: str) -> str:
     return (
         make_url(url)
