@@ -1,0 +1,65 @@
+"""The auth subgraph process: port 8001, `AUTH_DATABASE_URL`, and the JWKS document other services trust."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from shared.app import create_subgraph_app, serve
+from shared.db import Database
+from shared.keys import KeySet, SigningKey, load_signing_key
+from shared.settings import Settings, get_settings
+from subgraphs.auth.schema import AuthDeps, schema
+from subgraphs.auth.service import AuthService
+
+NAME = "auth"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+def public_keys(settings: Settings, signing_key: SigningKey) -> KeySet:
+    """The keys published in the JWKS: keys/public.pem plus the public half of the signing key."""
+    keys = KeySet()
+    keys.add_pem_file(settings.public_key_path)
+    keys.add(signing_key.private_key.public_key(), signing_key.kid)
+    return keys
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The auth ASGI app; only this subgraph ever loads the private signing key."""
+    settings = settings or get_settings()
+    signing_key = load_signing_key(settings.private_key_path)
+    database = Database(
+        settings.database_url_of(NAME),
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pool_size=settings.db_pool_size,
+    )
+    service = AuthService(settings=settings, database=database, signing_key=signing_key)
+    jwks = public_keys(settings, signing_key).jwks()
+
+    def routes(app: FastAPI) -> None:
+        @app.get(JWKS_PATH, include_in_schema=False)
+        async def jwks_document() -> JSONResponse:
+            return JSONResponse(jwks, headers={"cache-control": "public, max-age=300"})
+
+    return create_subgraph_app(
+        name=NAME,
+        schema=schema,
+        deps=AuthDeps(service=service),
+        database=database,
+        migrations_dir=MIGRATIONS_DIR,
+        settings=settings,
+        on_startup=[service.start],
+        routes=routes,
+    )
+
+
+def main() -> None:
+    settings = get_settings()
+    serve(NAME, create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""The auth subgraph's GraphQL API: the `User` entity, registration, login and the caller's profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from shared.context import Context
+from shared.errors import AppError, ErrorCode, forbidden
+from shared.schema import build_schema
+from shared.tokens import Principal
+from subgraphs.auth import models
+from subgraphs.auth.service import CLIENT_KEY_MAX_LEN, AuthService, as_utc
+
+
+@dataclass(frozen=True)
+class AuthDeps:
+    """What resolvers reach as `info.context.deps`."""
+
+    service: AuthService
+
+
+Info = strawberry.Info[Context[AuthDeps], None]
+
+
+def _may_see_private(viewer: Principal | None, user_id: str) -> bool:
+    """fullname/email: only the user themself, an admin, or a service."""
+    if viewer is None:
+        return False
+    return viewer.kind == "service" or viewer.is_admin or viewer.subject == user_id
+
+
+@strawberry.federation.type(keys=["id"], description="An account of Dompet Digital Sawit.")
+class User:
+    id: strawberry.ID
+    username: str
+    fullname: str | None = strawberry.field(description="Visible to the user, an admin or a service")
+    email: str | None = strawberry.field(description="Visible to the user, an admin or a service")
+    role: str
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, user: models.User, viewer: Principal | None) -> User:
+        private = _may_see_private(viewer, user.id)
+        return cls(
+            id=strawberry.ID(user.id),
+            username=user.username,
+            fullname=user.fullname if private else None,
+            email=user.email if private else None,
+            role=user.role,
+            created_at=as_utc(user.created_at),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> User | None:
+        user = await _user_loader(info).load(str(id))
+        if user is None:
+            return None
+        return cls.from_model(user, await info.context.principal())
+
+
+def _user_loader(info: Info) -> DataLoader[str, models.User | None]:
+    """One batched lookup per request for all `_entities` references."""
+    loader = info.context.extra.get("user_loader")
+    if loader is None:
+        service = info.context.deps.service
+
+        async def load(ids: list[str]) -> list[models.User | None]:
+            found = await service.get_users(ids)
+            return [found.get(user_id) for user_id in ids]
+
+        loader = DataLoader(load_fn=load)
+        info.context.extra["user_loader"] = loader
+    return loader
+
+
+@strawberry.type
+class LoginPayload:
+    access_token: str = strawberry.field(name="access_token")
+    token_type: str = strawberry.field(name="token_type", description='Always "Bearer"')
+    expires_in: int = strawberry.field(name="expires_in", description="Seconds until it expires")
+    user: User
+
+
+def client_address(info: Info) -> str | None:
+    """The caller's IP: the first X-Forwarded-For hop (the router forwards), else the peer."""
+    request: Any = info.context.request
+    if request is None:
+        return None
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded:
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first[:CLIENT_KEY_MAX_LEN]
+    return request.client.host if request.client else None
+
+
+async def _profile_of(info: Info, principal: Principal) -> User:
+    user = await info.context.deps.service.get_user(principal.subject)
+    if user is None:
+        raise AppError(ErrorCode.UNAUTHENTICATED, "The account of this token no longer exists")
+    return User.from_model(user, principal)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The signed-in user.")
+    async def me(self, info: Info) -> User:
+        return await _profile_of(info, await info.context.require_user())
+
+    @strawberry.field(
+        description="The profile of the token's user; without `token` the Authorization header is used."
+    )
+    async def my_profile(self, info: Info, token: str | None = None) -> User:
+        given = (token or "").strip()
+        if given.lower().startswith("bearer "):
+            given = given[7:].strip()
+        if not given:
+            return await _profile_of(info, await info.context.require_user())
+        principal = await info.context.authenticator.principal_from_token(given)
+        if principal.kind != "user":
+            raise forbidden("This operation needs a user token")
+        return await _profile_of(info, principal)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Create an account; returns the new user's id.")
+    async def register_user(
+        self, info: Info, username: str, fullname: str, email: str, password: str
+    ) -> strawberry.ID:
+        user = await info.context.deps.service.register(
+            username=username, fullname=fullname, email=email, password=password
+        )
+        return strawberry.ID(user.id)
+
+    @strawberry.mutation(description="Exchange email and password for a bearer access token.")
+    async def login_user(self, info: Info, email: str, password: str) -> LoginPayload:
+        result = await info.context.deps.service.login(
+            email=email, password=password, client=client_address(info)
+        )
+        viewer = Principal(kind="user", subject=result.user.id, role=result.user.role)
+        return LoginPayload(
+            access_token=result.access_token,
+            token_type=result.token_type,
+            expires_in=result.expires_in,
+            user=User.from_model(result.user, viewer),
+        )
+
+
+schema = build_schema(Query, Mutation, types=[User])

@@ -1,0 +1,357 @@
+"""Account rules: registration, login (argon2id, throttling, uniform errors), admin seeding, tokens.
+
+Nothing here knows GraphQL or HTTP; every refusal is an AppError with a code from shared.errors.
+Hashing runs in a worker thread so a login never blocks the event loop, and an unknown email costs
+the same argon2 verification as a wrong password, so neither the answer nor its timing tells
+whether an account exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.errors import AppError, ErrorCode, bad_input
+from shared.keys import SigningKey
+from shared.ratelimit import SlidingWindow
+from shared.settings import Settings
+from shared.tokens import issue_access_token
+from subgraphs.auth.models import ROLE_ADMIN, ROLE_USER, User
+
+log = logging.getLogger(__name__)
+
+USERNAME_RE = re.compile(r"[a-zA-Z0-9_.]{3,32}")
+# Pragmatic address syntax: a dot-atom-ish local part, then DNS labels with at least one dot.
+EMAIL_RE = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+EMAIL_MAX_LEN = 254
+EMAIL_LOCAL_MAX_LEN = 64
+FULLNAME_MAX_LEN = 100
+PASSWORD_MIN_LEN = 8
+PASSWORD_MAX_LEN = 128
+CLIENT_KEY_MAX_LEN = 64
+TOKEN_TYPE = "Bearer"
+INVALID_CREDENTIALS = "Invalid email or password"
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def validate_username(value: str) -> str:
+    if not isinstance(value, str) or not USERNAME_RE.fullmatch(value):
+        raise bad_input(
+            "Username must be 3-32 characters of letters, digits, '_' or '.'", field="username"
+        )
+    return value
+
+
+def validate_fullname(value: str) -> str:
+    name = value.strip() if isinstance(value, str) else ""
+    if not name:
+        raise bad_input("Full name must not be empty", field="fullname")
+    if len(name) > FULLNAME_MAX_LEN:
+        raise bad_input(f"Full name must be at most {FULLNAME_MAX_LEN} characters", field="fullname")
+    if _CONTROL_CHARS.search(name):
+        raise bad_input("Full name must not contain control characters", field="fullname")
+    return name
+
+
+def normalize_email(value: str) -> str:
+    """The canonical (trimmed, lowercased) address; BAD_USER_INPUT when it is not an address."""
+    email = value.strip().lower() if isinstance(value, str) else ""
+    local = email.partition("@")[0]
+    if (
+        not email
+        or len(email) > EMAIL_MAX_LEN
+        or len(local) > EMAIL_LOCAL_MAX_LEN
+        or not EMAIL_RE.fullmatch(email)
+    ):
+        raise bad_input("Email address is not valid", field="email")
+    return email
+
+
+def validate_password(value: str) -> str:
+    if not isinstance(value, str) or not PASSWORD_MIN_LEN <= len(value) <= PASSWORD_MAX_LEN:
+        raise bad_input(
+            f"Password must be {PASSWORD_MIN_LEN}-{PASSWORD_MAX_LEN} characters", field="password"
+        )
+    return value
+
+
+def _login_password(value: str) -> str:
+    """At login only the bounds that protect the hasher apply; a short password simply fails."""
+    if not isinstance(value, str) or not value or len(value) > PASSWORD_MAX_LEN:
+        raise bad_input(
+            f"Password must be 1-{PASSWORD_MAX_LEN} characters", field="password"
+        )
+    return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored moment is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def make_hasher(settings: Settings) -> PasswordHasher:
+    """argon2id with the configured cost (OWASP minimum by default)."""
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    access_token: str
+    token_type: str
+    expires_in: int
+    user: User
+
+
+class _KeyedLocks:
+    """One asyncio.Lock per key, dropped when nobody holds or waits for it (bounded memory)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class AuthService:
+    """Everything the auth subgraph does with accounts; one instance per process."""
+
+    def __init__(self, *, settings: Settings, database: Database, signing_key: SigningKey) -> None:
+        self.settings = settings
+        self.db = database
+        self.signing_key = signing_key
+        self.hasher = make_hasher(settings)
+        self.account_failures = SlidingWindow(settings.login_max_failures, settings.login_window_s)
+        self.client_failures = SlidingWindow(
+            settings.login_client_max_failures, settings.login_window_s
+        )
+        self._account_locks = _KeyedLocks()
+        self._dummy_hash: str | None = None
+
+    # -- hashing (always off the event loop) ---------------------------------------------------
+
+    async def hash_password(self, password: str) -> str:
+        return await asyncio.to_thread(self.hasher.hash, password)
+
+    def _verify_sync(self, password_hash: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def verify_password(self, password_hash: str, password: str) -> bool:
+        return await asyncio.to_thread(self._verify_sync, password_hash, password)
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash_password(uuid.uuid4().hex)
+        return self._dummy_hash
+
+    # -- lookups ---------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _by_email(session: AsyncSession, email: str) -> User | None:
+        result = await session.execute(select(User).where(func.lower(User.email) == email.lower()))
+        return result.scalars().first()
+
+    @staticmethod
+    async def _by_username(session: AsyncSession, username: str) -> User | None:
+        result = await session.execute(
+            select(User).where(func.lower(User.username) == username.lower())
+        )
+        return result.scalars().first()
+
+    async def _conflict(self, session: AsyncSession, email: str, username: str) -> AppError | None:
+        if await self._by_email(session, email) is not None:
+            return AppError(ErrorCode.CONFLICT, "Email is already registered", field="email")
+        if await self._by_username(session, username) is not None:
+            return AppError(ErrorCode.CONFLICT, "Username is already taken", field="username")
+        return None
+
+    async def get_user(self, user_id: str) -> User | None:
+        async with self.db.read() as session:
+            return await session.get(User, user_id)
+
+    async def get_users(self, user_ids: list[str]) -> dict[str, User]:
+        if not user_ids:
+            return {}
+        async with self.db.read() as session:
+            result = await session.execute(select(User).where(User.id.in_(set(user_ids))))
+            return {user.id: user for user in result.scalars()}
+
+    async def count_users(self) -> int:
+        async with self.db.read() as session:
+            return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
+
+    # -- registration ----------------------------------------------------------------------------
+
+    async def register(
+        self, *, username: str, fullname: str, email: str, password: str, role: str = ROLE_USER
+    ) -> User:
+        """A new account; BAD_USER_INPUT or CONFLICT (with `field`) and nothing stored otherwise."""
+        username = validate_username(username)
+        fullname = validate_fullname(fullname)
+        email = normalize_email(email)
+        password = validate_password(password)
+        async with self.db.read() as session:
+            conflict = await self._conflict(session, email, username)
+        if conflict is not None:
+            raise conflict
+        password_hash = await self.hash_password(password)
+        now = utcnow()
+        user = User(
+            id=str(uuid.uuid4()),
+            username=username,
+            fullname=fullname,
+            email=email,
+            password_hash=password_hash,
+            role=role,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with self.db.write() as session:
+                conflict = await self._conflict(session, email, username)
+                if conflict is not None:
+                    raise conflict
+                session.add(user)
+                await session.flush()
+        except IntegrityError:
+            # A concurrent registration won the race between our check and the unique index.
+            async with self.db.read() as session:
+                conflict = await self._conflict(session, email, username)
+            raise conflict or AppError(
+                ErrorCode.CONFLICT, "Email or username is already registered", field="email"
+            ) from None
+        return user
+
+    # -- login -----------------------------------------------------------------------------------
+
+    def _rate_limited(self) -> AppError:
+        return AppError(
+            ErrorCode.RATE_LIMITED,
+            "Too many failed login attempts; try again later",
+            retry_after_s=self.settings.login_window_s,
+        )
+
+    async def login(self, *, email: str, password: str, client: str | None) -> LoginResult:
+        """A fresh access token; the same UNAUTHENTICATED error for unknown email and wrong password."""
+        account = normalize_email(email)
+        password = _login_password(password)
+        client_key = (client or "unknown")[:CLIENT_KEY_MAX_LEN]
+        # One attempt per account at a time, so parallel guesses cannot slip past the limit.
+        async with self._account_locks.hold(account):
+            if self.account_failures.is_limited(account) or self.client_failures.is_limited(
+                client_key
+            ):
+                raise self._rate_limited()
+            async with self.db.read() as session:
+                user = await self._by_email(session, account)
+            if user is None:
+                await self.verify_password(await self._dummy(), password)
+                ok = False
+            else:
+                ok = await self.verify_password(user.password_hash, password)
+            if not ok or user is None:
+                self.account_failures.hit(account)
+                self.client_failures.hit(client_key)
+                raise AppError(ErrorCode.UNAUTHENTICATED, INVALID_CREDENTIALS)
+            self.account_failures.reset(account)
+        if self.hasher.check_needs_rehash(user.password_hash):
+            user = await self._rehash(user, password)
+        return LoginResult(
+            access_token=self.issue_token(user),
+            token_type=TOKEN_TYPE,
+            expires_in=self.settings.access_token_ttl_s,
+            user=user,
+        )
+
+    async def _rehash(self, user: User, password: str) -> User:
+        """Store the hash again with today's argon2 parameters (they were raised since)."""
+        new_hash = await self.hash_password(password)
+        async with self.db.write() as session:
+            current = await session.get(User, user.id)
+            if current is None:
+                return user
+            current.password_hash = new_hash
+            current.updated_at = utcnow()
+            session.add(current)
+        return current
+
+    def issue_token(self, user: User) -> str:
+        return issue_access_token(
+            self.signing_key,
+            user_id=user.id,
+            role=user.role,
+            username=user.username,
+            issuer=self.settings.jwt_issuer,
+            audience=self.settings.jwt_audience,
+            ttl_s=self.settings.access_token_ttl_s,
+        )
+
+    # -- start-up --------------------------------------------------------------------------------
+
+    async def seed_admin(self) -> User | None:
+        """Create the configured admin once; an existing account with that email/username is left as is."""
+        s = self.settings
+        email = normalize_email(s.admin_email)
+        async with self.db.read() as session:
+            existing = await self._by_email(session, email) or await self._by_username(
+                session, s.admin_username
+            )
+        if existing is not None:
+            if existing.role != ROLE_ADMIN or existing.email != email:
+                log.warning("admin seed skipped: %s already belongs to another account", email)
+            return None
+        try:
+            user = await self.register(
+                username=s.admin_username,
+                fullname=s.admin_fullname,
+                email=email,
+                password=s.admin_password,
+                role=ROLE_ADMIN,
+            )
+        except AppError as exc:
+            if exc.code == ErrorCode.CONFLICT:  # another process seeded it at the same moment
+                return None
+            raise ValueError(f"Invalid admin account settings: {exc.message}") from None
+        log.info("seeded admin account %s", email)
+        return user
+
+    async def start(self) -> None:
+        await self._dummy()
+        await self.seed_admin()
