@@ -22,6 +22,7 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionNode,
+    SelectionSetNode,
     VariableNode,
     get_named_type,
     is_abstract_type,
@@ -148,6 +149,8 @@ class Planner:
         self.groups: list[FetchGroup] = []
         self._entity_groups: dict[tuple[Any, ...], FetchGroup] = {}
         self._phase: list[FetchGroup] = []
+        self._frames: list[_Frame] = []
+        self._root_groups: dict[str, FetchGroup] = {}
         self.variable_types = {
             d.variable.name.value: print_ast(d.type)
             + (f" = {print_ast(d.default_value)}" if d.default_value is not None else "")
@@ -334,7 +337,7 @@ class Planner:
             if self._phase:
                 phases.append(self._phase)
         else:
-            by_graph: dict[str, FetchGroup] = {}
+            by_graph = self._root_groups
             for key, nodes in fields.items():
                 name = nodes[0].name.value
                 if name.startswith("__"):
@@ -544,10 +547,67 @@ class Planner:
             join = self.sg.field_join(type_name, name, group.graph)
             if join is not None and join.provides:
                 sub_provided.extend(parse_field_set(join.provides).selections)
-            return self.plan_selection(
-                group, selected.sub, named.name, subs, self._sub_path(path, key, fdef.type), sub_provided or None
-            )
+            self._frames.append(_Frame(group, target, type_name, path, key, nodes))
+            try:
+                return self.plan_selection(
+                    group, selected.sub, named.name, subs, self._sub_path(path, key, fdef.type), sub_provided or None
+                )
+            finally:
+                self._frames.pop()
         return self._jump(group, target, type_name, key, nodes, path)
+
+    def _via_parent(self, type_name: str, key: str, nodes: list[FieldNode]) -> set[FetchGroup] | None:
+        """Fetch the parent field again from a subgraph that resolves this field under it.
+
+        Needed when the object has no usable key (a value type, or a type without a key in the
+        subgraph that owns the field) but its parent is an entity, or a shared root field.
+        """
+        if not self._frames:
+            return None
+        frame = self._frames[-1]
+        parent_field = frame.nodes[0].name.value
+        name = nodes[0].name.value
+        root = frame.path == () and not frame.group.is_entity
+        for graph in self.sg.graphs:
+            if graph == frame.group.graph:
+                continue
+            if not self.sg.field_resolvable_in(frame.type_name, parent_field, graph):
+                continue
+            if not self._local(graph, type_name, name, {}):
+                continue
+            if root:
+                if frame.group.operation_kind != "query":
+                    continue
+                group = self._root_groups.get(graph)
+                if group is None:
+                    group = self._root_groups[graph] = self._new_group(graph, (), "query")
+                deps: set[FetchGroup] = set()
+            else:
+                pmodel = self.sg.types.get(frame.type_name)
+                if pmodel is None or not pmodel.keys(graph):
+                    continue
+                key_set = self._choose_key(frame.group, frame.type_name, pmodel.keys(graph))
+                group = self._entity_group(
+                    graph, frame.path, frame.type_name, frame.type_name, None, {frame.type_name}, False
+                )
+                deps = self._add_key(frame.group, frame.target, frame.type_name, key_set, frame.path, group)
+            inner = group.selection
+            group.deps |= deps
+            group.deps.discard(group)
+            reduced = [
+                FieldNode(
+                    alias=n.alias,
+                    name=n.name,
+                    arguments=n.arguments,
+                    directives=n.directives,
+                    selection_set=SelectionSetNode(selections=tuple(nodes)),
+                )
+                for n in frame.nodes[:1]
+            ]
+            touched = self._plan_field(group, inner, frame.type_name, frame.key, reduced, frame.path, {},
+                                       force_local=True)
+            return touched | {frame.group}
+        return None
 
     def _jump_candidates(self, type_name: str, field_name: str) -> list[tuple[str, str, str | None]]:
         """(graph, entity type to ask for, representation __typename override) options."""
@@ -581,7 +641,9 @@ class Planner:
         match: set[str],
         requires: bool,
     ) -> FetchGroup:
-        cache_key = (graph, path, entity_type, runtime_type, requires)
+        cache_key: tuple[Any, ...] = (graph, path, entity_type, runtime_type)
+        if requires:
+            cache_key = (*cache_key, len(self.groups))
         group = self._entity_groups.get(cache_key)
         if group is None:
             group = self._new_group(graph, path)
@@ -590,6 +652,20 @@ class Planner:
             self._entity_groups[cache_key] = group
         group.match_types |= match
         return group
+
+    @staticmethod
+    def _depends_on(group: FetchGroup, other: FetchGroup) -> bool:
+        seen: set[int] = set()
+        stack = list(group.deps)
+        while stack:
+            current = stack.pop()
+            if current is other:
+                return True
+            if current.id in seen:
+                continue
+            seen.add(current.id)
+            stack.extend(current.deps)
+        return False
 
     def _add_key(
         self, group: FetchGroup, target: SelectionSet, type_name: str, key: str, path: tuple[str, ...], entity: FetchGroup
@@ -641,6 +717,9 @@ class Planner:
         name = nodes[0].name.value
         candidates = self._jump_candidates(type_name, name)
         if not candidates:
+            via_parent = self._via_parent(type_name, key, nodes)
+            if via_parent is not None:
+                return via_parent
             raise PlanningError(
                 f"cannot plan {type_name}.{name}: no subgraph resolves it from subgraph "
                 f"{self.sg.graphs[group.graph].name}"
@@ -651,7 +730,7 @@ class Planner:
 
         def rank(candidate: tuple[str, str, str | None]) -> tuple[int, int]:
             graph, entity_type, _ = candidate
-            existing = (graph, path, entity_type, type_name, False) in self._entity_groups
+            existing = (graph, path, entity_type, type_name) in self._entity_groups
             return (1 if existing else 0, self._score(graph, named.name, subs) if subs else 0)
 
         graph, entity_type, rep_typename = max(candidates, key=rank)
@@ -659,19 +738,34 @@ class Planner:
         requires = join.requires if join is not None else None
         entity_model = self.sg.types[entity_type]
         key_set = self._choose_key(group, type_name, entity_model.keys(graph))
-        entity = self._entity_group(
-            graph, path, entity_type, type_name, rep_typename, {type_name}, bool(requires)
-        )
+        req_deps: set[FetchGroup] = set()
+        req_selections: Sequence[SelectionNode] = ()
+        if requires:
+            req_selections = parse_field_set(requires).selections
+            req_deps = self.plan_selection(group, target, type_name, req_selections, path, None)
+        entity = self._entity_group(graph, path, entity_type, type_name, rep_typename, {type_name}, False)
+        if any(d is entity or self._depends_on(d, entity) for d in req_deps):
+            entity = self._entity_group(graph, path, entity_type, type_name, rep_typename, {type_name}, True)
         touched: set[FetchGroup] = {group, entity}
         entity.deps |= self._add_key(group, target, type_name, key_set, path, entity)
         if requires:
-            req_selections = parse_field_set(requires).selections
             self._merge_requirement(entity.requires, type_name, req_selections)
-            deps = self.plan_selection(group, target, type_name, req_selections, path, None)
-            entity.deps |= deps
+            entity.deps |= req_deps
         entity.deps.discard(entity)
         touched |= self._plan_field(entity, entity.selection, entity_type, key, nodes, path, {}, force_local=True)
         return touched
+
+
+@dataclass
+class _Frame:
+    """The field whose sub-selection is being planned (to re-fetch it elsewhere when needed)."""
+
+    group: FetchGroup
+    target: SelectionSet
+    type_name: str
+    path: tuple[str, ...]
+    key: str
+    nodes: list[FieldNode]
 
 
 def build_plan(
