@@ -1,0 +1,69 @@
+"""The audit chain's hashing: one canonical serialisation of an entry, and its SHA-256.
+
+An entry's hash covers every fact the entry records plus the previous entry's hash, serialised as
+JSON with sorted keys, no spaces, UTF-8, amounts in integer minor units and instants as ISO-8601
+UTC with microseconds (`2026-11-26T06:29:42.123456Z`). Whether the owner hid the entry is not part
+of it (hiding is stored apart), so hiding never changes a hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+GENESIS_HASH = "0" * 64
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; a naive one (SQLite hands those back) is taken as UTC already."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class ChainedFacts:
+    """Everything an entry's hash covers."""
+
+    seq: int
+    history_id: str
+    transaction_id: str
+    user_id: str
+    wallet_id: str
+    amount_minor: int
+    type: str
+    status: str
+    va_number: str | None
+    occurred_at: datetime
+    created_at: datetime
+    prev_hash: str
+
+
+def canonical_bytes(facts: ChainedFacts) -> bytes:
+    """The exact bytes that are hashed; changing this format invalidates every stored hash."""
+    document = {
+        "seq": facts.seq,
+        "historyId": facts.history_id,
+        "transactionId": facts.transaction_id,
+        "userId": facts.user_id,
+        "walletId": facts.wallet_id,
+        "amountMinor": facts.amount_minor,
+        "type": facts.type,
+        "status": facts.status,
+        "vaNumber": facts.va_number,
+        "occurredAt": iso_utc(facts.occurred_at),
+        "createdAt": iso_utc(facts.created_at),
+        "prevHash": facts.prev_hash,
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(facts: ChainedFacts) -> str:
+    """Hex SHA-256 of the canonical serialisation."""
+    return hashlib.sha256(canonical_bytes(facts)).hexdigest()

@@ -1,0 +1,89 @@
+"""The history subgraph's tables: the hash-chained audit entries, the owners' hide marks, the chain head.
+
+`history_entries` is append-only: every row carries its place in the chain (`seq`), the hash of the
+entry before it (`prev_hash`) and the SHA-256 of its own canonical content (`entry_hash`, see
+`subgraphs.history.chain`). Hiding an entry from its owner's view is a row in `history_hidden`, kept
+out of the hashed content, so hiding never breaks the chain. `history_chain_head` is one row naming
+the newest entry: appends lock it (PostgreSQL `SELECT ... FOR UPDATE`; SQLite writers are already
+serialised by BEGIN IMMEDIATE), and verification compares the chain's tail with it, so removing the
+newest entries is detected too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+)
+from sqlmodel import Field
+
+from shared.db import make_model_base
+
+Base = make_model_base()
+
+ID_MAX = 128
+CODE_MAX = 32
+VA_MAX = 64
+HASH_LEN = 64
+CHAIN_HEAD_ID = 1
+
+
+class HistoryEntryRow(Base, table=True):
+    """One audit record of a transaction reaching a status; never updated, never deleted."""
+
+    __tablename__ = "history_entries"
+    __table_args__ = (
+        UniqueConstraint("transaction_id", "status", name="uq_history_transaction_status"),
+        UniqueConstraint("seq", name="uq_history_seq"),
+        UniqueConstraint("prev_hash", name="uq_history_prev_hash"),
+        UniqueConstraint("entry_hash", name="uq_history_entry_hash"),
+        CheckConstraint("seq >= 1", name="ck_history_seq_positive"),
+        CheckConstraint("amount_minor > 0", name="ck_history_amount_positive"),
+        Index("ix_history_user_seq", "user_id", "seq"),
+    )
+
+    history_id: str = Field(sa_column=Column(String(ID_MAX), primary_key=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    transaction_id: str = Field(sa_column=Column(String(ID_MAX), nullable=False))
+    user_id: str = Field(sa_column=Column(String(ID_MAX), nullable=False))
+    wallet_id: str = Field(sa_column=Column(String(ID_MAX), nullable=False))
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    type: str = Field(sa_column=Column(String(CODE_MAX), nullable=False))
+    status: str = Field(sa_column=Column(String(CODE_MAX), nullable=False))
+    va_number: str | None = Field(default=None, sa_column=Column(String(VA_MAX), nullable=True))
+    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    prev_hash: str = Field(sa_column=Column(String(HASH_LEN), nullable=False))
+    entry_hash: str = Field(sa_column=Column(String(HASH_LEN), nullable=False))
+
+
+class HistoryHiddenRow(Base, table=True):
+    """An owner's "delete": the entry leaves that owner's view; the audit record stays untouched."""
+
+    __tablename__ = "history_hidden"
+
+    history_id: str = Field(
+        sa_column=Column(String(ID_MAX), ForeignKey("history_entries.history_id"), primary_key=True)
+    )
+    user_id: str = Field(sa_column=Column(String(ID_MAX), nullable=False))
+    hidden_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class ChainHeadRow(Base, table=True):
+    """The newest entry of the chain (one row, id 1); seq 0 and the genesis hash when empty."""
+
+    __tablename__ = "history_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="ck_history_chain_head_single_row"),)
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    last_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_hash: str = Field(sa_column=Column(String(HASH_LEN), nullable=False))
+    last_history_id: str | None = Field(default=None, sa_column=Column(String(ID_MAX), nullable=True))

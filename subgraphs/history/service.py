@@ -1,0 +1,440 @@
+"""History's domain rules: append to the hash chain (idempotently), list, hide, and verify the chain.
+
+No GraphQL here; every refusal is an AppError. Appends are serialised so the chain never forks:
+the "read the chain head + insert + move the head" step runs inside ONE write transaction that
+holds the head row (PostgreSQL `SELECT ... FOR UPDATE`; SQLite's BEGIN IMMEDIATE already admits one
+writer at a time), and UNIQUE constraints on `seq`, `prev_hash` and (transaction_id, status) guard
+the same rules at the database level.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.errors import AppError, ErrorCode, bad_input, not_found
+from subgraphs.history.chain import GENESIS_HASH, ChainedFacts, as_utc, entry_hash
+from subgraphs.history.config import HistoryConfig
+from subgraphs.history.models import (
+    CHAIN_HEAD_ID,
+    CODE_MAX,
+    ID_MAX,
+    VA_MAX,
+    ChainHeadRow,
+    HistoryEntryRow,
+    HistoryHiddenRow,
+)
+
+PAGE_DEFAULT = 50
+PAGE_MAX = 200
+MAX_FUTURE_SKEW = timedelta(days=1)
+_CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class NewHistory:
+    """What a service asks to record (amount already in minor units)."""
+
+    transaction_id: str
+    user_id: str
+    wallet_id: str
+    amount_minor: int
+    type: str
+    status: str
+    va_number: str | None
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """One entry as readers see it; `hidden` says whether its owner hid it."""
+
+    history_id: str
+    seq: int
+    transaction_id: str
+    user_id: str
+    wallet_id: str
+    amount_minor: int
+    type: str
+    status: str
+    va_number: str | None
+    occurred_at: datetime
+    created_at: datetime
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Optional filters of a user's own list; `occurred_from`/`occurred_to` are inclusive."""
+
+    type: str | None = None
+    status: str | None = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of walking the chain: ok, how many entries were checked, the first broken one."""
+
+    ok: bool
+    checked: int
+    first_broken_id: str | None
+
+
+def _facts(row: HistoryEntryRow) -> ChainedFacts:
+    return ChainedFacts(
+        seq=row.seq,
+        history_id=row.history_id,
+        transaction_id=row.transaction_id,
+        user_id=row.user_id,
+        wallet_id=row.wallet_id,
+        amount_minor=row.amount_minor,
+        type=row.type,
+        status=row.status,
+        va_number=row.va_number,
+        occurred_at=row.occurred_at,
+        created_at=row.created_at,
+        prev_hash=row.prev_hash,
+    )
+
+
+def _record(row: HistoryEntryRow, hidden: bool) -> HistoryRecord:
+    return HistoryRecord(
+        history_id=row.history_id,
+        seq=row.seq,
+        transaction_id=row.transaction_id,
+        user_id=row.user_id,
+        wallet_id=row.wallet_id,
+        amount_minor=row.amount_minor,
+        type=row.type,
+        status=row.status,
+        va_number=row.va_number,
+        occurred_at=as_utc(row.occurred_at),
+        created_at=as_utc(row.created_at),
+        hidden=hidden,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _required_id(value: str, field: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise bad_input(f"{field} must not be empty", field=field)
+    if len(text) > ID_MAX:
+        raise bad_input(f"{field} is longer than {ID_MAX} characters", field=field)
+    return text
+
+
+def _code(value: str, field: str, allowed: frozenset[str]) -> str:
+    text = (value or "").strip().upper()
+    if not text:
+        raise bad_input(f"{field} must not be empty", field=field)
+    if len(text) > CODE_MAX or not _CODE_PATTERN.match(text) or text not in allowed:
+        raise bad_input(
+            f"Unknown {field} {value!r}; expected one of {', '.join(sorted(allowed))}", field=field
+        )
+    return text
+
+
+def validate_page(first: int | None) -> int:
+    """A page size: omitted/null means the default; 1..PAGE_MAX otherwise."""
+    if first is None:
+        return PAGE_DEFAULT
+    if first < 1 or first > PAGE_MAX:
+        raise bad_input(f"first must be between 1 and {PAGE_MAX}", field="first")
+    return first
+
+
+class HistoryService:
+    """The audit trail of one history database."""
+
+    def __init__(self, db: Database, config: HistoryConfig) -> None:
+        self.db = db
+        self.config = config
+
+    # -- appending -----------------------------------------------------------------------------
+
+    def validate(self, new: NewHistory) -> NewHistory:
+        """The request with ids trimmed and codes normalised; BAD_USER_INPUT on any rule broken."""
+        if isinstance(new.amount_minor, bool) or new.amount_minor <= 0:
+            raise bad_input("amount must be greater than zero", field="amount")
+        va_number = (new.va_number or "").strip() or None
+        if va_number is not None and len(va_number) > VA_MAX:
+            raise bad_input(f"vaNumber is longer than {VA_MAX} characters", field="vaNumber")
+        occurred_at = as_utc(new.occurred_at)
+        if occurred_at > _now() + MAX_FUTURE_SKEW:
+            raise bad_input("occurredAt lies too far in the future", field="occurredAt")
+        return NewHistory(
+            transaction_id=_required_id(new.transaction_id, "transactionId"),
+            user_id=_required_id(new.user_id, "userId"),
+            wallet_id=_required_id(new.wallet_id, "walletId"),
+            amount_minor=new.amount_minor,
+            type=_code(new.type, "type", self.config.types),
+            status=_code(new.status, "status", self.config.statuses),
+            va_number=va_number,
+            occurred_at=occurred_at,
+        )
+
+    async def add(self, request: NewHistory) -> HistoryRecord:
+        """Append one entry; replaying (transactionId, status) returns the entry already recorded."""
+        new = self.validate(request)
+        async with self.db.read() as session:
+            existing = await self._by_transaction(session, new)
+        if existing is not None:
+            return self._replay(existing, new)
+        try:
+            async with self.db.write() as session:
+                return await self._append(session, new)
+        except IntegrityError:
+            # Only reachable if a writer slipped past the head lock; the constraints kept the chain.
+            async with self.db.read() as session:
+                existing = await self._by_transaction(session, new)
+            if existing is None:
+                raise
+            return self._replay(existing, new)
+
+    async def _append(self, session: AsyncSession, new: NewHistory) -> HistoryRecord:
+        head = (
+            await session.execute(
+                select(ChainHeadRow).where(ChainHeadRow.id == CHAIN_HEAD_ID).with_for_update()
+            )
+        ).scalar_one()
+        # Re-check under the lock: a concurrent duplicate may have committed meanwhile.
+        existing = await self._by_transaction(session, new)
+        if existing is not None:
+            return self._replay(existing, new)
+        facts = ChainedFacts(
+            seq=head.last_seq + 1,
+            history_id=str(uuid.uuid4()),
+            transaction_id=new.transaction_id,
+            user_id=new.user_id,
+            wallet_id=new.wallet_id,
+            amount_minor=new.amount_minor,
+            type=new.type,
+            status=new.status,
+            va_number=new.va_number,
+            occurred_at=new.occurred_at,
+            created_at=_now(),
+            prev_hash=head.last_hash,
+        )
+        digest = entry_hash(facts)
+        row = HistoryEntryRow(
+            history_id=facts.history_id,
+            seq=facts.seq,
+            transaction_id=facts.transaction_id,
+            user_id=facts.user_id,
+            wallet_id=facts.wallet_id,
+            amount_minor=facts.amount_minor,
+            type=facts.type,
+            status=facts.status,
+            va_number=facts.va_number,
+            occurred_at=facts.occurred_at,
+            created_at=facts.created_at,
+            prev_hash=facts.prev_hash,
+            entry_hash=digest,
+        )
+        session.add(row)
+        head.last_seq = facts.seq
+        head.last_hash = digest
+        head.last_history_id = facts.history_id
+        await session.flush()
+        return _record(row, hidden=False)
+
+    async def _by_transaction(self, session: AsyncSession, new: NewHistory) -> HistoryRecord | None:
+        result = await session.execute(
+            self._select_with_hidden().where(
+                HistoryEntryRow.transaction_id == new.transaction_id,
+                HistoryEntryRow.status == new.status,
+            )
+        )
+        found = result.first()
+        return None if found is None else _record(found[0], found[1] is not None)
+
+    @staticmethod
+    def _replay(existing: HistoryRecord, new: NewHistory) -> HistoryRecord:
+        """The recorded entry, unless the replay claims different facts for the same key."""
+        same = (
+            existing.user_id == new.user_id
+            and existing.wallet_id == new.wallet_id
+            and existing.amount_minor == new.amount_minor
+            and existing.type == new.type
+            and existing.va_number == new.va_number
+        )
+        if not same:
+            raise AppError(
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "History for this transaction and status was already recorded with other details",
+                transactionId=new.transaction_id,
+                status=new.status,
+            )
+        return existing
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _select_with_hidden() -> Select[tuple[HistoryEntryRow, str | None]]:
+        return select(HistoryEntryRow, HistoryHiddenRow.history_id).outerjoin(
+            HistoryHiddenRow, HistoryHiddenRow.history_id == HistoryEntryRow.history_id
+        )
+
+    async def _page(
+        self,
+        session: AsyncSession,
+        stmt: Select[tuple[HistoryEntryRow, str | None]],
+        first: int | None,
+        after: str | None,
+        owner_id: str | None,
+    ) -> list[HistoryRecord]:
+        """Newest first; `after` is the id of the last entry of the previous page (an entry of
+        `owner_id` when given; it may have been hidden since)."""
+        first = validate_page(first)
+        if after is not None:
+            cursor = select(HistoryEntryRow.seq).where(HistoryEntryRow.history_id == after)
+            if owner_id is not None:
+                cursor = cursor.where(HistoryEntryRow.user_id == owner_id)
+            cursor_seq = (await session.execute(cursor)).scalar_one_or_none()
+            if cursor_seq is None:
+                raise bad_input(
+                    "Unknown cursor: after must be the id of an entry of this list", field="after"
+                )
+            stmt = stmt.where(HistoryEntryRow.seq < cursor_seq)
+        rows = (await session.execute(stmt.order_by(HistoryEntryRow.seq.desc()).limit(first))).all()
+        return [_record(row, hidden_id is not None) for row, hidden_id in rows]
+
+    async def my_history(
+        self, user_id: str, filters: HistoryFilter, first: int | None = PAGE_DEFAULT, after: str | None = None
+    ) -> list[HistoryRecord]:
+        """The caller's own entries that the caller has not hidden."""
+        stmt = self._select_with_hidden().where(
+            HistoryEntryRow.user_id == user_id, HistoryHiddenRow.history_id.is_(None)
+        )
+        if filters.type is not None:
+            stmt = stmt.where(HistoryEntryRow.type == filters.type.strip().upper())
+        if filters.status is not None:
+            stmt = stmt.where(HistoryEntryRow.status == filters.status.strip().upper())
+        low = as_utc(filters.occurred_from) if filters.occurred_from else None
+        high = as_utc(filters.occurred_to) if filters.occurred_to else None
+        if low is not None and high is not None and low > high:
+            raise bad_input("from must not be after to", field="from")
+        if low is not None:
+            stmt = stmt.where(HistoryEntryRow.occurred_at >= low)
+        if high is not None:
+            stmt = stmt.where(HistoryEntryRow.occurred_at <= high)
+        async with self.db.read() as session:
+            return await self._page(session, stmt, first, after, owner_id=user_id)
+
+    async def audit_trail(
+        self, user_id: str | None, first: int | None = PAGE_DEFAULT, after: str | None = None
+    ) -> list[HistoryRecord]:
+        """Every entry (of one user, when given), hidden ones included and marked: for admins."""
+        stmt = self._select_with_hidden()
+        if user_id is not None:
+            stmt = stmt.where(HistoryEntryRow.user_id == user_id)
+        async with self.db.read() as session:
+            return await self._page(session, stmt, first, after, owner_id=user_id)
+
+    async def history_of(
+        self, viewer_id: str, viewer_is_admin: bool, user_id: str, first: int | None, after: str | None
+    ) -> list[HistoryRecord]:
+        """`User.history`: the owner's own view, an admin's full view, nothing for anyone else."""
+        if viewer_is_admin:
+            return await self.audit_trail(user_id, first, after)
+        if viewer_id == user_id:
+            return await self.my_history(user_id, HistoryFilter(), first, after)
+        return []
+
+    async def entry_for(self, viewer_id: str, viewer_is_admin: bool, history_id: str) -> HistoryRecord | None:
+        """One entry for its owner (unless hidden) or an admin; None for anyone else."""
+        async with self.db.read() as session:
+            found = (
+                await session.execute(
+                    self._select_with_hidden().where(HistoryEntryRow.history_id == history_id)
+                )
+            ).first()
+        if found is None:
+            return None
+        record = _record(found[0], found[1] is not None)
+        if viewer_is_admin:
+            return record
+        if record.user_id == viewer_id and not record.hidden:
+            return record
+        return None
+
+    # -- hiding --------------------------------------------------------------------------------
+
+    async def hide(self, user_id: str, history_id: str) -> bool:
+        """Hide one of the caller's own entries from the caller's view (idempotent)."""
+        history_id = (history_id or "").strip()
+        if not history_id:
+            raise bad_input("historyId must not be empty", field="historyId")
+        async with self.db.write() as session:
+            row = await session.get(HistoryEntryRow, history_id)
+            if row is None or row.user_id != user_id:
+                raise not_found("History entry not found", historyId=history_id)
+            if await session.get(HistoryHiddenRow, history_id) is None:
+                session.add(HistoryHiddenRow(history_id=history_id, user_id=user_id, hidden_at=_now()))
+        return True
+
+    # -- verifying -----------------------------------------------------------------------------
+
+    async def verify(self) -> Verification:
+        """Walk the chain in seq order: each hash must match its content, each prev_hash its
+        predecessor, seq must have no gap, and the tail must be the entry the chain head names."""
+        batch = self.config.verify_batch_size
+        checked = 0
+        broken: str | None = None
+        expected_seq = 1
+        prev_hash = GENESIS_HASH
+        last_seen_seq = 0
+        async with self.db.read() as session:
+            head = await session.get(ChainHeadRow, CHAIN_HEAD_ID)
+            head_seq = head.last_seq if head is not None else 0
+            while True:
+                rows = (
+                    (
+                        await session.execute(
+                            select(HistoryEntryRow)
+                            .where(and_(HistoryEntryRow.seq > last_seen_seq, HistoryEntryRow.seq <= head_seq))
+                            .order_by(HistoryEntryRow.seq)
+                            .limit(batch)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                for row in rows:
+                    checked += 1
+                    intact = (
+                        row.seq == expected_seq
+                        and row.prev_hash == prev_hash
+                        and row.entry_hash == entry_hash(_facts(row))
+                    )
+                    if not intact and broken is None:
+                        broken = row.history_id
+                    expected_seq = row.seq + 1
+                    prev_hash = row.entry_hash
+                    last_seen_seq = row.seq
+                if len(rows) < batch:
+                    break
+            if broken is None and head is not None:
+                tail_matches = last_seen_seq == head.last_seq and prev_hash == head.last_hash
+                if not tail_matches:
+                    broken = head.last_history_id or "chain-head"
+            if broken is None and head is None:
+                extra = (
+                    await session.execute(select(func.count()).select_from(HistoryEntryRow))
+                ).scalar_one()
+                if extra:
+                    broken = "chain-head"
+        return Verification(ok=broken is None, checked=checked, first_broken_id=broken)

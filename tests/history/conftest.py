@@ -1,0 +1,108 @@
+"""Fixtures for the history tests: an in-process history app on a fresh SQLite file, and helpers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from shared.settings import get_settings
+from subgraphs.history.app import create_app
+from subgraphs.history.service import HistoryService
+from tests.support.tokens import bearer, service_token, user_token
+
+ADD_HISTORY = """
+mutation Add($input: AddHistoryInput!) {
+  addHistory(input: $input) {
+    historyId transactionId userId walletId amount type status vaNumber occurredAt createdAt hidden
+  }
+}
+"""
+
+WRITER = service_token("history:write", service="transactions")
+
+
+def new_input(**overrides: Any) -> dict[str, Any]:
+    """A valid addHistory input with fresh ids; override any field."""
+    values: dict[str, Any] = {
+        "transactionId": uuid.uuid4().hex,
+        "userId": "user-a",
+        "walletId": "wallet-a",
+        "amount": "150000.00",
+        "type": "DEPOSIT",
+        "status": "SUCCESS",
+        "vaNumber": None,
+        "occurredAt": "2026-11-20T10:00:00Z",
+    }
+    values.update(overrides)
+    return values
+
+
+@dataclass
+class HistoryApi:
+    """Talks to one history app over HTTP (in-process or a real port)."""
+
+    http: httpx.AsyncClient
+    url: str = "/graphql"
+
+    async def call(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        headers = bearer(token) if token else {}
+        response = await self.http.post(
+            self.url, json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        return response.json()
+
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        body = await self.call(query, variables, token)
+        assert not body.get("errors"), body
+        return body["data"]
+
+    async def add(self, token: str = WRITER, **overrides: Any) -> dict[str, Any]:
+        body = await self.call(ADD_HISTORY, {"input": new_input(**overrides)}, token)
+        return body
+
+    async def added(self, **overrides: Any) -> dict[str, Any]:
+        body = await self.add(**overrides)
+        assert not body.get("errors"), body
+        return body["data"]["addHistory"]
+
+
+def error_code(body: dict[str, Any]) -> str:
+    errors = body.get("errors") or []
+    assert errors, body
+    return errors[0]["extensions"]["code"]
+
+
+ADMIN = user_token("admin-1", role="ADMIN", username="admin")
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
+    settings = get_settings().model_copy(
+        update={"history_database_url": f"sqlite+aiosqlite:///{tmp_path / 'history.db'}"}
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[HistoryApi]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://history") as http:
+        yield HistoryApi(http)
+
+
+@pytest.fixture
+def service(app: FastAPI) -> HistoryService:
+    return app.state.deps.service
