@@ -1,0 +1,282 @@
+"""The wallet subgraph's GraphQL schema: Wallet and LedgerEntry, `User.wallets`, and thin resolvers.
+
+Money-moving mutations are `@inaccessible` (absent from the public supergraph) and also demand a
+service token with the operation's scope, acting on behalf of a user id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from shared.context import Context
+from shared.money import Money
+from shared.schema import build_schema
+from subgraphs.wallet.service import (
+    PAGE_DEFAULT,
+    EntryRecord,
+    LedgerMove,
+    TransferMove,
+    WalletDeps,
+    WalletRecord,
+    can_see,
+)
+
+WalletInfo = Info[Context[WalletDeps], None]
+
+
+@strawberry.enum(
+    description="ACTIVE wallets pay and receive; FROZEN ones do neither; CLOSED ones are kept for the record."
+)
+class WalletStatus(Enum):
+    ACTIVE = "ACTIVE"
+    FROZEN = "FROZEN"
+    CLOSED = "CLOSED"
+
+
+@strawberry.type(description="One side of a money movement in a wallet's ledger.")
+class LedgerEntry:
+    entry_id: strawberry.ID
+    wallet_id: strawberry.ID
+    transaction_id: str
+    direction: str
+    amount: Money
+    balance_after: Money
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: EntryRecord) -> LedgerEntry:
+        return cls(
+            entry_id=strawberry.ID(entry.entry_id),
+            wallet_id=strawberry.ID(entry.wallet_id),
+            transaction_id=entry.transaction_id,
+            direction=entry.direction.value,
+            amount=entry.amount,  # type: ignore[arg-type]
+            balance_after=entry.balance_after,  # type: ignore[arg-type]
+            created_at=entry.created_at,
+        )
+
+
+@strawberry.federation.type(keys=["id"], description="A user (owned by auth); wallet adds `wallets`.")
+class User:
+    id: strawberry.ID
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> User:  # noqa: A002 - the key's name
+        return cls(id=id)
+
+    @strawberry.field(description="The user's wallets, for that user or an admin; otherwise empty.")
+    async def wallets(self, info: WalletInfo, include_closed: bool = False) -> list[Wallet]:
+        viewer = await info.context.principal()
+        if not can_see(viewer, str(self.id)):
+            return []
+        records = await info.context.deps.service.wallets_of(str(self.id), include_closed=include_closed)
+        return [Wallet.of(record) for record in records]
+
+
+@strawberry.federation.type(keys=["walletId"], description="A wallet; its balance equals its ledger.")
+class Wallet:
+    wallet_id: strawberry.ID
+    wallet_name: str
+    balance: Money
+    status: WalletStatus
+    created_at: datetime
+    updated_at: datetime
+    owner_id: strawberry.Private[str]
+
+    @classmethod
+    def of(cls, record: WalletRecord) -> Wallet:
+        return cls(
+            wallet_id=strawberry.ID(record.wallet_id),
+            wallet_name=record.name,
+            balance=record.balance,  # type: ignore[arg-type]
+            status=WalletStatus(record.status.value),
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            owner_id=record.owner_id,
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: WalletInfo, walletId: strawberry.ID) -> Wallet | None:  # noqa: N803
+        """Another user's wallet resolves to null: nothing about it is revealed."""
+        viewer = await info.context.principal()
+        record = await info.context.deps.service.wallet_visible_to(viewer, str(walletId))
+        return cls.of(record) if record else None
+
+    @strawberry.field(description="The owner, resolved by the auth subgraph.")
+    def owner(self) -> User | None:
+        return User(id=strawberry.ID(self.owner_id))
+
+    @strawberry.field(description="The wallet's statement, newest first; `after` is an entry id.")
+    async def entries(
+        self, info: WalletInfo, first: int = PAGE_DEFAULT, after: str | None = None
+    ) -> list[LedgerEntry]:
+        records = await info.context.deps.service.entries_of(str(self.wallet_id), first=first, after=after)
+        return [LedgerEntry.of(record) for record in records]
+
+
+@strawberry.type(description="What one transaction id did to one wallet.")
+class LedgerResult:
+    transaction_id: str
+    wallet_id: strawberry.ID
+    direction: str
+    amount: Money
+    balance_after: Money
+    replayed: bool
+
+    @classmethod
+    def of(cls, move: LedgerMove) -> LedgerResult:
+        return cls(
+            transaction_id=move.transaction_id,
+            wallet_id=strawberry.ID(move.wallet_id),
+            direction=move.direction.value,
+            amount=move.amount,  # type: ignore[arg-type]
+            balance_after=move.balance_after,  # type: ignore[arg-type]
+            replayed=move.replayed,
+        )
+
+
+@strawberry.type(description="Both sides of a transfer, posted atomically.")
+class TransferResult:
+    transaction_id: str
+    debit: LedgerResult
+    credit: LedgerResult
+    replayed: bool
+
+    @classmethod
+    def of(cls, move: TransferMove) -> TransferResult:
+        return cls(
+            transaction_id=move.transaction_id,
+            debit=LedgerResult.of(move.debit),
+            credit=LedgerResult.of(move.credit),
+            replayed=move.replayed,
+        )
+
+
+@strawberry.federation.input(inaccessible=True)
+class LedgerInput:
+    transaction_id: str
+    user_id: strawberry.ID
+    wallet_id: strawberry.ID
+    amount: Money
+
+
+@strawberry.federation.input(inaccessible=True)
+class TransferInput:
+    transaction_id: str
+    user_id: strawberry.ID
+    from_wallet_id: strawberry.ID
+    to_wallet_id: strawberry.ID
+    amount: Money
+
+
+@strawberry.federation.input(inaccessible=True)
+class ReverseInput:
+    transaction_id: str
+    reversal_id: str
+
+
+WalletIdArg = Annotated[strawberry.ID, strawberry.argument(name="walletId")]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The caller's wallets, newest first (CLOSED ones when asked).")
+    async def my_wallets(self, info: WalletInfo, include_closed: bool = False) -> list[Wallet]:
+        user = await info.context.require_user()
+        records = await info.context.deps.service.wallets_of(user.user_id, include_closed=include_closed)
+        return [Wallet.of(record) for record in records]
+
+    @strawberry.field(description="One wallet of the caller (any, for an admin); NOT_FOUND otherwise.")
+    async def wallet(self, info: WalletInfo, wallet_id: WalletIdArg) -> Wallet | None:
+        user = await info.context.require_user()
+        return Wallet.of(await info.context.deps.service.get_wallet(user, str(wallet_id)))
+
+    @strawberry.federation.field(
+        inaccessible=True, description="What a transaction id moved; scope wallet:read."
+    )
+    async def movements_of(self, info: WalletInfo, transaction_id: str) -> list[LedgerEntry]:
+        await info.context.require_service("wallet:read")
+        return [
+            LedgerEntry.of(entry) for entry in await info.context.deps.service.movements_of(transaction_id)
+        ]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Open a new wallet (name: 1 to 50 characters).")
+    async def create_wallet(self, info: WalletInfo, wallet_name: str) -> Wallet:
+        user = await info.context.require_user()
+        return Wallet.of(await info.context.deps.service.create_wallet(user.user_id, wallet_name))
+
+    @strawberry.mutation(description="Close a wallet with a zero balance; its ledger stays.")
+    async def delete_wallet(self, info: WalletInfo, wallet_id: WalletIdArg) -> Wallet:
+        user = await info.context.require_user()
+        return Wallet.of(await info.context.deps.service.close_wallet(user, str(wallet_id)))
+
+    @strawberry.mutation(description="Admin: a frozen wallet neither pays nor receives.")
+    async def freeze_wallet(self, info: WalletInfo, wallet_id: WalletIdArg) -> Wallet:
+        await info.context.require_admin()
+        return Wallet.of(await info.context.deps.service.set_frozen(str(wallet_id), True))
+
+    @strawberry.mutation(description="Admin: let a frozen wallet pay and receive again.")
+    async def unfreeze_wallet(self, info: WalletInfo, wallet_id: WalletIdArg) -> Wallet:
+        await info.context.require_admin()
+        return Wallet.of(await info.context.deps.service.set_frozen(str(wallet_id), False))
+
+    @strawberry.federation.mutation(
+        inaccessible=True, description="Service: credit a deposit; scope wallet:credit."
+    )
+    async def topup_wallet(self, info: WalletInfo, input: LedgerInput) -> LedgerResult:  # noqa: A002
+        await info.context.require_service("wallet:credit")
+        move = await info.context.deps.service.topup(
+            transaction_id=input.transaction_id,
+            user_id=str(input.user_id),
+            wallet_id=str(input.wallet_id),
+            amount=int(input.amount),
+        )
+        return LedgerResult.of(move)
+
+    @strawberry.federation.mutation(
+        inaccessible=True, description="Service: debit a payment; scope wallet:debit."
+    )
+    async def deduct_wallet(self, info: WalletInfo, input: LedgerInput) -> LedgerResult:  # noqa: A002
+        await info.context.require_service("wallet:debit")
+        move = await info.context.deps.service.deduct(
+            transaction_id=input.transaction_id,
+            user_id=str(input.user_id),
+            wallet_id=str(input.wallet_id),
+            amount=int(input.amount),
+        )
+        return LedgerResult.of(move)
+
+    @strawberry.federation.mutation(
+        inaccessible=True, description="Service: move money; scope wallet:transfer."
+    )
+    async def transfer_wallet(self, info: WalletInfo, input: TransferInput) -> TransferResult:  # noqa: A002
+        await info.context.require_service("wallet:transfer")
+        move = await info.context.deps.service.transfer(
+            transaction_id=input.transaction_id,
+            user_id=str(input.user_id),
+            from_wallet_id=str(input.from_wallet_id),
+            to_wallet_id=str(input.to_wallet_id),
+            amount=int(input.amount),
+        )
+        return TransferResult.of(move)
+
+    @strawberry.federation.mutation(
+        inaccessible=True, description="Service: mirror a transaction; scope wallet:reverse."
+    )
+    async def reverse_ledger(self, info: WalletInfo, input: ReverseInput) -> list[LedgerResult]:  # noqa: A002
+        await info.context.require_service("wallet:reverse")
+        moves = await info.context.deps.service.reverse(
+            transaction_id=input.transaction_id, reversal_id=input.reversal_id
+        )
+        return [LedgerResult.of(move) for move in moves]
+
+
+schema = build_schema(Query, Mutation, types=[Wallet, User, LedgerEntry])

@@ -1,0 +1,723 @@
+"""The wallet's domain rules: an exact, atomic, idempotent double-entry ledger. No GraphQL, no HTTP.
+
+Every money movement is ONE database transaction that (1) locks the wallets it touches (SQLite:
+the BEGIN IMMEDIATE write lock of `db.write()`; PostgreSQL: `SELECT ... FOR UPDATE` in sorted id
+order, so two transfers in opposite directions cannot deadlock), (2) only then looks for the
+transaction id's idempotency record (so a concurrent replay that waited for the lock sees the
+committed original), (3) checks every rule, (4) moves the balance with a conditional UPDATE, appends
+the ledger entries and inserts the idempotency record. Nothing is decided across transactions.
+
+A unique violation on the idempotency record (a replay that raced past step 2), a deadlock or a
+serialization failure rolls the whole transaction back and runs it again, a bounded number of times;
+the second run finds the original and answers it as a replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.errors import AppError, ErrorCode, bad_input, forbidden, not_found
+from shared.money import format_minor
+from shared.settings import get_settings
+from shared.tokens import Principal
+from subgraphs.wallet.config import WalletSettings
+from subgraphs.wallet.models import (
+    Direction,
+    LedgerEntry,
+    OperationKind,
+    Wallet,
+    WalletOperation,
+    WalletStatus,
+    as_utc,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+wallets_t = Wallet.__table__  # type: ignore[attr-defined]
+entries_t = LedgerEntry.__table__  # type: ignore[attr-defined]
+operations_t = WalletOperation.__table__  # type: ignore[attr-defined]
+
+WALLET_NAME_MAX_CHARS = 50
+TRANSACTION_ID_MAX_CHARS = 128
+PAGE_DEFAULT = 50
+PAGE_MAX = 200
+WRITE_ATTEMPTS_MAX = 8
+RETRY_BACKOFF_BASE_S = 0.005
+RETRY_BACKOFF_MAX_S = 0.2
+
+# PostgreSQL SQLSTATEs after which the whole transaction may simply run again.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "23505"})
+
+
+@dataclass(frozen=True)
+class WalletRecord:
+    """A wallet as the service hands it out (a plain value, no open session behind it)."""
+
+    wallet_id: str
+    owner_id: str
+    name: str
+    balance: int
+    status: WalletStatus
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class EntryRecord:
+    """One ledger entry."""
+
+    entry_id: str
+    wallet_id: str
+    transaction_id: str
+    direction: Direction
+    amount: int
+    balance_after: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class LedgerMove:
+    """What one transaction id did to one wallet (the contract's `LedgerResult`)."""
+
+    transaction_id: str
+    wallet_id: str
+    direction: Direction
+    amount: int
+    balance_after: int
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class TransferMove:
+    """Both sides of a transfer, posted in one database transaction."""
+
+    transaction_id: str
+    debit: LedgerMove
+    credit: LedgerMove
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class _Request:
+    """The input an idempotency record remembers, to tell a replay from a reused key."""
+
+    kind: OperationKind
+    user_id: str | None = None
+    wallet_id: str | None = None
+    to_wallet_id: str | None = None
+    amount: int | None = None
+    reverses_transaction_id: str | None = None
+
+
+def _wallet_from_row(row: Any) -> WalletRecord:
+    return WalletRecord(
+        wallet_id=row.wallet_id,
+        owner_id=row.owner_id,
+        name=row.name,
+        balance=int(row.balance),
+        status=WalletStatus(row.status),
+        version=int(row.version),
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+    )
+
+
+def _entry_from_row(row: Any) -> EntryRecord:
+    return EntryRecord(
+        entry_id=row.entry_id,
+        wallet_id=row.wallet_id,
+        transaction_id=row.transaction_id,
+        direction=Direction(row.direction),
+        amount=int(row.amount),
+        balance_after=int(row.balance_after),
+        created_at=as_utc(row.created_at),
+    )
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def is_retryable(exc: DBAPIError) -> bool:
+    """A conflict with a concurrent transaction that a fresh attempt resolves (never a rule broken)."""
+    if _sqlstate(exc) in _RETRYABLE_SQLSTATES:
+        return True
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "unique constraint failed: wallet_operations" in text
+
+
+def month_start(moment: datetime) -> datetime:
+    """The first instant of the calendar month (UTC) that `moment` falls in."""
+    return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _move_to_json(move: LedgerMove) -> dict[str, Any]:
+    return {
+        "wallet_id": move.wallet_id,
+        "direction": move.direction.value,
+        "amount": move.amount,
+        "balance_after": move.balance_after,
+    }
+
+
+def _moves_from_json(transaction_id: str, text: str) -> list[LedgerMove]:
+    return [
+        LedgerMove(
+            transaction_id=transaction_id,
+            wallet_id=item["wallet_id"],
+            direction=Direction(item["direction"]),
+            amount=int(item["amount"]),
+            balance_after=int(item["balance_after"]),
+            replayed=True,
+        )
+        for item in json.loads(text)
+    ]
+
+
+class WalletService:
+    """Wallets and their ledger; every public method is one unit of work on the wallet database."""
+
+    def __init__(self, db: Database, limits: WalletSettings, *, money_max_minor: int | None = None) -> None:
+        self.db = db
+        self.limits = limits
+        self.money_max_minor = money_max_minor or get_settings().money_max_minor
+        # SQLite admits one writer at a time anyway; queueing writers of this process here instead
+        # of in SQLite's busy handler (which sleeps in steps of up to 100 ms) keeps latency low.
+        self._sqlite_writer = asyncio.Lock() if db.is_sqlite else None
+
+    # ---- unit of work -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        if self._sqlite_writer is None:
+            async with self.db.write() as session:
+                yield session
+            return
+        async with self._sqlite_writer, self.db.write() as session:
+            yield session
+
+    async def _run_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` in one write transaction; run it again after a retryable conflict (bounded)."""
+        for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
+            try:
+                async with self._write() as session:
+                    return await work(session)
+            except DBAPIError as exc:
+                if attempt == WRITE_ATTEMPTS_MAX or not is_retryable(exc):
+                    raise
+                delay = min(RETRY_BACKOFF_MAX_S, RETRY_BACKOFF_BASE_S * 2**attempt)
+                log.info("wallet write conflict (%s), attempt %d, retrying", _sqlstate(exc), attempt)
+                await asyncio.sleep(random.uniform(0, delay))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ---- wallets --------------------------------------------------------------------------------
+
+    async def create_wallet(self, owner_id: str, name: str) -> WalletRecord:
+        """A new ACTIVE wallet with a zero balance; the name is trimmed and 1..50 characters."""
+        clean = (name or "").strip()
+        if not 1 <= len(clean) <= WALLET_NAME_MAX_CHARS:
+            raise bad_input(f"Wallet name must be 1 to {WALLET_NAME_MAX_CHARS} characters")
+        now = utcnow()
+        record = WalletRecord(
+            wallet_id=str(uuid.uuid4()),
+            owner_id=owner_id,
+            name=clean,
+            balance=0,
+            status=WalletStatus.ACTIVE,
+            version=0,
+            created_at=now,
+            updated_at=now,
+        )
+
+        async def work(session: AsyncSession) -> WalletRecord:
+            await session.execute(
+                insert(wallets_t).values(
+                    wallet_id=record.wallet_id,
+                    owner_id=owner_id,
+                    name=clean,
+                    balance=0,
+                    status=WalletStatus.ACTIVE.value,
+                    version=0,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            return record
+
+        return await self._run_write(work)
+
+    async def wallets_of(self, owner_id: str, *, include_closed: bool = False) -> list[WalletRecord]:
+        """A user's wallets, newest first; CLOSED ones only when asked for."""
+        query = select(wallets_t).where(wallets_t.c.owner_id == owner_id)
+        if not include_closed:
+            query = query.where(wallets_t.c.status != WalletStatus.CLOSED.value)
+        query = query.order_by(wallets_t.c.created_at.desc(), wallets_t.c.wallet_id.desc())
+        async with self.db.read() as session:
+            rows = (await session.execute(query)).all()
+        return [_wallet_from_row(row) for row in rows]
+
+    async def find_wallet(self, wallet_id: str) -> WalletRecord | None:
+        async with self.db.read() as session:
+            row = (await session.execute(select(wallets_t).where(wallets_t.c.wallet_id == wallet_id))).first()
+        return _wallet_from_row(row) if row else None
+
+    async def wallet_visible_to(self, viewer: Principal | None, wallet_id: str) -> WalletRecord | None:
+        """The wallet if `viewer` may see it (its owner, an admin or a service), else None."""
+        wallet = await self.find_wallet(str(wallet_id))
+        if wallet is None or not can_see(viewer, wallet.owner_id):
+            return None
+        return wallet
+
+    async def get_wallet(self, viewer: Principal | None, wallet_id: str) -> WalletRecord:
+        """Like `wallet_visible_to`, but NOT_FOUND (the same answer for "absent" and "not yours")."""
+        wallet = await self.wallet_visible_to(viewer, wallet_id)
+        if wallet is None:
+            raise not_found("Wallet not found")
+        return wallet
+
+    async def close_wallet(self, viewer: Principal, wallet_id: str) -> WalletRecord:
+        """Close a zero-balance wallet of the caller (or any, for an admin); its ledger stays."""
+
+        async def work(session: AsyncSession) -> WalletRecord:
+            wallet = (await self._lock(session, [wallet_id])).get(wallet_id)
+            if wallet is None or not can_see(viewer, wallet.owner_id):
+                raise not_found("Wallet not found")
+            if wallet.status == WalletStatus.CLOSED:
+                return wallet
+            if wallet.status == WalletStatus.FROZEN:
+                raise AppError(ErrorCode.WALLET_FROZEN, "A frozen wallet cannot be closed")
+            if wallet.balance != 0:
+                raise AppError(
+                    ErrorCode.CONFLICT,
+                    "Only a wallet with a zero balance can be closed; move the money first",
+                )
+            return await self._set_status(session, wallet, WalletStatus.CLOSED, expect_balance=0)
+
+        return await self._run_write(work)
+
+    async def set_frozen(self, wallet_id: str, frozen: bool) -> WalletRecord:
+        """Freeze (nothing in, nothing out) or unfreeze a wallet; admin-only at the schema."""
+
+        async def work(session: AsyncSession) -> WalletRecord:
+            wallet = (await self._lock(session, [wallet_id])).get(wallet_id)
+            if wallet is None:
+                raise not_found("Wallet not found")
+            if wallet.status == WalletStatus.CLOSED:
+                raise AppError(ErrorCode.WALLET_CLOSED, "The wallet is closed")
+            target = WalletStatus.FROZEN if frozen else WalletStatus.ACTIVE
+            if wallet.status == target:
+                return wallet
+            return await self._set_status(session, wallet, target)
+
+        return await self._run_write(work)
+
+    async def _set_status(
+        self,
+        session: AsyncSession,
+        wallet: WalletRecord,
+        status: WalletStatus,
+        *,
+        expect_balance: int | None = None,
+    ) -> WalletRecord:
+        now = utcnow()
+        query = (
+            update(wallets_t)
+            .where(wallets_t.c.wallet_id == wallet.wallet_id, wallets_t.c.status == wallet.status.value)
+            .values(status=status.value, version=wallets_t.c.version + 1, updated_at=now)
+            .returning(*wallets_t.c)
+        )
+        if expect_balance is not None:
+            query = query.where(wallets_t.c.balance == expect_balance)
+        row = (await session.execute(query)).first()
+        if row is None:  # the row is locked by us, so this means a rule above was bypassed
+            raise AppError(ErrorCode.CONFLICT, "The wallet changed; try again")
+        return _wallet_from_row(row)
+
+    async def entries_of(
+        self, wallet_id: str, *, first: int = PAGE_DEFAULT, after: str | None = None
+    ) -> list[EntryRecord]:
+        """A wallet's statement, newest first; `after` is the entry id of the previous page's last item."""
+        if not 1 <= first <= PAGE_MAX:
+            raise bad_input(f"first must be between 1 and {PAGE_MAX}")
+        query = select(entries_t).where(entries_t.c.wallet_id == wallet_id)
+        async with self.db.read() as session:
+            if after is not None:
+                cursor = (
+                    await session.execute(
+                        select(entries_t.c.created_at, entries_t.c.entry_id).where(
+                            entries_t.c.entry_id == after, entries_t.c.wallet_id == wallet_id
+                        )
+                    )
+                ).first()
+                if cursor is None:
+                    raise bad_input("Unknown cursor 'after'")
+                query = query.where(
+                    or_(
+                        entries_t.c.created_at < cursor.created_at,
+                        and_(
+                            entries_t.c.created_at == cursor.created_at,
+                            entries_t.c.entry_id < cursor.entry_id,
+                        ),
+                    )
+                )
+            query = query.order_by(entries_t.c.created_at.desc(), entries_t.c.entry_id.desc()).limit(first)
+            rows = (await session.execute(query)).all()
+        return [_entry_from_row(row) for row in rows]
+
+    async def movements_of(self, transaction_id: str) -> list[EntryRecord]:
+        """Every entry a transaction id posted (debits first); [] when it moved nothing."""
+        async with self.db.read() as session:
+            rows = (
+                await session.execute(
+                    select(entries_t)
+                    .where(entries_t.c.transaction_id == transaction_id)
+                    .order_by(entries_t.c.created_at, entries_t.c.direction.desc(), entries_t.c.entry_id)
+                )
+            ).all()
+        return [_entry_from_row(row) for row in rows]
+
+    # ---- money movements ------------------------------------------------------------------------
+
+    async def topup(self, *, transaction_id: str, user_id: str, wallet_id: str, amount: int) -> LedgerMove:
+        """Credit money that enters the platform (a DEPOSIT) to the user's own wallet."""
+        transaction_id = self._check_transaction_id(transaction_id)
+        self._check_amount(amount)
+        request = _Request(OperationKind.TOPUP, user_id=user_id, wallet_id=wallet_id, amount=amount)
+
+        async def work(session: AsyncSession) -> LedgerMove:
+            locked = await self._lock(session, [wallet_id])
+            replay = await self._replay(session, transaction_id, request)
+            if replay is not None:
+                return replay[0]
+            wallet = self._require_movable(locked.get(wallet_id), user_id)
+            await self._check_incoming(session, wallet, amount)
+            move = await self._post(session, transaction_id, wallet, Direction.CREDIT, amount)
+            await self._record(session, transaction_id, request, [move])
+            return move
+
+        return await self._run_write(work)
+
+    async def deduct(self, *, transaction_id: str, user_id: str, wallet_id: str, amount: int) -> LedgerMove:
+        """Debit money that leaves the platform (a PAYMENT) from the user's own wallet."""
+        transaction_id = self._check_transaction_id(transaction_id)
+        self._check_amount(amount)
+        request = _Request(OperationKind.DEDUCT, user_id=user_id, wallet_id=wallet_id, amount=amount)
+
+        async def work(session: AsyncSession) -> LedgerMove:
+            locked = await self._lock(session, [wallet_id])
+            replay = await self._replay(session, transaction_id, request)
+            if replay is not None:
+                return replay[0]
+            wallet = self._require_movable(locked.get(wallet_id), user_id)
+            self._check_funds(wallet, amount)
+            move = await self._post(session, transaction_id, wallet, Direction.DEBIT, amount)
+            await self._record(session, transaction_id, request, [move])
+            return move
+
+        return await self._run_write(work)
+
+    async def transfer(
+        self, *, transaction_id: str, user_id: str, from_wallet_id: str, to_wallet_id: str, amount: int
+    ) -> TransferMove:
+        """Move money from the user's wallet to any ACTIVE wallet: both entries in one transaction."""
+        transaction_id = self._check_transaction_id(transaction_id)
+        self._check_amount(amount)
+        if from_wallet_id == to_wallet_id:
+            raise bad_input("A transfer needs two different wallets")
+        request = _Request(
+            OperationKind.TRANSFER,
+            user_id=user_id,
+            wallet_id=from_wallet_id,
+            to_wallet_id=to_wallet_id,
+            amount=amount,
+        )
+
+        async def work(session: AsyncSession) -> TransferMove:
+            locked = await self._lock(session, [from_wallet_id, to_wallet_id])
+            replay = await self._replay(session, transaction_id, request)
+            if replay is not None:
+                return _transfer_of(transaction_id, replay, replayed=True)
+            source = self._require_movable(locked.get(from_wallet_id), user_id)
+            target = self._require_movable(locked.get(to_wallet_id), None, side="receiving ")
+            self._check_funds(source, amount)
+            await self._check_incoming(session, target, amount)
+            debit = await self._post(session, transaction_id, source, Direction.DEBIT, amount)
+            credit = await self._post(session, transaction_id, target, Direction.CREDIT, amount)
+            await self._record(session, transaction_id, request, [debit, credit])
+            return TransferMove(transaction_id, debit, credit)
+
+        return await self._run_write(work)
+
+    async def reverse(self, *, transaction_id: str, reversal_id: str) -> list[LedgerMove]:
+        """Post the exact mirror of every entry of `transaction_id` under `reversal_id`, atomically.
+
+        A compensation: it ignores freezes and the incoming limits (it only undoes a movement),
+        but never drives a balance below zero and never touches a CLOSED wallet. A transaction
+        id is reversed at most once; [] (and nothing recorded) when it moved nothing.
+        """
+        transaction_id = self._check_transaction_id(transaction_id)
+        reversal_id = self._check_transaction_id(reversal_id, "reversalId")
+        if reversal_id == transaction_id:
+            raise bad_input("reversalId must differ from transactionId")
+        request = _Request(OperationKind.REVERSAL, reverses_transaction_id=transaction_id)
+
+        async def work(session: AsyncSession) -> list[LedgerMove]:
+            originals = [
+                _entry_from_row(row)
+                for row in (
+                    await session.execute(
+                        select(entries_t)
+                        .where(entries_t.c.transaction_id == transaction_id)
+                        .order_by(entries_t.c.direction.desc(), entries_t.c.entry_id)
+                    )
+                ).all()
+            ]
+            locked = await self._lock(session, [entry.wallet_id for entry in originals])
+            replay = await self._replay(session, reversal_id, request)
+            if replay is not None:
+                return replay
+            if not originals:
+                return []
+            earlier = (
+                await session.execute(
+                    select(operations_t.c.transaction_id).where(
+                        operations_t.c.reverses_transaction_id == transaction_id
+                    )
+                )
+            ).scalar()
+            if earlier is not None:
+                raise AppError(
+                    ErrorCode.CONFLICT, "This transaction was already reversed", reversalId=earlier
+                )
+            moves: list[LedgerMove] = []
+            for entry in originals:
+                wallet = locked[entry.wallet_id]
+                if wallet.status == WalletStatus.CLOSED:
+                    raise AppError(ErrorCode.WALLET_CLOSED, "A wallet of this transaction is closed")
+                mirror = Direction.DEBIT if entry.direction == Direction.CREDIT else Direction.CREDIT
+                if mirror == Direction.DEBIT:
+                    self._check_funds(wallet, entry.amount)
+                move = await self._post(session, reversal_id, wallet, mirror, entry.amount)
+                locked[wallet.wallet_id] = _with_balance(wallet, move.balance_after)
+                moves.append(move)
+            await self._record(session, reversal_id, request, moves)
+            return moves
+
+        return await self._run_write(work)
+
+    # ---- building blocks (all inside one write transaction) --------------------------------------
+
+    async def _lock(self, session: AsyncSession, wallet_ids: Iterable[str]) -> dict[str, WalletRecord]:
+        """Lock the wallets (sorted ids: one global order, so no deadlock) and read them."""
+        ordered = sorted(set(wallet_ids))
+        found: dict[str, WalletRecord] = {}
+        for wallet_id in ordered:  # one statement per row keeps the lock order explicit
+            row = (
+                await session.execute(
+                    select(wallets_t).where(wallets_t.c.wallet_id == wallet_id).with_for_update()
+                )
+            ).first()
+            if row is not None:
+                found[wallet_id] = _wallet_from_row(row)
+        return found
+
+    async def _replay(
+        self, session: AsyncSession, transaction_id: str, request: _Request
+    ) -> list[LedgerMove] | None:
+        """The original moves of a replay; None if the id is new; IDEMPOTENCY_KEY_REUSED on other input."""
+        row = (
+            await session.execute(select(operations_t).where(operations_t.c.transaction_id == transaction_id))
+        ).first()
+        if row is None:
+            return None
+        recorded = _Request(
+            OperationKind(row.kind),
+            user_id=row.user_id,
+            wallet_id=row.wallet_id,
+            to_wallet_id=row.to_wallet_id,
+            amount=None if row.amount is None else int(row.amount),
+            reverses_transaction_id=row.reverses_transaction_id,
+        )
+        if recorded != request:
+            raise AppError(
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "This transaction id was already used for a different operation",
+                transactionId=transaction_id,
+            )
+        return _moves_from_json(transaction_id, row.result)
+
+    def _require_movable(
+        self, wallet: WalletRecord | None, owner_id: str | None, side: str = ""
+    ) -> WalletRecord:
+        if wallet is None:
+            raise not_found(f"The {side}wallet was not found")
+        if owner_id is not None and wallet.owner_id != owner_id:
+            raise forbidden("The wallet does not belong to this user")
+        if wallet.status == WalletStatus.CLOSED:
+            raise AppError(ErrorCode.WALLET_CLOSED, f"The {side}wallet is closed")
+        if wallet.status == WalletStatus.FROZEN:
+            raise AppError(ErrorCode.WALLET_FROZEN, f"The {side}wallet is frozen")
+        return wallet
+
+    @staticmethod
+    def _check_funds(wallet: WalletRecord, amount: int) -> None:
+        if wallet.balance < amount:
+            raise AppError(ErrorCode.INSUFFICIENT_FUNDS, "Insufficient funds")
+
+    async def _check_incoming(self, session: AsyncSession, wallet: WalletRecord, amount: int) -> None:
+        """Bank Indonesia limits for a registered account: maximum balance and monthly incoming."""
+        if wallet.balance + amount > self.limits.max_balance_minor:
+            raise AppError(
+                ErrorCode.LIMIT_EXCEEDED,
+                f"A wallet may hold at most {format_minor(self.limits.max_balance_minor)}",
+                limit="MAX_BALANCE",
+            )
+        received = (
+            await session.execute(
+                select(func.coalesce(func.sum(entries_t.c.amount), 0))
+                .select_from(
+                    entries_t.join(operations_t, operations_t.c.transaction_id == entries_t.c.transaction_id)
+                )
+                .where(
+                    entries_t.c.wallet_id == wallet.wallet_id,
+                    entries_t.c.direction == Direction.CREDIT.value,
+                    entries_t.c.created_at >= month_start(utcnow()),
+                    operations_t.c.kind != OperationKind.REVERSAL.value,
+                )
+            )
+        ).scalar_one()
+        if int(received) + amount > self.limits.monthly_incoming_limit_minor:
+            raise AppError(
+                ErrorCode.LIMIT_EXCEEDED,
+                "A wallet may receive at most "
+                f"{format_minor(self.limits.monthly_incoming_limit_minor)} per month",
+                limit="MONTHLY_INCOMING",
+            )
+
+    async def _post(
+        self,
+        session: AsyncSession,
+        transaction_id: str,
+        wallet: WalletRecord,
+        direction: Direction,
+        amount: int,
+    ) -> LedgerMove:
+        """Change the balance (conditionally: never below zero) and append the matching entry."""
+        now = utcnow()
+        delta = amount if direction == Direction.CREDIT else -amount
+        query = (
+            update(wallets_t)
+            .where(wallets_t.c.wallet_id == wallet.wallet_id)
+            .values(balance=wallets_t.c.balance + delta, version=wallets_t.c.version + 1, updated_at=now)
+            .returning(wallets_t.c.balance)
+        )
+        if direction == Direction.DEBIT:
+            query = query.where(wallets_t.c.balance >= amount)
+        balance_after = (await session.execute(query)).scalar()
+        if balance_after is None:
+            raise AppError(ErrorCode.INSUFFICIENT_FUNDS, "Insufficient funds")
+        balance_after = int(balance_after)
+        assert balance_after >= 0, "a balance never goes below zero"
+        assert balance_after == wallet.balance + delta, "the wallet is locked, so nobody else moved it"
+        await session.execute(
+            insert(entries_t).values(
+                entry_id=str(uuid.uuid4()),
+                wallet_id=wallet.wallet_id,
+                transaction_id=transaction_id,
+                direction=direction.value,
+                amount=amount,
+                balance_after=balance_after,
+                created_at=now,
+            )
+        )
+        return LedgerMove(transaction_id, wallet.wallet_id, direction, amount, balance_after)
+
+    async def _record(
+        self, session: AsyncSession, transaction_id: str, request: _Request, moves: Sequence[LedgerMove]
+    ) -> None:
+        await session.execute(
+            insert(operations_t).values(
+                transaction_id=transaction_id,
+                kind=request.kind.value,
+                user_id=request.user_id,
+                wallet_id=request.wallet_id,
+                to_wallet_id=request.to_wallet_id,
+                amount=request.amount,
+                reverses_transaction_id=request.reverses_transaction_id,
+                result=json.dumps([_move_to_json(move) for move in moves]),
+                created_at=utcnow(),
+            )
+        )
+
+    def _check_amount(self, amount: int) -> None:
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise bad_input("Amount must be a whole number of minor units")
+        if amount <= 0:
+            raise bad_input("Amount must be greater than zero")
+        if amount > self.money_max_minor:
+            raise bad_input(f"Amount exceeds the maximum of {format_minor(self.money_max_minor)}")
+
+    @staticmethod
+    def _check_transaction_id(value: str, name: str = "transactionId") -> str:
+        clean = (value or "").strip()
+        if not 1 <= len(clean) <= TRANSACTION_ID_MAX_CHARS:
+            raise bad_input(f"{name} must be 1 to {TRANSACTION_ID_MAX_CHARS} characters")
+        return clean
+
+
+@dataclass(frozen=True)
+class WalletDeps:
+    """What the wallet's resolvers reach as `info.context.deps`."""
+
+    database: Database
+    service: WalletService
+
+
+def can_see(viewer: Principal | None, owner_id: str) -> bool:
+    """Owners see their wallets; admins and services see every wallet; nobody else sees any."""
+    if viewer is None:
+        return False
+    if viewer.kind == "service" or viewer.is_admin:
+        return True
+    return viewer.user_id == owner_id
+
+
+def _with_balance(wallet: WalletRecord, balance: int) -> WalletRecord:
+    return WalletRecord(
+        wallet.wallet_id,
+        wallet.owner_id,
+        wallet.name,
+        balance,
+        wallet.status,
+        wallet.version + 1,
+        wallet.created_at,
+        wallet.updated_at,
+    )
+
+
+def _transfer_of(transaction_id: str, moves: list[LedgerMove], *, replayed: bool) -> TransferMove:
+    debit = next(move for move in moves if move.direction == Direction.DEBIT)
+    credit = next(move for move in moves if move.direction == Direction.CREDIT)
+    return TransferMove(transaction_id, debit, credit, replayed=replayed)
