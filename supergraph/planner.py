@@ -150,6 +150,7 @@ class Planner:
         self._entity_groups: dict[tuple[Any, ...], FetchGroup] = {}
         self._phase: list[FetchGroup] = []
         self._frames: list[_Frame] = []
+        self._internal = 0
         self._root_groups: dict[str, FetchGroup] = {}
         self.variable_types = {
             d.variable.name.value: print_ast(d.type)
@@ -456,9 +457,8 @@ class Planner:
         """The subgraph sees this interface as an object: concrete types come from elsewhere."""
         touched: set[FetchGroup] = {group}
         fields = self.collect(type_name, selections)
-        needs_concrete = self._has_foreign_fragments(type_name, selections) or any(
-            nodes[0].name.value == "__typename" for nodes in fields.values()
-        )
+        # The response shaper needs the concrete __typename, except for internal key/requires reads.
+        needs_concrete = self._internal == 0 or self._has_foreign_fragments(type_name, selections)
         own = {k: v for k, v in fields.items() if v[0].name.value != "__typename"}
         touched |= self._plan_fields(group, target, type_name, own, path, self._provided_fields(provided, type_name))
         if needs_concrete:
@@ -650,6 +650,10 @@ class Planner:
             group.entity_type = entity_type
             group.rep_typename = rep_typename
             self._entity_groups[cache_key] = group
+        model = self.sg.types.get(entity_type)
+        if model is not None and model.kind == "interface" and model.is_interface_object(graph):
+            group.rep_typename = entity_type
+            match = match | {entity_type, *self.sg.supergraph_possible_types(entity_type)}
         group.match_types |= match
         return group
 
@@ -678,7 +682,11 @@ class Planner:
             if isinstance(selection, FieldNode):
                 entity.key_fields.add(selection.name.value)
         self._merge_requirement(entity.requires, type_name, selections)
-        return self.plan_selection(group, target, type_name, selections, path, None)
+        self._internal += 1
+        try:
+            return self.plan_selection(group, target, type_name, selections, path, None)
+        finally:
+            self._internal -= 1
 
     def _merge_requirement(self, target: SelectionSet, type_name: str, selections: Sequence[SelectionNode]) -> None:
         for selection in selections:
@@ -742,7 +750,11 @@ class Planner:
         req_selections: Sequence[SelectionNode] = ()
         if requires:
             req_selections = parse_field_set(requires).selections
-            req_deps = self.plan_selection(group, target, type_name, req_selections, path, None)
+            self._internal += 1
+            try:
+                req_deps = self.plan_selection(group, target, type_name, req_selections, path, None)
+            finally:
+                self._internal -= 1
         entity = self._entity_group(graph, path, entity_type, type_name, rep_typename, {type_name}, False)
         if any(d is entity or self._depends_on(d, entity) for d in req_deps):
             entity = self._entity_group(graph, path, entity_type, type_name, rep_typename, {type_name}, True)

@@ -267,11 +267,19 @@ class Supergraph:
                 return join
         return None
 
+    def _has_graphless_join(self, type_name: str, field_name: str) -> bool:
+        """`@join__field` without a graph: the field comes from an `@interfaceObject` elsewhere."""
+        model = self.types.get(type_name)
+        fmodel = model.fields.get(field_name) if model is not None else None
+        return fmodel is not None and bool(fmodel.joins) and all(j.graph is None for j in fmodel.joins)
+
     def field_defined_in(self, type_name: str, field_name: str, graph: str) -> bool:
         """Whether the subgraph's schema has the field at all (external or not)."""
         joins = self.field_joins(type_name, field_name)
         if joins:
             return any(j.graph == graph for j in joins)
+        if self._has_graphless_join(type_name, field_name):
+            return False
         return graph in self.type_graphs(type_name)
 
     def field_resolvable_in(self, type_name: str, field_name: str, graph: str) -> bool:
@@ -281,6 +289,8 @@ class Supergraph:
         joins = self.field_joins(type_name, field_name)
         if joins:
             return any(j.graph == graph and not j.external and not j.used_overridden for j in joins)
+        if self._has_graphless_join(type_name, field_name):
+            return False
         model = self.types.get(type_name)
         if model is None:
             return False
