@@ -114,6 +114,27 @@ def _supertypes(supergraph: Supergraph, type_name: str) -> set[str]:
     return names
 
 
+def _restore_keys(value: Any, selection: SelectionSet, supergraph: Supergraph) -> None:
+    """Undo the aliases added by `dodge_type_conflicts`, in place."""
+    if isinstance(value, list):
+        for item in value:
+            _restore_keys(item, selection, supergraph)
+        return
+    if not isinstance(value, dict):
+        return
+    typename = value.get("__typename")
+    sets = [selection]
+    for condition, fragment in selection.fragments.items():
+        if typename is not None and (typename == condition or condition in _supertypes(supergraph, typename)):
+            sets.append(fragment)
+    for current in sets:
+        for sel in current.fields.values():
+            if sel.output_key is not None and sel.output_key in value:
+                value[sel.response_key] = value.pop(sel.output_key)
+            if sel.sub is not None and sel.response_key in value:
+                _restore_keys(value[sel.response_key], sel.sub, supergraph)
+
+
 def _subgraph_error(error: Any, path: Path | None) -> dict[str, Any]:
     if not isinstance(error, dict):
         return {"message": str(error)}
@@ -183,6 +204,8 @@ class Executor:
                 return
             data = payload.get("data")
             if isinstance(data, dict):
+                if group.renames:
+                    _restore_keys(data, group.selection, self.supergraph)
                 deep_merge(state.data, data, self.abstract_names)
             for error in payload.get("errors") or ():
                 path = error.get("path") if isinstance(error, dict) else None
@@ -234,6 +257,8 @@ class Executor:
             for index, entity in enumerate(entities[: len(targets)]):
                 if not isinstance(entity, dict):
                     continue
+                if group.renames:
+                    _restore_keys(entity, group.selection, self.supergraph)
                 for obj, _ in targets[index]:
                     deep_merge(obj, entity, self.abstract_names)
         for error in payload.get("errors") or ():

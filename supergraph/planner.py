@@ -37,7 +37,7 @@ from graphql import (
 from graphql.language import Visitor
 
 from supergraph.fieldset import parse_field_set
-from supergraph.selection import SelectionSet
+from supergraph.selection import SelectionSet, dodge_type_conflicts
 from supergraph.supergraph_schema import Supergraph
 
 LIST = "@"
@@ -64,6 +64,7 @@ class FetchGroup:
     deps: set[FetchGroup] = field(default_factory=set)
     variables: set[str] = field(default_factory=set)
     query_text: str = ""
+    renames: bool = False
 
     @property
     def is_entity(self) -> bool:
@@ -361,6 +362,7 @@ class Planner:
             phases.append(self._phase)
         for phase in phases:
             for group in phase:
+                group.renames = dodge_type_conflicts(group.selection)
                 group.query_text = self._operation_text(group)
         self._check_acyclic()
         return QueryPlan(
@@ -537,20 +539,27 @@ class Planner:
         if force_local or root_field or self._local(group.graph, type_name, name, provided):
             named = get_named_type(fdef.type)
             composite = is_composite_type(named)
-            selected = target.add_field(key, name, self._args_text(nodes[0], group), composite)
+            join = self.sg.field_join(type_name, name, group.graph)
+            type_sig = join.type if join is not None and join.type else str(fdef.type)
+            selected = target.add_field(key, name, self._args_text(nodes[0], group), composite, type_sig)
             if not composite or selected.sub is None:
                 return {group}
+            sub_type = named.name
+            if join is not None and join.type:
+                sub_type = join.type.replace("[", "").replace("]", "").replace("!", "").strip()
+                if sub_type != named.name and self.sg.types.get(named.name) is not None:
+                    if self.sg.types[named.name].kind in ("interface", "union"):
+                        selected.sub.add_field("__typename", "__typename", "", False)
             subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
             sub_provided: list[SelectionNode] = [
                 s for p in provided.get(name, []) if p.selection_set for s in p.selection_set.selections
             ]
-            join = self.sg.field_join(type_name, name, group.graph)
             if join is not None and join.provides:
                 sub_provided.extend(parse_field_set(join.provides).selections)
             self._frames.append(_Frame(group, target, type_name, path, key, nodes))
             try:
                 return self.plan_selection(
-                    group, selected.sub, named.name, subs, self._sub_path(path, key, fdef.type), sub_provided or None
+                    group, selected.sub, sub_type, subs, self._sub_path(path, key, fdef.type), sub_provided or None
                 )
             finally:
                 self._frames.pop()
