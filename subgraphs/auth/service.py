@@ -52,9 +52,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 def validate_username(value: str) -> str:
     if not isinstance(value, str) or not USERNAME_RE.fullmatch(value):
-        raise bad_input(
-            "Username must be 3-32 characters of letters, digits, '_' or '.'", field="username"
-        )
+        raise bad_input("Username must be 3-32 characters of letters, digits, '_' or '.'", field="username")
     return value
 
 
@@ -94,9 +92,7 @@ def validate_password(value: str) -> str:
 def _login_password(value: str) -> str:
     """At login only the bounds that protect the hasher apply; a short password simply fails."""
     if not isinstance(value, str) or not value or len(value) > PASSWORD_MAX_LEN:
-        raise bad_input(
-            f"Password must be 1-{PASSWORD_MAX_LEN} characters", field="password"
-        )
+        raise bad_input(f"Password must be 1-{PASSWORD_MAX_LEN} characters", field="password")
     return value
 
 
@@ -156,9 +152,7 @@ class AuthService:
         self.signing_key = signing_key
         self.hasher = make_hasher(settings)
         self.account_failures = SlidingWindow(settings.login_max_failures, settings.login_window_s)
-        self.client_failures = SlidingWindow(
-            settings.login_client_max_failures, settings.login_window_s
-        )
+        self.client_failures = SlidingWindow(settings.login_client_max_failures, settings.login_window_s)
         self._account_locks = _KeyedLocks()
         self._dummy_hash: str | None = None
 
@@ -190,9 +184,7 @@ class AuthService:
 
     @staticmethod
     async def _by_username(session: AsyncSession, username: str) -> User | None:
-        result = await session.execute(
-            select(User).where(func.lower(User.username) == username.lower())
-        )
+        result = await session.execute(select(User).where(func.lower(User.username) == username.lower()))
         return result.scalars().first()
 
     async def _conflict(self, session: AsyncSession, email: str, username: str) -> AppError | None:
@@ -275,9 +267,7 @@ class AuthService:
         client_key = (client or "unknown")[:CLIENT_KEY_MAX_LEN]
         # One attempt per account at a time, so parallel guesses cannot slip past the limit.
         async with self._account_locks.hold(account):
-            if self.account_failures.is_limited(account) or self.client_failures.is_limited(
-                client_key
-            ):
+            if self.account_failures.is_limited(account) or self.client_failures.is_limited(client_key):
                 raise self._rate_limited()
             async with self.db.read() as session:
                 user = await self._by_email(session, account)

@@ -114,7 +114,5 @@ async def register(api: Api, name: str, password: str = "password123", **fields:
     return str(body["data"]["registerUser"])
 
 
-async def login(
-    api: Api, email: str, password: str, headers: dict[str, str] | None = None
-) -> dict[str, Any]:
+async def login(api: Api, email: str, password: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     return await api.gql(LOGIN, {"email": email, "password": password}, headers=headers)

@@ -86,9 +86,7 @@ async def test_bad_registration_input_is_bad_user_input_naming_the_field_and_sto
 
 async def test_boundary_lengths_are_accepted(api: Api) -> None:
     await register(api, "abc", password="p" * 8, email="abc_min@example.com", fullname="A")
-    await register(
-        api, "y" * 32, password="p" * 128, email="max_len@example.com", fullname="F" * 100
-    )
+    await register(api, "y" * 32, password="p" * 128, email="max_len@example.com", fullname="F" * 100)
 
 
 @pytest.mark.parametrize(
@@ -119,9 +117,7 @@ async def test_taken_email_or_username_in_any_case_is_a_conflict_and_stores_noth
 
 
 async def test_concurrent_registrations_of_one_email_store_exactly_one(api: Api) -> None:
-    variables = [
-        {**GOOD, "username": f"racer{i}", "email": "racer@example.com"} for i in range(4)
-    ]
+    variables = [{**GOOD, "username": f"racer{i}", "email": "racer@example.com"} for i in range(4)]
     bodies = await asyncio.gather(*(api.gql(REGISTER, v) for v in variables))
     codes = sorted(str(code_of(body)) for body in bodies)
     assert codes == ["CONFLICT", "CONFLICT", "CONFLICT", "None"]
@@ -147,9 +143,7 @@ async def test_a_race_lost_at_the_unique_index_is_reported_as_conflict(
         return await real_conflict(session, email, username)
 
     monkeypatch.setattr(service, "_conflict", blind_until_retry)
-    body = await api.gql(
-        REGISTER, {**GOOD, "username": "Index_First", "email": "other_index@example.com"}
-    )
+    body = await api.gql(REGISTER, {**GOOD, "username": "Index_First", "email": "other_index@example.com"})
     assert code_of(body) == "CONFLICT", body
     assert body["errors"][0]["extensions"]["field"] == "username"
     assert "UNIQUE" not in body["errors"][0]["message"].upper()
