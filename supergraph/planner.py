@@ -152,6 +152,7 @@ class Planner:
         self._phase: list[FetchGroup] = []
         self._frames: list[_Frame] = []
         self._internal = 0
+        self._excluded: list[str] = []
         self._root_groups: dict[str, FetchGroup] = {}
         self.variable_types = {
             d.variable.name.value: print_ast(d.type)
@@ -692,10 +693,12 @@ class Planner:
                 entity.key_fields.add(selection.name.value)
         self._merge_requirement(entity.requires, type_name, selections)
         self._internal += 1
+        self._excluded.append(entity.graph)
         try:
             return self.plan_selection(group, target, type_name, selections, path, None)
         finally:
             self._internal -= 1
+            self._excluded.pop()
 
     def _merge_requirement(self, target: SelectionSet, type_name: str, selections: Sequence[SelectionNode]) -> None:
         for selection in selections:
@@ -732,7 +735,7 @@ class Planner:
         path: tuple[str, ...],
     ) -> set[FetchGroup]:
         name = nodes[0].name.value
-        candidates = self._jump_candidates(type_name, name)
+        candidates = [c for c in self._jump_candidates(type_name, name) if c[0] not in self._excluded]
         if not candidates:
             via_parent = self._via_parent(type_name, key, nodes)
             if via_parent is not None:
