@@ -10,6 +10,9 @@ over-fetch helper fields (keys, `__typename`, `@requires` inputs) freely.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +23,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
+    NameNode,
     OperationDefinitionNode,
     SelectionNode,
     SelectionSetNode,
@@ -706,7 +710,8 @@ class Planner:
                 fdef = self._field_def(type_name, selection.name.value)
                 named = get_named_type(fdef.type) if fdef is not None else None
                 composite = named is not None and is_composite_type(named)
-                selected = target.add_field(selection.name.value, selection.name.value, "", composite)
+                response_key = selection.alias.value if selection.alias else selection.name.value
+                selected = target.add_field(response_key, selection.name.value, "", composite)
                 if selection.selection_set and selected.sub is not None and named is not None:
                     sub_model = self.sg.types.get(named.name)
                     if sub_model is not None and sub_model.kind in ("interface", "union"):
@@ -761,7 +766,7 @@ class Planner:
         req_deps: set[FetchGroup] = set()
         req_selections: Sequence[SelectionNode] = ()
         if requires:
-            req_selections = parse_field_set(requires).selections
+            req_selections = _alias_arguments(parse_field_set(requires).selections)
             self._internal += 1
             try:
                 req_deps = self.plan_selection(group, target, type_name, req_selections, path, None)
@@ -778,6 +783,35 @@ class Planner:
         entity.deps.discard(entity)
         touched |= self._plan_field(entity, entity.selection, entity_type, key, nodes, path, {}, force_local=True)
         return touched
+
+
+def _alias_arguments(selections: Sequence[SelectionNode]) -> tuple[SelectionNode, ...]:
+    """Give `@requires` fields with arguments their own alias, so they never clash with the
+    client's selection of the same field with other arguments."""
+    out: list[SelectionNode] = []
+    for selection in selections:
+        if isinstance(selection, FieldNode):
+            changes: dict[str, Any] = {}
+            if selection.arguments:
+                digest = hashlib.sha1(
+                    "".join(print_ast(a) for a in selection.arguments).encode()
+                ).hexdigest()[:8]
+                changes["alias"] = NameNode(value=f"_req_{selection.name.value}_{digest}")
+            if selection.selection_set is not None:
+                changes["selection_set"] = SelectionSetNode(
+                    selections=_alias_arguments(selection.selection_set.selections)
+                )
+            out.append(dataclasses.replace(selection, **changes) if changes else selection)
+        elif isinstance(selection, InlineFragmentNode):
+            out.append(
+                dataclasses.replace(
+                    selection,
+                    selection_set=SelectionSetNode(selections=_alias_arguments(selection.selection_set.selections)),
+                )
+            )
+        else:
+            out.append(selection)
+    return tuple(out)
 
 
 @dataclass
