@@ -89,7 +89,8 @@ class Verification:
     first_broken_id: str | None
 
 
-def _facts(row: HistoryEntryRow) -> ChainedFacts:
+def chained_facts(row: HistoryEntryRow) -> ChainedFacts:
+    """The hashed facts of a stored row (what verification recomputes)."""
     return ChainedFacts(
         seq=row.seq,
         history_id=row.history_id,
@@ -418,7 +419,7 @@ class HistoryService:
                     intact = (
                         row.seq == expected_seq
                         and row.prev_hash == prev_hash
-                        and row.entry_hash == entry_hash(_facts(row))
+                        and row.entry_hash == entry_hash(chained_facts(row))
                     )
                     if not intact and broken is None:
                         broken = row.history_id
