@@ -1,0 +1,94 @@
+"""Failed logins are throttled per account and per client; other accounts and clients carry on."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.auth.conftest import code_of, login, register
+
+
+def from_ip(ip: str) -> dict[str, str]:
+    return {"x-forwarded-for": f"{ip}, 10.99.0.1"}
+
+
+async def test_repeated_failures_lock_the_account_even_for_the_right_password(
+    fresh_api: Any,
+) -> None:
+    async with fresh_api(login_max_failures=3, login_client_max_failures=1000) as api:
+        await register(api, "victim")
+        await register(api, "bystander")
+        for attempt in range(3):
+            body = await login(api, "victim@example.com", "wrong-pass", from_ip(f"10.0.0.{attempt}"))
+            assert code_of(body) == "UNAUTHENTICATED"
+        locked = await login(api, "victim@example.com", "password123", from_ip("10.0.1.1"))
+        assert code_of(locked) == "RATE_LIMITED"
+        assert locked["data"] is None
+        assert "access_token" not in str(locked)
+        other = await login(api, "bystander@example.com", "password123", from_ip("10.0.0.1"))
+        assert code_of(other) is None
+
+
+async def test_unknown_accounts_are_throttled_the_same_way(fresh_api: Any) -> None:
+    async with fresh_api(login_max_failures=2, login_client_max_failures=1000) as api:
+        for _ in range(2):
+            assert code_of(await login(api, "ghost@example.com", "password123")) == "UNAUTHENTICATED"
+        assert code_of(await login(api, "GHOST@example.com", "password123")) == "RATE_LIMITED"
+
+
+async def test_a_successful_login_clears_the_account_failures(fresh_api: Any) -> None:
+    async with fresh_api(login_max_failures=3, login_client_max_failures=1000) as api:
+        await register(api, "forgetful")
+        for _ in range(2):
+            await login(api, "forgetful@example.com", "wrong-pass")
+        assert code_of(await login(api, "forgetful@example.com", "password123")) is None
+        for _ in range(2):
+            await login(api, "forgetful@example.com", "wrong-pass")
+        assert code_of(await login(api, "forgetful@example.com", "password123")) is None
+
+
+async def test_parallel_guesses_cannot_exceed_the_account_limit(fresh_api: Any) -> None:
+    async with fresh_api(login_max_failures=3, login_client_max_failures=1000) as api:
+        await register(api, "parallel")
+        bodies = await asyncio.gather(
+            *(login(api, "parallel@example.com", f"guess-{i}-xx") for i in range(8))
+        )
+        codes = sorted(str(code_of(body)) for body in bodies)
+        assert codes == ["RATE_LIMITED"] * 5 + ["UNAUTHENTICATED"] * 3
+
+
+async def test_one_client_failing_on_many_accounts_is_throttled_but_other_clients_are_not(
+    fresh_api: Any,
+) -> None:
+    async with fresh_api(login_max_failures=100, login_client_max_failures=3) as api:
+        await register(api, "client_a")
+        for i in range(3):
+            body = await login(api, f"sprayed{i}@example.com", "password123", from_ip("203.0.113.7"))
+            assert code_of(body) == "UNAUTHENTICATED"
+        blocked = await login(api, "client_a@example.com", "password123", from_ip("203.0.113.7"))
+        assert code_of(blocked) == "RATE_LIMITED"
+        allowed = await login(api, "client_a@example.com", "password123", from_ip("203.0.113.8"))
+        assert code_of(allowed) is None
+
+
+async def test_without_x_forwarded_for_the_peer_address_is_the_client(fresh_api: Any) -> None:
+    async with fresh_api(login_max_failures=100, login_client_max_failures=2) as api:
+        await register(api, "peer_user")
+        for i in range(2):
+            await login(api, f"peer_spray{i}@example.com", "password123")
+        assert code_of(await login(api, "peer_user@example.com", "password123")) == "RATE_LIMITED"
+        # Only the first X-Forwarded-For hop names the client, so a forwarded caller is distinct.
+        forwarded = await login(api, "peer_user@example.com", "password123", from_ip("198.51.100.1"))
+        assert code_of(forwarded) is None
+
+
+async def test_a_rate_limited_attempt_does_not_extend_or_reveal_anything(fresh_api: Any) -> None:
+    async with fresh_api(login_max_failures=1, login_client_max_failures=1000) as api:
+        await register(api, "quiet")
+        await login(api, "quiet@example.com", "wrong-pass")
+        known = await login(api, "quiet@example.com", "password123")
+        await login(api, "unknown_quiet@example.com", "wrong-pass")
+        unknown = await login(api, "unknown_quiet@example.com", "password123")
+        assert known["errors"][0]["extensions"] == unknown["errors"][0]["extensions"]
+        assert known["errors"][0]["message"] == unknown["errors"][0]["message"]
+        assert code_of(known) == "RATE_LIMITED"
