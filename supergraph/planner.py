@@ -425,6 +425,11 @@ class Planner:
                 return self._plan_interface_object(group, target, type_name, selections, path, provided)
             target.add_field("__typename", "__typename", "", False)
             possible = self.sg.possible_types_in(type_name, group.graph)
+            if kind == "interface" and not possible:
+                fields = self.collect(type_name, selections)
+                prov = self._provided_fields(provided, type_name)
+                touched |= self._plan_fields(group, target, type_name, fields, path, prov)
+                return touched
             if kind == "interface" and not self._has_foreign_fragments(type_name, selections):
                 fields = self.collect(type_name, selections)
                 prov = self._provided_fields(provided, type_name)
@@ -468,7 +473,7 @@ class Planner:
         needs_concrete = self._internal == 0 or self._has_foreign_fragments(type_name, selections)
         own = {k: v for k, v in fields.items() if v[0].name.value != "__typename"}
         touched |= self._plan_fields(group, target, type_name, own, path, self._provided_fields(provided, type_name))
-        if needs_concrete:
+        if needs_concrete and self.sg.supergraph_possible_types(type_name):
             owner = self._interface_owner(type_name)
             if owner is None:
                 raise PlanningError(f"no subgraph resolves the concrete type of interface {type_name}")
@@ -773,7 +778,9 @@ class Planner:
             finally:
                 self._internal -= 1
         entity = self._entity_group(graph, path, entity_type, type_name, rep_typename, {type_name}, False)
-        if any(d is entity or self._depends_on(d, entity) for d in req_deps):
+        if any(d is entity or self._depends_on(d, entity) for d in req_deps) or _conflicts(
+            entity.requires, req_selections
+        ):
             entity = self._entity_group(graph, path, entity_type, type_name, rep_typename, {type_name}, True)
         touched: set[FetchGroup] = {group, entity}
         entity.deps |= self._add_key(group, target, type_name, key_set, path, entity)
@@ -783,6 +790,18 @@ class Planner:
         entity.deps.discard(entity)
         touched |= self._plan_field(entity, entity.selection, entity_type, key, nodes, path, {}, force_local=True)
         return touched
+
+
+def _conflicts(existing: SelectionSet, selections: Sequence[SelectionNode]) -> bool:
+    """Whether a representation would need one field name with two different argument sets."""
+    by_name = {f.name: f.response_key for f in existing.fields.values()}
+    for selection in selections:
+        if isinstance(selection, FieldNode):
+            key = selection.alias.value if selection.alias else selection.name.value
+            other = by_name.get(selection.name.value)
+            if other is not None and other != key:
+                return True
+    return False
 
 
 def _alias_arguments(selections: Sequence[SelectionNode]) -> tuple[SelectionNode, ...]:

@@ -170,9 +170,12 @@ class ResponseShaper:
         if is_abstract_type(field_type):
             typename = value.get("__typename")
             runtime = self.schema.get_type(typename) if isinstance(typename, str) else None
-            if not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(field_type, runtime):
+            if runtime is field_type and not self.schema.get_possible_types(field_type):
+                object_type = field_type  # an @interfaceObject with no known implementation
+            elif not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(field_type, runtime):
                 return None
-            object_type = runtime
+            else:
+                object_type = runtime
         subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
         return self.complete_object(object_type, subs, value, path)
 
