@@ -20,6 +20,7 @@ TEST-ONLY hooks on the order service (off with SANDBOX_TEST_HOOKS=0):
   mutation { sandboxSetDown(down: true, fields: ["*"]) }        # every non-sandbox field -> 503
   mutation { sandboxSetDown(down: false) }                     # back up
   mutation { sandboxSetLatency(milliseconds: 500) }            # slow answers
+  mutation { sandboxSetWalletOffline(offline: true) }          # createOrder -> OFFLINE-<millis> VA
   query { sandboxNotices(vaNumber: "...") { vaNumber status outcome at } }   # notices seen
 
 Environment variables:

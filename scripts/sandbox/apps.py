@@ -1,8 +1,9 @@
 """The two sandbox GraphQL services over HTTP: users (:7001) and orders (:7003), each with /health.
 
 Both share one `Store`. The orders service gets its VAs from the wallet through `WalletGateway`.
-Test-only hooks on the orders service (`sandboxSetDown`, `sandboxSetLatency`, `sandboxNotices`)
-let fault tests make the payment notice answer HTTP 503 or slow down; they are on by default
+Test-only hooks on the orders service (`sandboxSetDown`, `sandboxSetLatency`,
+`sandboxSetWalletOffline`, `sandboxNotices`) let fault tests make the payment notice answer HTTP 503,
+slow the service down or force OFFLINE VAs; they are on by default
 (this whole process is a dev/test stand-in) and can be switched off with SANDBOX_TEST_HOOKS=0.
 """
 
@@ -28,7 +29,7 @@ from graphql.language import (
     parse,
 )
 
-from scripts.sandbox.store import CATALOGUE, SandboxError, Store
+from scripts.sandbox.store import CATALOGUE, SandboxError, Store, offline_va
 from scripts.sandbox.store import Order as OrderRow
 from scripts.sandbox.store import User as UserRow
 from scripts.sandbox.wallet import WalletGateway
@@ -221,7 +222,10 @@ class OrdersMutation:
         if not input.alamat_pengiriman.strip():
             raise _fail(SandboxError("BAD_USER_INPUT", "Alamat pengiriman wajib diisi"))
         assert ctx.wallet is not None, "the orders service needs a wallet gateway"
-        nomor_va = await ctx.wallet.request_va(float(total))
+        if ctx.store.wallet_offline:
+            nomor_va = offline_va()
+        else:
+            nomor_va = await ctx.wallet.request_va(float(total))
         row = ctx.store.add_order(
             user,
             product=product,
@@ -271,6 +275,13 @@ class OrdersMutationWithHooks(OrdersMutation):
         else:
             store.down_fields -= set(fields)
         return sorted(store.down_fields)
+
+    @strawberry.mutation(
+        description="TEST ONLY: while true, createOrder does not ask the wallet (OFFLINE-<millis> VAs)."
+    )
+    def sandbox_set_wallet_offline(self, info: strawberry.Info, offline: bool) -> bool:
+        _ctx(info).store.wallet_offline = offline
+        return offline
 
     @strawberry.mutation(description="TEST ONLY: added latency (ms) before every non-sandbox request.")
     def sandbox_set_latency(self, info: strawberry.Info, milliseconds: int) -> int:

@@ -132,6 +132,7 @@ class Store:
         # Test hooks (never persisted): root fields that answer HTTP 503, added latency.
         self.down_fields: set[str] = set()
         self.latency_ms: int = 0
+        self.wallet_offline = False  # createOrder skips the wallet: OFFLINE-<millis> VAs
         if state_file is not None and state_file.exists():
             self._load(state_file)
 

@@ -319,3 +319,14 @@ def test_the_module_serves_both_ports_in_one_process_and_stops_on_sigterm(tmp_pa
     finally:
         proc.stop()
     assert proc.proc is not None and proc.proc.returncode == 0
+
+
+async def test_the_wallet_offline_hook_gives_offline_vas_without_calling_the_wallet(sandbox: Sandbox):
+    token = await sandbox.buyer()
+    switched = await sandbox.gql(sandbox.orders, "mutation { sandboxSetWalletOffline(offline: true) }")
+    assert switched == {"data": {"sandboxSetWalletOffline": True}}
+    order = await sandbox.order(token)
+    assert re.fullmatch(r"OFFLINE-\d{13}", order["nomorVA"])
+    assert sandbox.wallet.requests == []
+    await sandbox.gql(sandbox.orders, "mutation { sandboxSetWalletOffline(offline: false) }")
+    assert (await sandbox.order(token))["nomorVA"] == "880800000001"

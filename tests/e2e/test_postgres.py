@@ -1,0 +1,25 @@
+"""The seed flow with every subgraph on its own fresh PostgreSQL database."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from shared.settings import SUBGRAPHS
+from tests.e2e.test_seed import run_seed_flow
+from tests.support.postgres import fresh_database
+from tests.support.stack import Stack
+
+
+@pytest.mark.postgres
+def test_the_seed_flow_works_with_every_subgraph_on_postgresql(
+    postgres_admin_url: str, tmp_path: Path, base_env: dict[str, str]
+):
+    with ExitStack() as databases:
+        urls = {name: databases.enter_context(fresh_database(f"sawit_e2e_{name}")) for name in SUBGRAPHS}
+        assert all(url.startswith("postgresql+asyncpg://") for url in urls.values())
+        with Stack(tmp_path, base_env, database_urls=urls) as stack:
+            seen = run_seed_flow(stack)
+            assert seen["va"] and seen["wallet_id"]
