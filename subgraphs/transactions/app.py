@@ -1,0 +1,77 @@
+"""The transactions subgraph process: port 8003, `TRANSACTIONS_DATABASE_URL`, the saga and its workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from shared.app import create_subgraph_app, serve
+from shared.db import Database
+from shared.ratelimit import SlidingWindow
+from shared.settings import Settings, get_settings
+from subgraphs.transactions.clients import Clients
+from subgraphs.transactions.config import TransactionsConfig, get_transactions_config
+from subgraphs.transactions.schema import TransactionsDeps, schema
+from subgraphs.transactions.service import TransactionService
+from subgraphs.transactions.workers import OutboxWorker, RecoveryWorker
+
+NAME = "transactions"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(
+    settings: Settings | None = None,
+    config: TransactionsConfig | None = None,
+    clients: Clients | None = None,
+) -> FastAPI:
+    """The transactions ASGI app; its outbox and recovery workers run while the app is up."""
+    settings = settings or get_settings()
+    config = config or get_transactions_config()
+    database = Database(
+        settings.database_url_of(NAME),
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pool_size=settings.db_pool_size,
+    )
+    clients = clients or Clients.build(
+        settings, marketplace_url=config.marketplace_url, marketplace_timeout_s=config.marketplace_timeout_s
+    )
+    outbox = OutboxWorker(database=database, clients=clients, config=config)
+    service = TransactionService(
+        database=database, clients=clients, config=config, on_outbox_written=outbox.wake
+    )
+    recovery = RecoveryWorker(service.recover_once, config.recovery_interval_s)
+    deps = TransactionsDeps(
+        service=service,
+        config=config,
+        invoice_limiter=SlidingWindow(config.invoice_rate_limit, config.invoice_rate_window_s),
+    )
+
+    async def stop() -> None:
+        await recovery.stop()
+        await service.drain()
+        await outbox.stop()
+        await clients.aclose()
+
+    app = create_subgraph_app(
+        name=NAME,
+        schema=schema,
+        deps=deps,
+        database=database,
+        migrations_dir=MIGRATIONS_DIR,
+        settings=settings,
+        on_startup=[outbox.start, recovery.start],
+        on_shutdown=[stop],
+    )
+    app.state.service = service
+    app.state.outbox = outbox
+    return app
+
+
+def main() -> None:
+    settings = get_settings()
+    serve(NAME, create_app(settings), settings)
+
+
+if __name__ == "__main__":
+    main()

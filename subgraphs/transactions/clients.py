@@ -1,0 +1,436 @@
+"""Every call the transactions subgraph makes to another service, typed, in one place.
+
+Wallet, fraud and history are called at their subgraph URLs through the shared `SubgraphClient`
+with this service's own short-lived token (`ServiceTokenMinter("transactions")`) carrying exactly
+the scope each operation needs (COMMON.md). Input objects are written inline with one variable per
+field, so the callee's input type names do not matter. Money goes out as a decimal string (exact)
+and comes back as minor units.
+
+The marketplace is external and speaks marketplace.md: no credential, and its numbers are parsed
+as Decimal from the JSON text (never through a float) so `totalHarga` compares exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from shared.client import SubgraphClient
+from shared.errors import AppError, ErrorCode
+from shared.money import MoneyError, decimal_to_minor, format_minor
+from shared.security import ServiceTokenMinter
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SCOPE_CREDIT = "wallet:credit"
+SCOPE_DEBIT = "wallet:debit"
+SCOPE_TRANSFER = "wallet:transfer"
+SCOPE_REVERSE = "wallet:reverse"
+SCOPE_WALLET_READ = "wallet:read"
+SCOPE_FRAUD_CHECK = "fraud:check"
+SCOPE_HISTORY_WRITE = "history:write"
+
+
+def _minor(value: Any) -> int:
+    """A Money output ("500000.00") as minor units."""
+    return int(decimal_to_minor(Decimal(str(value))))
+
+
+# ----------------------------------------------------------------------------------------- wallet
+
+
+@dataclass(frozen=True)
+class LedgerResult:
+    transaction_id: str
+    wallet_id: str
+    direction: str
+    amount: int
+    balance_after: int
+    replayed: bool
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> LedgerResult:
+        return cls(
+            transaction_id=str(data["transactionId"]),
+            wallet_id=str(data["walletId"]),
+            direction=str(data["direction"]),
+            amount=_minor(data["amount"]),
+            balance_after=_minor(data["balanceAfter"]),
+            replayed=bool(data.get("replayed", False)),
+        )
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    transaction_id: str
+    debit: LedgerResult
+    credit: LedgerResult
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    entry_id: str
+    wallet_id: str
+    transaction_id: str
+    direction: str
+    amount: int
+    balance_after: int
+
+
+_LEDGER_FIELDS = "transactionId walletId direction amount balanceAfter replayed"
+
+TOPUP = f"""
+mutation Topup($t: String!, $u: ID!, $w: ID!, $a: Money!) {{
+  topupWallet(input: {{transactionId: $t, userId: $u, walletId: $w, amount: $a}}) {{ {_LEDGER_FIELDS} }}
+}}"""
+
+DEDUCT = f"""
+mutation Deduct($t: String!, $u: ID!, $w: ID!, $a: Money!) {{
+  deductWallet(input: {{transactionId: $t, userId: $u, walletId: $w, amount: $a}}) {{ {_LEDGER_FIELDS} }}
+}}"""
+
+TRANSFER = f"""
+mutation Transfer($t: String!, $u: ID!, $f: ID!, $to: ID!, $a: Money!) {{
+  transferWallet(input: {{transactionId: $t, userId: $u, fromWalletId: $f, toWalletId: $to, amount: $a}}) {{
+    transactionId replayed
+    debit {{ {_LEDGER_FIELDS} }}
+    credit {{ {_LEDGER_FIELDS} }}
+  }}
+}}"""
+
+REVERSE = f"""
+mutation Reverse($t: String!, $r: String!) {{
+  reverseLedger(input: {{transactionId: $t, reversalId: $r}}) {{ {_LEDGER_FIELDS} }}
+}}"""
+
+MOVEMENTS = """
+query Movements($t: String!) {
+  movementsOf(transactionId: $t) { entryId walletId transactionId direction amount balanceAfter }
+}"""
+
+
+class WalletClient:
+    """The wallet's service-only operations; each is idempotent by transaction id."""
+
+    def __init__(self, client: SubgraphClient) -> None:
+        self.client = client
+
+    async def topup(self, *, transaction_id: str, user_id: str, wallet_id: str, amount: int) -> LedgerResult:
+        data = await self.client.execute(
+            TOPUP,
+            {"t": transaction_id, "u": user_id, "w": wallet_id, "a": format_minor(amount)},
+            scopes=[SCOPE_CREDIT],
+        )
+        return LedgerResult.parse(data["topupWallet"])
+
+    async def deduct(self, *, transaction_id: str, user_id: str, wallet_id: str, amount: int) -> LedgerResult:
+        data = await self.client.execute(
+            DEDUCT,
+            {"t": transaction_id, "u": user_id, "w": wallet_id, "a": format_minor(amount)},
+            scopes=[SCOPE_DEBIT],
+        )
+        return LedgerResult.parse(data["deductWallet"])
+
+    async def transfer(
+        self, *, transaction_id: str, user_id: str, from_wallet_id: str, to_wallet_id: str, amount: int
+    ) -> TransferResult:
+        data = await self.client.execute(
+            TRANSFER,
+            {
+                "t": transaction_id,
+                "u": user_id,
+                "f": from_wallet_id,
+                "to": to_wallet_id,
+                "a": format_minor(amount),
+            },
+            scopes=[SCOPE_TRANSFER],
+        )
+        result = data["transferWallet"]
+        return TransferResult(
+            transaction_id=str(result["transactionId"]),
+            debit=LedgerResult.parse(result["debit"]),
+            credit=LedgerResult.parse(result["credit"]),
+            replayed=bool(result.get("replayed", False)),
+        )
+
+    async def reverse_ledger(self, *, transaction_id: str, reversal_id: str) -> list[LedgerResult]:
+        data = await self.client.execute(
+            REVERSE, {"t": transaction_id, "r": reversal_id}, scopes=[SCOPE_REVERSE]
+        )
+        return [LedgerResult.parse(item) for item in data["reverseLedger"]]
+
+    async def movements_of(self, transaction_id: str) -> list[LedgerEntry]:
+        data = await self.client.execute(MOVEMENTS, {"t": transaction_id}, scopes=[SCOPE_WALLET_READ])
+        return [
+            LedgerEntry(
+                entry_id=str(item["entryId"]),
+                wallet_id=str(item["walletId"]),
+                transaction_id=str(item["transactionId"]),
+                direction=str(item["direction"]),
+                amount=_minor(item["amount"]),
+                balance_after=_minor(item["balanceAfter"]),
+            )
+            for item in data["movementsOf"]
+        ]
+
+
+# ------------------------------------------------------------------------------------------ fraud
+
+
+@dataclass(frozen=True)
+class FraudVerdict:
+    log_id: str
+    status: str  # SAFE | SUSPICIOUS | FRAUD
+    score: int
+    reason: str
+
+    @property
+    def is_fraud(self) -> bool:
+        return self.status == "FRAUD"
+
+    @property
+    def is_suspicious(self) -> bool:
+        return self.status == "SUSPICIOUS"
+
+
+CHECK_FRAUD = """
+mutation CheckFraud($t: String!, $u: ID!, $w: ID!, $a: Money!, $type: String!, $va: String) {
+  checkFraud(input: {transactionId: $t, userId: $u, walletId: $w, amount: $a, type: $type, vaNumber: $va}) {
+    logId status score reason
+  }
+}"""
+
+
+class FraudClient:
+    """The fraud subgraph's verdict for one transaction (idempotent by transaction id)."""
+
+    def __init__(self, client: SubgraphClient) -> None:
+        self.client = client
+
+    async def check(
+        self,
+        *,
+        transaction_id: str,
+        user_id: str,
+        wallet_id: str,
+        amount: int,
+        type: str,
+        va_number: str | None,
+    ) -> FraudVerdict:
+        data = await self.client.execute(
+            CHECK_FRAUD,
+            {
+                "t": transaction_id,
+                "u": user_id,
+                "w": wallet_id,
+                "a": format_minor(amount),
+                "type": type,
+                "va": va_number,
+            },
+            scopes=[SCOPE_FRAUD_CHECK],
+        )
+        log_ = data["checkFraud"]
+        return FraudVerdict(
+            log_id=str(log_["logId"]),
+            status=str(log_["status"]),
+            score=int(log_.get("score") or 0),
+            reason=str(log_.get("reason") or ""),
+        )
+
+
+# ---------------------------------------------------------------------------------------- history
+
+ADD_HISTORY = """
+mutation AddHistory($t: String!, $u: ID!, $w: ID!, $a: Money!, $type: String!, $s: String!,
+                    $va: String, $at: DateTime!) {
+  addHistory(input: {transactionId: $t, userId: $u, walletId: $w, amount: $a, type: $type, status: $s,
+                     vaNumber: $va, occurredAt: $at}) { historyId }
+}"""
+
+
+class HistoryClient:
+    """Appends to the audit trail (idempotent by (transaction id, status))."""
+
+    def __init__(self, client: SubgraphClient) -> None:
+        self.client = client
+
+    async def add(
+        self,
+        *,
+        transaction_id: str,
+        user_id: str,
+        wallet_id: str,
+        amount: int,
+        type: str,
+        status: str,
+        va_number: str | None,
+        occurred_at: datetime,
+    ) -> str:
+        data = await self.client.execute(
+            ADD_HISTORY,
+            {
+                "t": transaction_id,
+                "u": user_id,
+                "w": wallet_id,
+                "a": format_minor(amount),
+                "type": type,
+                "s": status,
+                "va": va_number,
+                "at": occurred_at.isoformat(),
+            },
+            scopes=[SCOPE_HISTORY_WRITE],
+        )
+        return str(data["addHistory"]["historyId"])
+
+
+# ------------------------------------------------------------------------------------ marketplace
+
+
+@dataclass(frozen=True)
+class MarketplaceOrder:
+    order_id: str
+    total_minor: int | None  # None when totalHarga is not a valid amount (more than 2 decimals, ...)
+    status: str | None
+    payment_status: str | None
+
+    @property
+    def is_paid(self) -> bool:
+        return (self.payment_status or "").upper() == "PAID"
+
+
+GET_ORDER_BY_VA = """
+query ($va: String!) {
+  getOrderByVA(vaNumber: $va) { id totalHarga status paymentStatus }
+}"""
+
+UPDATE_PAYMENT_STATUS = """
+mutation ($va: String!, $s: String!) {
+  updatePaymentStatus(vaNumber: $va, status: $s)
+}"""
+
+
+class MarketplaceClient:
+    """The external marketplace (marketplace.md); failures are MARKETPLACE_UNAVAILABLE (retriable)."""
+
+    def __init__(self, url: str, *, timeout_s: float, http: httpx.AsyncClient | None = None) -> None:
+        self.url = url
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=5),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def _unavailable(self, reason: str) -> AppError:
+        return AppError(
+            ErrorCode.MARKETPLACE_UNAVAILABLE,
+            "The marketplace is unavailable",
+            service="marketplace",
+            retriable=True,
+            reason=reason,
+        )
+
+    async def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._http.post(
+                self.url,
+                json={"query": query, "variables": variables},
+                headers={"content-type": "application/json", "accept": "application/json"},
+            )
+        except httpx.TimeoutException:
+            raise self._unavailable("timeout") from None
+        except httpx.TransportError as exc:
+            raise self._unavailable(type(exc).__name__) from None
+        try:
+            # Numbers as Decimal straight from the JSON text: 150000.10 stays exactly 150000.10.
+            payload = json.loads(response.text, parse_float=Decimal)
+        except ValueError:
+            raise self._unavailable(f"HTTP {response.status_code} without JSON") from None
+        if not isinstance(payload, dict):
+            raise self._unavailable("response is not a JSON object")
+        errors = payload.get("errors")
+        if errors:
+            first = errors[0] if isinstance(errors, list) and errors else {}
+            message = str(first.get("message", "error")) if isinstance(first, dict) else "error"
+            raise self._unavailable(f"GraphQL error: {message[:200]}")
+        if response.status_code >= 400:
+            raise self._unavailable(f"HTTP {response.status_code}")
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise self._unavailable("response has no data")
+        return data
+
+    async def get_order_by_va(self, va_number: str) -> MarketplaceOrder | None:
+        data = await self._execute(GET_ORDER_BY_VA, {"va": va_number})
+        order = data.get("getOrderByVA")
+        if order is None:
+            return None
+        raw_total = order.get("totalHarga")
+        total: int | None
+        try:
+            if isinstance(raw_total, bool) or raw_total is None:
+                total = None
+            else:
+                total = int(decimal_to_minor(Decimal(str(raw_total))))
+        except (MoneyError, ArithmeticError, ValueError):
+            total = None
+        return MarketplaceOrder(
+            order_id=str(order.get("id")),
+            total_minor=total,
+            status=order.get("status"),
+            payment_status=order.get("paymentStatus"),
+        )
+
+    async def update_payment_status(self, va_number: str, status: str = "PAID") -> bool:
+        """True when the marketplace acknowledged the notice; False means it did not (retry)."""
+        data = await self._execute(UPDATE_PAYMENT_STATUS, {"va": va_number, "s": status})
+        return data.get("updatePaymentStatus") is True
+
+
+# ------------------------------------------------------------------------------------------- all
+
+
+@dataclass
+class Clients:
+    """The transactions subgraph's outbound clients, one per target, reused for every call."""
+
+    wallet: WalletClient
+    fraud: FraudClient
+    history: HistoryClient
+    marketplace: MarketplaceClient | None
+    _raw: list[SubgraphClient]
+
+    @classmethod
+    def build(
+        cls, settings: Settings, *, marketplace_url: str | None, marketplace_timeout_s: float
+    ) -> Clients:
+        minter = ServiceTokenMinter("transactions", settings)
+        timeout = settings.subgraph_timeout_s
+        wallet = SubgraphClient("wallet", settings.url_of("wallet"), timeout_s=timeout, minter=minter)
+        fraud = SubgraphClient("fraud", settings.url_of("fraud"), timeout_s=timeout, minter=minter)
+        history = SubgraphClient("history", settings.url_of("history"), timeout_s=timeout, minter=minter)
+        marketplace = (
+            MarketplaceClient(marketplace_url, timeout_s=marketplace_timeout_s) if marketplace_url else None
+        )
+        return cls(
+            wallet=WalletClient(wallet),
+            fraud=FraudClient(fraud),
+            history=HistoryClient(history),
+            marketplace=marketplace,
+            _raw=[wallet, fraud, history],
+        )
+
+    async def aclose(self) -> None:
+        for client in self._raw:
+            await client.aclose()
+        if self.marketplace is not None:
+            await self.marketplace.aclose()

@@ -1,0 +1,78 @@
+"""The transactions subgraph's own settings (marketplace, invoices, outbox, recovery), from the env.
+
+Every field is read from the plain env var named in its alias; the README's configuration table
+lists them with their defaults.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str, field: str) -> AliasChoices:
+    return AliasChoices(name, field)
+
+
+class TransactionsConfig(BaseSettings):
+    """Knobs of the payment saga, the invoice endpoint, the outbox worker and the recovery worker."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # The external marketplace (marketplace.md). Unset: no VA check there and no notice sent.
+    marketplace_url: str | None = Field(None, validation_alias=_env("MARKETPLACE_URL", "marketplace_url"))
+    marketplace_timeout_s: float = Field(
+        5.0, validation_alias=_env("MARKETPLACE_TIMEOUT_S", "marketplace_timeout_s")
+    )
+
+    # Invoices (virtual accounts) issued by generateInvoiceVA.
+    invoice_ttl_s: int = Field(86_400, validation_alias=_env("INVOICE_TTL_S", "invoice_ttl_s"))
+    invoice_rate_limit: int = Field(60, validation_alias=_env("INVOICE_RATE_LIMIT", "invoice_rate_limit"))
+    invoice_rate_window_s: float = Field(
+        60.0, validation_alias=_env("INVOICE_RATE_WINDOW_S", "invoice_rate_window_s")
+    )
+    merchant_api_key: str | None = Field(None, validation_alias=_env("MERCHANT_API_KEY", "merchant_api_key"))
+    # Peers whose X-Forwarded-For is believed (the router on loopback); others are keyed by peer address.
+    trusted_proxies: str = Field("127.0.0.1,::1", validation_alias=_env("TRUSTED_PROXIES", "trusted_proxies"))
+
+    # Transactional outbox delivery (history records, marketplace notices).
+    outbox_max_attempts: int = Field(8, validation_alias=_env("OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"))
+    outbox_backoff_s: float = Field(0.5, validation_alias=_env("OUTBOX_BACKOFF_S", "outbox_backoff_s"))
+    outbox_backoff_max_s: float = Field(
+        60.0, validation_alias=_env("OUTBOX_BACKOFF_MAX_S", "outbox_backoff_max_s")
+    )
+    outbox_poll_s: float = Field(0.5, validation_alias=_env("OUTBOX_POLL_S", "outbox_poll_s"))
+    outbox_batch_size: int = Field(50, validation_alias=_env("OUTBOX_BATCH_SIZE", "outbox_batch_size"))
+    outbox_lease_s: float = Field(30.0, validation_alias=_env("OUTBOX_LEASE_S", "outbox_lease_s"))
+
+    # Recovery of sagas left PENDING by a crash or an unreachable wallet.
+    recovery_grace_s: float = Field(5.0, validation_alias=_env("RECOVERY_GRACE_S", "recovery_grace_s"))
+    recovery_interval_s: float = Field(
+        10.0, validation_alias=_env("RECOVERY_INTERVAL_S", "recovery_interval_s")
+    )
+    recovery_batch_size: int = Field(100, validation_alias=_env("RECOVERY_BATCH_SIZE", "recovery_batch_size"))
+
+    # Fault-injection hook for tests only: exit the process right after the wallet moved the money,
+    # before SUCCESS is recorded (proves crash recovery). Never set it in a real deployment.
+    crash_after_debit: bool = Field(
+        False, validation_alias=_env("TRANSACTIONS_CRASH_AFTER_DEBIT", "crash_after_debit")
+    )
+
+    @field_validator("marketplace_url", "merchant_api_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
+
+
+@lru_cache(maxsize=1)
+def get_transactions_config() -> TransactionsConfig:
+    """The transactions subgraph's settings, read once."""
+    return TransactionsConfig()

@@ -1,0 +1,176 @@
+"""The transactions subgraph's tables: the saga's transactions, invoices (VAs), VA claims, outbox.
+
+The database guards the rules a check in code could race past: one transaction per (user,
+idempotency key), a VA paid at most once (`va_payments.va_number` UNIQUE, claimed in the same local
+transaction that moves a saga to its debit step), one outbox row per (transaction, kind, status).
+`migrations/versions/0001_initial.py` creates the same tables by hand; keep both in step.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlmodel import Field
+
+from shared.db import make_model_base
+
+Base = make_model_base()
+
+
+class TxType(StrEnum):
+    DEPOSIT = "DEPOSIT"
+    PAYMENT = "PAYMENT"
+    TRANSFER = "TRANSFER"
+
+
+class TxStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    REJECTED = "REJECTED"
+    REVERSED = "REVERSED"
+
+
+class SagaStep(StrEnum):
+    """How far a saga got; written before the network call of the next step."""
+
+    RECORDED = "RECORDED"  # row written, fraud not yet asked
+    CHECKED = "CHECKED"  # fraud (and the VA) passed; wallet not yet called
+    DEBITING = "DEBITING"  # about to call / calling wallet: money may have moved
+    REVERSING = "REVERSING"  # SUCCESS being reversed by an admin: reverseLedger may have run
+    DONE = "DONE"  # final status recorded
+
+
+class InvoiceStatus(StrEnum):
+    UNPAID = "UNPAID"
+    PAID = "PAID"
+    EXPIRED = "EXPIRED"
+
+
+class OutboxKind(StrEnum):
+    HISTORY = "HISTORY"
+    MARKETPLACE = "MARKETPLACE"
+
+
+class OutboxState(StrEnum):
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    DEAD = "DEAD"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive; every stored moment is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class Transaction(Base, table=True):
+    """One createTransaction call and its saga state."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_transactions_amount_positive"),
+        CheckConstraint("type IN ('DEPOSIT', 'PAYMENT', 'TRANSFER')", name="ck_transactions_type"),
+        CheckConstraint(
+            "status IN ('PENDING', 'SUCCESS', 'FAILED', 'REJECTED', 'REVERSED')",
+            name="ck_transactions_status",
+        ),
+        UniqueConstraint("user_id", "idempotency_key", name="uq_transactions_user_idempotency_key"),
+        Index("ix_transactions_user_created", "user_id", "created_at"),
+        Index("ix_transactions_wallet_created", "wallet_id", "created_at"),
+        Index("ix_transactions_status_updated", "status", "updated_at"),
+    )
+
+    transaction_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    user_id: str = Field(sa_column=Column(String(64), nullable=False))
+    wallet_id: str = Field(sa_column=Column(String(64), nullable=False))
+    to_wallet_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    type: str = Field(sa_column=Column(String(10), nullable=False))
+    status: str = Field(sa_column=Column(String(10), nullable=False))
+    step: str = Field(sa_column=Column(String(10), nullable=False))
+    va_number: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    description: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    idempotency_key: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
+    request_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    flagged: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    fraud_status: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    failure_code: str | None = Field(default=None, sa_column=Column(String(40), nullable=True))
+    failure_message: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    reversal_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    reversal_reason: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    reversed_by: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    settled_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class Invoice(Base, table=True):
+    """A bill payable by virtual account, issued to the marketplace by generateInvoiceVA."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_invoices_amount_positive"),
+        CheckConstraint("status IN ('UNPAID', 'PAID', 'EXPIRED')", name="ck_invoices_status"),
+    )
+
+    va_number: str = Field(sa_column=Column(String(32), primary_key=True))
+    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
+    status: str = Field(sa_column=Column(String(10), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    paid_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    paid_by_transaction_id: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
+
+
+class VaPayment(Base, table=True):
+    """The claim of a VA by one transaction: the primary key makes a second claim impossible."""
+
+    __tablename__ = "va_payments"
+    __table_args__ = (UniqueConstraint("transaction_id", name="uq_va_payments_transaction_id"),)
+
+    va_number: str = Field(sa_column=Column(String(64), primary_key=True))
+    transaction_id: str = Field(sa_column=Column(String(36), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class OutboxMessage(Base, table=True):
+    """A message to deliver after a commit (history record, marketplace notice), retried with backoff."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("kind IN ('HISTORY', 'MARKETPLACE')", name="ck_outbox_kind"),
+        CheckConstraint("state IN ('PENDING', 'DELIVERED', 'DEAD')", name="ck_outbox_state"),
+        UniqueConstraint("dedup_key", name="uq_outbox_dedup_key"),
+        Index("ix_outbox_state_next", "state", "next_attempt_at"),
+        Index("ix_outbox_transaction", "transaction_id"),
+    )
+
+    message_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    transaction_id: str = Field(sa_column=Column(String(36), nullable=False))
+    kind: str = Field(sa_column=Column(String(12), nullable=False))
+    dedup_key: str = Field(sa_column=Column(String(128), nullable=False))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    state: str = Field(sa_column=Column(String(10), nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, default=0))
+    last_error: str | None = Field(default=None, sa_column=Column(String(500), nullable=True))
+    next_attempt_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -1,0 +1,406 @@
+"""The transactions subgraph's GraphQL API: `Transaction`, `Invoice`, createTransaction and friends.
+
+Resolvers only check who is calling and translate; the saga and every rule live in service.py.
+Contributes `Wallet.transactions` and `User.transactions` to the wallet- and auth-owned entities.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from shared.context import Context
+from shared.errors import AppError, ErrorCode, not_found
+from shared.money import Money
+from shared.ratelimit import SlidingWindow
+from shared.schema import build_schema
+from shared.tokens import Principal
+from subgraphs.transactions import models
+from subgraphs.transactions.config import TransactionsConfig
+from subgraphs.transactions.models import as_utc
+from subgraphs.transactions.service import CreateTransactionInput as SagaInput
+from subgraphs.transactions.service import TransactionService, invoice_status
+
+MERCHANT_KEY_HEADER = "x-merchant-key"
+
+
+@dataclass(frozen=True)
+class TransactionsDeps:
+    """What resolvers reach as `info.context.deps`."""
+
+    service: TransactionService
+    config: TransactionsConfig
+    invoice_limiter: SlidingWindow
+
+
+Info = strawberry.Info[Context[TransactionsDeps], None]
+
+
+@strawberry.enum(description="What a transaction does with money.")
+class TransactionType(enum.Enum):
+    DEPOSIT = "DEPOSIT"
+    PAYMENT = "PAYMENT"
+    TRANSFER = "TRANSFER"
+
+
+@strawberry.enum(description="Where a transaction stands; PENDING means the money may still move.")
+class TransactionStatus(enum.Enum):
+    PENDING = "PENDING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    REJECTED = "REJECTED"
+    REVERSED = "REVERSED"
+
+
+@strawberry.enum(description="An invoice's state; an UNPAID invoice past expiresAt reads EXPIRED.")
+class InvoiceStatus(enum.Enum):
+    UNPAID = "UNPAID"
+    PAID = "PAID"
+    EXPIRED = "EXPIRED"
+
+
+@strawberry.type(description="Why a transaction is not (yet) SUCCESS: an error code and a message.")
+class FailureReason:
+    code: str
+    message: str
+
+
+@strawberry.type(description="Delivery state of the marketplace's payment notice of a PAYMENT.")
+class Notification:
+    state: str = strawberry.field(description="PENDING, DELIVERED or DEAD")
+    attempts: int
+    last_error: str | None
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+@strawberry.type(description="A bill payable by virtual account (VA).")
+class Invoice:
+    va_number: str
+    amount: Money
+    description: str | None
+    status: InvoiceStatus
+    created_at: datetime
+    expires_at: datetime
+    paid_at: datetime | None
+
+    @classmethod
+    def from_model(cls, invoice: models.Invoice) -> Invoice:
+        return cls(
+            va_number=invoice.va_number,
+            amount=invoice.amount,  # type: ignore[arg-type]
+            description=invoice.description,
+            status=InvoiceStatus(invoice_status(invoice).value),
+            created_at=as_utc(invoice.created_at),
+            expires_at=as_utc(invoice.expires_at),
+            paid_at=as_utc(invoice.paid_at) if invoice.paid_at else None,
+        )
+
+
+@strawberry.type(description="An outbox message (history record or marketplace notice); admins only.")
+class OutboxMessage:
+    id: strawberry.ID
+    transaction_id: strawberry.ID
+    kind: str
+    state: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+    created_at: datetime
+    delivered_at: datetime | None
+
+    @classmethod
+    def from_model(cls, row: models.OutboxMessage) -> OutboxMessage:
+        return cls(
+            id=strawberry.ID(row.message_id),
+            transaction_id=strawberry.ID(row.transaction_id),
+            kind=row.kind,
+            state=row.state,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            next_attempt_at=as_utc(row.next_attempt_at),
+            created_at=as_utc(row.created_at),
+            delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
+        )
+
+
+def _notification_loader(info: Info) -> DataLoader[str, models.OutboxMessage | None]:
+    """One batched lookup per request for the notices of every transaction in the response."""
+    loader = info.context.extra.get("notification_loader")
+    if loader is None:
+        service = info.context.deps.service
+
+        async def load(ids: list[str]) -> list[models.OutboxMessage | None]:
+            found = await service.notifications(ids)
+            return [found.get(tx_id) for tx_id in ids]
+
+        loader = DataLoader(load_fn=load)
+        info.context.extra["notification_loader"] = loader
+    return loader
+
+
+def _may_see(viewer: Principal | None, row: models.Transaction) -> bool:
+    if viewer is None:
+        return False
+    return viewer.kind == "service" or viewer.is_admin or viewer.subject == row.user_id
+
+
+@strawberry.federation.type(keys=["transactionId"], description="One createTransaction call and its outcome.")
+class Transaction:
+    transaction_id: strawberry.ID
+    wallet_id: strawberry.ID
+    amount: Money
+    type: TransactionType
+    status: TransactionStatus
+    va_number: str | None
+    to_wallet_id: strawberry.ID | None
+    description: str | None
+    idempotency_key: str | None
+    flagged: bool = strawberry.field(description="The fraud check found it SUSPICIOUS (it still ran)")
+    failure_reason: FailureReason | None
+    reversal_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field(description="The wallet debited or credited (resolved by the wallet subgraph).")
+    def wallet(self) -> Wallet | None:
+        return Wallet(wallet_id=self.wallet_id)
+
+    @strawberry.field(description="The marketplace payment notice of a PAYMENT; null when none is sent.")
+    async def notification(self, info: Info) -> Notification | None:
+        row = await _notification_loader(info).load(str(self.transaction_id))
+        if row is None:
+            return None
+        return Notification(
+            state=row.state,
+            attempts=row.attempts,
+            last_error=row.last_error,
+            delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
+            next_attempt_at=as_utc(row.next_attempt_at) if row.state == "PENDING" else None,
+        )
+
+    @classmethod
+    def from_model(cls, row: models.Transaction) -> Transaction:
+        failure = (
+            FailureReason(code=row.failure_code, message=row.failure_message or row.failure_code)
+            if row.failure_code
+            else None
+        )
+        return cls(
+            transaction_id=strawberry.ID(row.transaction_id),
+            wallet_id=strawberry.ID(row.wallet_id),
+            amount=row.amount,  # type: ignore[arg-type]
+            type=TransactionType(row.type),
+            status=TransactionStatus(row.status),
+            va_number=row.va_number,
+            to_wallet_id=strawberry.ID(row.to_wallet_id) if row.to_wallet_id else None,
+            description=row.description,
+            idempotency_key=row.idempotency_key,
+            flagged=row.flagged,
+            failure_reason=failure,
+            reversal_reason=row.reversal_reason,
+            created_at=as_utc(row.created_at),
+            updated_at=as_utc(row.updated_at),
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, **representation: Any) -> Transaction | None:
+        """For the router: the transaction for its owner, an admin or a service; else null."""
+        row = await _transaction_loader(info).load(str(representation.get("transactionId", "")))
+        if row is None or not _may_see(await info.context.principal(), row):
+            return None
+        return cls.from_model(row)
+
+
+def _transaction_loader(info: Info) -> DataLoader[str, models.Transaction | None]:
+    loader = info.context.extra.get("transaction_loader")
+    if loader is None:
+        service = info.context.deps.service
+
+        async def load(ids: list[str]) -> list[models.Transaction | None]:
+            found = await service.find_many(ids)
+            return [found.get(tx_id) for tx_id in ids]
+
+        loader = DataLoader(load_fn=load)
+        info.context.extra["transaction_loader"] = loader
+    return loader
+
+
+@strawberry.federation.type(keys=["walletId"], description="A wallet (owned by the wallet subgraph).")
+class Wallet:
+    wallet_id: strawberry.ID
+
+    @strawberry.field(description="The caller's transactions on this wallet, newest first (admins: all).")
+    async def transactions(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> list[Transaction]:
+        viewer = await info.context.require_user()
+        rows = await info.context.deps.service.list(
+            user_id=None if viewer.is_admin else viewer.subject,
+            wallet_id=str(self.wallet_id),
+            first=first,
+            after=after,
+        )
+        return [Transaction.from_model(row) for row in rows]
+
+
+@strawberry.federation.type(keys=["id"], description="A user (owned by the auth subgraph).")
+class User:
+    id: strawberry.ID
+
+    @strawberry.field(description="This user's transactions, newest first; empty for other users.")
+    async def transactions(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> list[Transaction]:
+        viewer = await info.context.principal()
+        allowed = viewer is not None and (
+            viewer.is_admin or viewer.kind == "service" or viewer.subject == str(self.id)
+        )
+        if not allowed:
+            return []
+        rows = await info.context.deps.service.list(user_id=str(self.id), first=first, after=after)
+        return [Transaction.from_model(row) for row in rows]
+
+
+@strawberry.input(description="A deposit, a VA payment or a transfer from one of the caller's wallets.")
+class CreateTransactionInput:
+    wallet_id: strawberry.ID
+    amount: Money
+    type: TransactionType
+    va_number: str | None = None
+    to_wallet_id: strawberry.ID | None = None
+    description: str | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Same key + same input: the same transaction back"
+    )
+
+
+def client_address(info: Info) -> str:
+    """The caller's IP: the router's X-Forwarded-For when the peer is a trusted proxy, else the peer."""
+    request: Any = info.context.request
+    peer = request.client.host if request is not None and request.client else "unknown"
+    if request is None:
+        return peer
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and peer in info.context.deps.config.trusted_proxy_set:
+        first = forwarded.split(",")[0].strip()
+        try:
+            return str(ipaddress.ip_address(first))
+        except ValueError:
+            return peer
+    return peer
+
+
+def _check_merchant(info: Info) -> None:
+    expected = info.context.deps.config.merchant_api_key
+    if not expected:
+        return
+    request: Any = info.context.request
+    given = request.headers.get(MERCHANT_KEY_HEADER, "") if request is not None else ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise AppError(ErrorCode.UNAUTHENTICATED, "A valid X-Merchant-Key header is required")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The caller's transactions, newest first.")
+    async def my_transactions(
+        self,
+        info: Info,
+        type: TransactionType | None = None,
+        status: TransactionStatus | None = None,
+        first: int | None = 50,
+        after: str | None = None,
+    ) -> list[Transaction]:
+        viewer = await info.context.require_user()
+        rows = await info.context.deps.service.list(
+            user_id=viewer.subject,
+            type=models.TxType(type.value) if type else None,
+            status=models.TxStatus(status.value) if status else None,
+            first=first,
+            after=after,
+        )
+        return [Transaction.from_model(row) for row in rows]
+
+    @strawberry.field(description="One transaction of the caller (admins: any); NOT_FOUND otherwise.")
+    async def transaction(self, info: Info, transaction_id: strawberry.ID) -> Transaction | None:
+        viewer = await info.context.require_user()
+        row = await info.context.deps.service.find(str(transaction_id))
+        if row is None or not _may_see(viewer, row):
+            raise not_found("Transaction not found")
+        return Transaction.from_model(row)
+
+    @strawberry.field(description="The bill behind a VA number, to see it before paying; null when unknown.")
+    async def invoice(self, info: Info, va_number: str) -> Invoice | None:
+        await info.context.require_user()
+        invoice = await info.context.deps.service.get_invoice(va_number)
+        return Invoice.from_model(invoice) if invoice else None
+
+    @strawberry.field(description="Admin: outbox messages, newest first, optionally by state.")
+    async def outbox_messages(
+        self, info: Info, state: str | None = None, first: int | None = 50
+    ) -> list[OutboxMessage]:
+        await info.context.require_admin()
+        rows = await info.context.deps.service.outbox_messages(state, first)
+        return [OutboxMessage.from_model(row) for row in rows]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description=(
+            "Deposit, pay a VA or transfer. Business failures come back as a FAILED/REJECTED "
+            "transaction with failureReason; PENDING + SUBGRAPH_UNAVAILABLE means it settles later."
+        )
+    )
+    async def create_transaction(self, info: Info, input: CreateTransactionInput) -> Transaction:
+        viewer = await info.context.require_user()
+        row = await info.context.deps.service.create(
+            viewer,
+            SagaInput(
+                wallet_id=str(input.wallet_id),
+                amount=int(input.amount),
+                type=models.TxType(input.type.value),
+                va_number=input.va_number,
+                to_wallet_id=str(input.to_wallet_id) if input.to_wallet_id is not None else None,
+                description=input.description,
+                idempotency_key=input.idempotency_key,
+            ),
+        )
+        return Transaction.from_model(row)
+
+    @strawberry.mutation(
+        name="generateInvoiceVA",
+        description="For the marketplace: issue a VA for a bill; returns the VA number. No user token.",
+    )
+    async def generate_invoice_va(self, info: Info, amount: Money, description: str | None = None) -> str:
+        deps = info.context.deps
+        _check_merchant(info)
+        if not deps.invoice_limiter.allow(client_address(info)):
+            raise AppError(ErrorCode.RATE_LIMITED, "Too many invoices requested; try again later")
+        invoice = await deps.service.generate_invoice(int(amount), description)
+        return invoice.va_number
+
+    @strawberry.mutation(description="Admin: post the compensating movement of a SUCCESS transaction.")
+    async def reverse_transaction(
+        self, info: Info, transaction_id: strawberry.ID, reason: str | None = None
+    ) -> Transaction:
+        admin = await info.context.require_admin()
+        row = await info.context.deps.service.reverse(admin, str(transaction_id), reason)
+        return Transaction.from_model(row)
+
+    @strawberry.mutation(description="Admin: queue an outbox message again with a fresh attempt budget.")
+    async def retry_outbox_message(self, info: Info, id: strawberry.ID) -> OutboxMessage:
+        await info.context.require_admin()
+        row = await info.context.deps.service.retry_outbox_message(str(id))
+        return OutboxMessage.from_model(row)
+
+
+schema = build_schema(Query, Mutation, types=[Transaction, Wallet, User])

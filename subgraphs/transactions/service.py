@@ -1,0 +1,795 @@
+"""The payment saga (DESIGN.md section 7), invoices, queries and admin reversal; no GraphQL here.
+
+A saga's state is written to our own database before every network call, so a crash at any point
+leaves a row that says how far it got:
+
+    RECORDED --fraud ok--> [CHECKED --VA ok-->] DEBITING --wallet answered--> DONE (final status)
+
+Money may have moved only once a row reached DEBITING. From there the saga never reports FAILED
+unless the wallet definitely refused; when the wallet is unreachable (or answered ambiguously) the
+row stays PENDING and `recover_once` settles it later from the wallet's ledger (`movementsOf`) or by
+re-issuing the same idempotent movement (same transaction id). A VA is claimed in `va_payments`
+(primary key = VA number) in the same local transaction that moves a PAYMENT to DEBITING, and the
+claim is released only when the debit definitely failed. Every final status writes its outbox
+rows (history record; the marketplace notice for a settled PAYMENT) in the same local transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.errors import AppError, ErrorCode, bad_input, not_found
+from shared.metrics import SAGA_OUTCOMES
+from shared.money import format_minor
+from shared.tokens import Principal
+from subgraphs.transactions.clients import Clients
+from subgraphs.transactions.config import TransactionsConfig
+from subgraphs.transactions.models import (
+    Invoice,
+    InvoiceStatus,
+    OutboxKind,
+    OutboxMessage,
+    OutboxState,
+    SagaStep,
+    Transaction,
+    TxStatus,
+    TxType,
+    VaPayment,
+    as_utc,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+VA_PREFIX = "DS-8800"
+VA_RANDOM_DIGITS = 10
+VA_MAX_ATTEMPTS = 8
+PAGE_DEFAULT = 50
+PAGE_MAX = 200
+DESCRIPTION_MAX = 255
+IDEMPOTENCY_KEY_MAX = 128
+ID_MAX = 64
+VA_MAX = 64
+CRASH_EXIT_CODE = 86
+
+# Wallet answers after which money may or may not have moved: settle from the ledger later.
+AMBIGUOUS_CODES = frozenset({ErrorCode.SUBGRAPH_UNAVAILABLE, ErrorCode.INTERNAL})
+FINAL_STATUSES = frozenset({TxStatus.SUCCESS, TxStatus.FAILED, TxStatus.REJECTED, TxStatus.REVERSED})
+
+
+@dataclass(frozen=True)
+class CreateTransactionInput:
+    wallet_id: str
+    amount: int
+    type: TxType
+    va_number: str | None = None
+    to_wallet_id: str | None = None
+    description: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: ErrorCode
+    message: str
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:
+    """The input with blanks removed, or BAD_USER_INPUT when its fields do not fit its type."""
+    wallet_id = _clean(raw.wallet_id)
+    va = _clean(raw.va_number)
+    to_wallet = _clean(raw.to_wallet_id)
+    description = _clean(raw.description)
+    key = _clean(raw.idempotency_key)
+    if wallet_id is None or len(wallet_id) > ID_MAX:
+        raise bad_input("walletId is required", field="walletId")
+    if raw.type is TxType.DEPOSIT:
+        if va is not None:
+            raise bad_input("A DEPOSIT takes no vaNumber", field="vaNumber")
+        if to_wallet is not None:
+            raise bad_input("A DEPOSIT takes no toWalletId", field="toWalletId")
+    elif raw.type is TxType.PAYMENT:
+        if va is None:
+            raise bad_input("A PAYMENT needs the vaNumber of the bill", field="vaNumber")
+        if to_wallet is not None:
+            raise bad_input("A PAYMENT takes no toWalletId", field="toWalletId")
+        if len(va) > VA_MAX:
+            raise bad_input("vaNumber is too long", field="vaNumber")
+    elif raw.type is TxType.TRANSFER:
+        if to_wallet is None:
+            raise bad_input("A TRANSFER needs toWalletId", field="toWalletId")
+        if va is not None:
+            raise bad_input("A TRANSFER takes no vaNumber", field="vaNumber")
+        if len(to_wallet) > ID_MAX:
+            raise bad_input("toWalletId is too long", field="toWalletId")
+        if to_wallet == wallet_id:
+            raise bad_input("A TRANSFER needs two different wallets", field="toWalletId")
+    if description is not None and len(description) > DESCRIPTION_MAX:
+        raise bad_input(f"description may have at most {DESCRIPTION_MAX} characters", field="description")
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
+        raise bad_input(
+            f"idempotencyKey may have at most {IDEMPOTENCY_KEY_MAX} characters", field="idempotencyKey"
+        )
+    return CreateTransactionInput(
+        wallet_id=wallet_id,
+        amount=raw.amount,
+        type=raw.type,
+        va_number=va,
+        to_wallet_id=to_wallet,
+        description=description,
+        idempotency_key=key,
+    )
+
+
+def request_hash(inp: CreateTransactionInput) -> str:
+    """What makes two calls with one idempotency key 'the same input'."""
+    canonical = json.dumps(
+        [inp.wallet_id, inp.amount, inp.type.value, inp.va_number, inp.to_wallet_id, inp.description],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def new_va_number() -> str:
+    return f"{VA_PREFIX}{secrets.randbelow(10**VA_RANDOM_DIGITS):0{VA_RANDOM_DIGITS}d}"
+
+
+def invoice_status(invoice: Invoice, now: datetime | None = None) -> InvoiceStatus:
+    """UNPAID invoices past their expiry read as EXPIRED."""
+    if invoice.status == InvoiceStatus.UNPAID and as_utc(invoice.expires_at) <= (now or utcnow()):
+        return InvoiceStatus.EXPIRED
+    return InvoiceStatus(invoice.status)
+
+
+def _page_size(first: int | None) -> int:
+    if first is None:
+        return PAGE_DEFAULT
+    if first < 0 or first > PAGE_MAX:
+        raise bad_input(f"first must be between 0 and {PAGE_MAX}", field="first")
+    return first
+
+
+class TransactionService:
+    """Runs sagas, issues invoices, answers queries; the workers call `recover_once`."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        clients: Clients,
+        config: TransactionsConfig,
+        on_outbox_written: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db = database
+        self.clients = clients
+        self.config = config
+        self.on_outbox_written = on_outbox_written
+        self._inflight: set[str] = set()
+        self._tasks: set[asyncio.Task[Transaction]] = set()
+
+    # ------------------------------------------------------------------------------ creating
+
+    async def create(self, principal: Principal, raw: CreateTransactionInput) -> Transaction:
+        """Run the saga for one createTransaction call; returns the transaction as it stands."""
+        inp = normalise_input(raw)
+        digest = request_hash(inp)
+        user_id = principal.subject
+        if inp.idempotency_key is not None:
+            existing = await self._by_key(user_id, inp.idempotency_key)
+            if existing is not None:
+                return self._replay(existing, digest)
+        now = utcnow()
+        tx = Transaction(
+            transaction_id=str(uuid.uuid4()),
+            user_id=user_id,
+            wallet_id=inp.wallet_id,
+            to_wallet_id=inp.to_wallet_id,
+            amount=inp.amount,
+            type=inp.type.value,
+            status=TxStatus.PENDING.value,
+            step=SagaStep.RECORDED.value,
+            va_number=inp.va_number,
+            description=inp.description,
+            idempotency_key=inp.idempotency_key,
+            request_hash=digest,
+            flagged=False,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with self.db.write() as session:
+                session.add(tx)
+        except IntegrityError:
+            if inp.idempotency_key is None:
+                raise
+            existing = await self._by_key(user_id, inp.idempotency_key)
+            if existing is None:
+                raise
+            return self._replay(existing, digest)
+        # The saga finishes even if the caller disconnects: a cancelled request must not leave a
+        # half-run saga to the recovery worker when it could simply complete.
+        task = asyncio.create_task(self._run(tx))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(task)
+
+    def _replay(self, existing: Transaction, digest: str) -> Transaction:
+        if existing.request_hash != digest:
+            raise AppError(
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                "This idempotencyKey was already used for a different transaction",
+                transactionId=existing.transaction_id,
+            )
+        return existing
+
+    async def _by_key(self, user_id: str, key: str) -> Transaction | None:
+        async with self.db.read() as session:
+            result = await session.execute(
+                select(Transaction).where(Transaction.user_id == user_id, Transaction.idempotency_key == key)
+            )
+            return result.scalar_one_or_none()
+
+    async def _run(self, tx: Transaction) -> Transaction:
+        self._inflight.add(tx.transaction_id)
+        try:
+            return await self._saga(tx)
+        finally:
+            self._inflight.discard(tx.transaction_id)
+
+    async def _saga(self, tx: Transaction) -> Transaction:
+        tx_id = tx.transaction_id
+        # Step 2: fraud. Nothing has moved yet, so an unreachable fraud service is a safe FAILED.
+        try:
+            verdict = await self.clients.fraud.check(
+                transaction_id=tx_id,
+                user_id=tx.user_id,
+                wallet_id=tx.wallet_id,
+                amount=tx.amount,
+                type=tx.type,
+                va_number=tx.va_number,
+            )
+        except AppError as exc:
+            code = ErrorCode.SUBGRAPH_UNAVAILABLE if exc.code in AMBIGUOUS_CODES else exc.code
+            return await self._finish(
+                tx_id,
+                TxStatus.FAILED,
+                Failure(code, f"Fraud check failed: {exc.message}"),
+                expect=(SagaStep.RECORDED,),
+            )
+        if verdict.is_fraud:
+            return await self._finish(
+                tx_id,
+                TxStatus.REJECTED,
+                Failure(ErrorCode.FRAUD_REJECTED, verdict.reason or "Rejected by the fraud check"),
+                expect=(SagaStep.RECORDED,),
+                fraud_status=verdict.status,
+            )
+        flagged = verdict.is_suspicious
+
+        # Step 3: a PAYMENT's VA must be payable (our invoice, then the marketplace's order).
+        if tx.type == TxType.PAYMENT:
+            row = await self._advance(tx_id, SagaStep.RECORDED, SagaStep.CHECKED, flagged, verdict.status)
+            if row is None:
+                return await self.get(tx_id)
+            failure = await self._validate_va(tx)
+            if failure is not None:
+                return await self._finish(tx_id, TxStatus.FAILED, failure, expect=(SagaStep.CHECKED,))
+
+        # Step 4a: DEBITING (+ the VA claim) committed before the wallet is called.
+        entered = await self._enter_debit(tx, flagged, verdict.status)
+        if isinstance(entered, Failure):
+            return await self._finish(
+                tx_id, TxStatus.FAILED, entered, expect=(SagaStep.RECORDED, SagaStep.CHECKED)
+            )
+        if not entered:
+            return await self.get(tx_id)
+        # Step 4b: the money, then step 5.
+        return await self._debit_and_settle(tx)
+
+    async def _advance(
+        self, tx_id: str, expect: SagaStep, to: SagaStep, flagged: bool, fraud_status: str
+    ) -> Transaction | None:
+        async with self.db.write() as session:
+            row = await self._locked(session, tx_id)
+            if row.status != TxStatus.PENDING or row.step != expect:
+                return None
+            row.step = to.value
+            row.flagged = flagged
+            row.fraud_status = fraud_status
+            row.updated_at = utcnow()
+            return row
+
+    async def _validate_va(self, tx: Transaction) -> Failure | None:
+        va = tx.va_number or ""
+        if va.upper().startswith("OFFLINE-"):
+            return Failure(ErrorCode.VA_NOT_FOUND, "This VA was not issued by this wallet; it cannot be paid")
+        async with self.db.read() as session:
+            invoice = await session.get(Invoice, va)
+            claim = await session.get(VaPayment, va)
+        failure = self._invoice_failure(invoice, claim, tx.amount)
+        if failure is not None:
+            return failure
+        marketplace = self.clients.marketplace
+        if marketplace is None:
+            return None
+        try:
+            order = await marketplace.get_order_by_va(va)
+        except AppError as exc:
+            return Failure(ErrorCode.MARKETPLACE_UNAVAILABLE, f"Could not validate the bill: {exc.message}")
+        if order is None:
+            return Failure(ErrorCode.VA_NOT_FOUND, "The marketplace has no order for this VA")
+        if order.total_minor != tx.amount:
+            return Failure(
+                ErrorCode.VA_AMOUNT_MISMATCH,
+                f"The amount {format_minor(tx.amount)} does not equal the order's total",
+            )
+        if order.is_paid:
+            return Failure(ErrorCode.VA_ALREADY_PAID, "The marketplace order is already paid")
+        return None
+
+    @staticmethod
+    def _invoice_failure(invoice: Invoice | None, claim: VaPayment | None, amount: int) -> Failure | None:
+        if invoice is None:
+            return Failure(ErrorCode.VA_NOT_FOUND, "No bill with this VA number")
+        status = invoice_status(invoice)
+        if status is InvoiceStatus.PAID or claim is not None:
+            return Failure(ErrorCode.VA_ALREADY_PAID, "This VA is already paid")
+        if status is InvoiceStatus.EXPIRED:
+            return Failure(ErrorCode.VA_EXPIRED, "This VA has expired")
+        if invoice.amount != amount:
+            return Failure(
+                ErrorCode.VA_AMOUNT_MISMATCH,
+                f"The amount {format_minor(amount)} does not equal the bill's {format_minor(invoice.amount)}",
+            )
+        return None
+
+    async def _enter_debit(self, tx: Transaction, flagged: bool, fraud_status: str) -> bool | Failure:
+        """Move to DEBITING (claiming a PAYMENT's VA) in one local transaction; False if settled elsewhere."""
+        try:
+            async with self.db.write() as session:
+                row = await self._locked(session, tx.transaction_id)
+                if row.status != TxStatus.PENDING or row.step not in (SagaStep.RECORDED, SagaStep.CHECKED):
+                    return False
+                if row.type == TxType.PAYMENT:
+                    va = row.va_number or ""
+                    invoice = await session.get(Invoice, va, with_for_update=True)
+                    claim = await session.get(VaPayment, va)
+                    failure = self._invoice_failure(invoice, claim, row.amount)
+                    if failure is not None:
+                        return failure
+                    session.add(
+                        VaPayment(va_number=va, transaction_id=row.transaction_id, created_at=utcnow())
+                    )
+                    await session.flush()
+                row.step = SagaStep.DEBITING.value
+                row.flagged = flagged
+                row.fraud_status = fraud_status
+                row.updated_at = utcnow()
+                return True
+        except IntegrityError:
+            # Another transaction claimed this VA between our check and our insert.
+            return Failure(ErrorCode.VA_ALREADY_PAID, "This VA is already paid")
+
+    async def _move_money(self, tx: Transaction) -> None:
+        """The wallet call of this transaction type; idempotent by the transaction id."""
+        wallet = self.clients.wallet
+        if tx.type == TxType.DEPOSIT:
+            await wallet.topup(
+                transaction_id=tx.transaction_id, user_id=tx.user_id, wallet_id=tx.wallet_id, amount=tx.amount
+            )
+        elif tx.type == TxType.PAYMENT:
+            await wallet.deduct(
+                transaction_id=tx.transaction_id, user_id=tx.user_id, wallet_id=tx.wallet_id, amount=tx.amount
+            )
+        else:
+            await wallet.transfer(
+                transaction_id=tx.transaction_id,
+                user_id=tx.user_id,
+                from_wallet_id=tx.wallet_id,
+                to_wallet_id=tx.to_wallet_id or "",
+                amount=tx.amount,
+            )
+
+    async def _debit_and_settle(self, tx: Transaction) -> Transaction:
+        tx_id = tx.transaction_id
+        try:
+            await self._move_money(tx)
+        except AppError as exc:
+            if exc.code in AMBIGUOUS_CODES:
+                # Money may have moved: stay PENDING, say why, let recovery settle it from the ledger.
+                return await self._note_unavailable(tx_id, exc)
+            failure = Failure(exc.code, exc.message)
+            if exc.code is ErrorCode.FORBIDDEN:
+                # Someone else's wallet: say what the wallet says to its readers (COMMON.md), NOT_FOUND.
+                failure = Failure(ErrorCode.NOT_FOUND, "Wallet not found")
+            return await self._finish(tx_id, TxStatus.FAILED, failure, expect=(SagaStep.DEBITING,))
+        if self.config.crash_after_debit:
+            # Fault-injection hook for tests (TRANSACTIONS_CRASH_AFTER_DEBIT): die like a crash would.
+            log.error("TRANSACTIONS_CRASH_AFTER_DEBIT set: exiting after the wallet call of %s", tx_id)
+            os._exit(CRASH_EXIT_CODE)
+        return await self._finish(tx_id, TxStatus.SUCCESS, None, expect=(SagaStep.DEBITING,))
+
+    async def _note_unavailable(self, tx_id: str, exc: AppError) -> Transaction:
+        async with self.db.write() as session:
+            row = await self._locked(session, tx_id)
+            if row.status == TxStatus.PENDING:
+                row.failure_code = ErrorCode.SUBGRAPH_UNAVAILABLE.value
+                row.failure_message = (
+                    "The wallet did not confirm the movement; the transaction is settled automatically "
+                    "once the wallet answers"
+                )[:DESCRIPTION_MAX]
+                row.updated_at = utcnow()
+            log.warning("transaction %s left PENDING: %s", tx_id, exc.message)
+            return row
+
+    async def _finish(
+        self,
+        tx_id: str,
+        status: TxStatus,
+        failure: Failure | None,
+        *,
+        expect: Sequence[SagaStep],
+        fraud_status: str | None = None,
+    ) -> Transaction:
+        """Record a final status with its outbox rows in one local transaction (compare-and-set)."""
+        async with self.db.write() as session:
+            row = await self._locked(session, tx_id)
+            if row.status != TxStatus.PENDING or row.step not in {step.value for step in expect}:
+                return row
+            now = utcnow()
+            row.status = status.value
+            row.step = SagaStep.DONE.value
+            row.failure_code = failure.code.value if failure else None
+            row.failure_message = failure.message[:DESCRIPTION_MAX] if failure else None
+            if fraud_status is not None:
+                row.fraud_status = fraud_status
+            row.updated_at = now
+            row.settled_at = now
+            if row.type == TxType.PAYMENT and row.va_number:
+                if status is TxStatus.SUCCESS:
+                    invoice = await session.get(Invoice, row.va_number, with_for_update=True)
+                    if invoice is not None:
+                        invoice.status = InvoiceStatus.PAID.value
+                        invoice.paid_at = now
+                        invoice.paid_by_transaction_id = row.transaction_id
+                else:
+                    await session.execute(
+                        delete(VaPayment).where(
+                            VaPayment.va_number == row.va_number,
+                            VaPayment.transaction_id == row.transaction_id,
+                        )
+                    )
+            self._write_outbox(session, row, status, now)
+        SAGA_OUTCOMES.labels(row.type, row.status).inc()
+        self.on_outbox_written()
+        return row
+
+    def _write_outbox(self, session: AsyncSession, row: Transaction, status: TxStatus, now: datetime) -> None:
+        history = {
+            "transactionId": row.transaction_id,
+            "userId": row.user_id,
+            "walletId": row.wallet_id,
+            "amount": row.amount,
+            "type": row.type,
+            "status": status.value,
+            "vaNumber": row.va_number,
+            "occurredAt": now.isoformat(),
+        }
+        session.add(self._message(row.transaction_id, OutboxKind.HISTORY, f"{status.value}", history, now))
+        if (
+            status is TxStatus.SUCCESS
+            and row.type == TxType.PAYMENT
+            and row.va_number
+            and self.clients.marketplace is not None
+        ):
+            notice = {"vaNumber": row.va_number, "status": "PAID"}
+            session.add(self._message(row.transaction_id, OutboxKind.MARKETPLACE, "PAID", notice, now))
+
+    @staticmethod
+    def _message(
+        tx_id: str, kind: OutboxKind, tag: str, payload: dict[str, object], now: datetime
+    ) -> OutboxMessage:
+        return OutboxMessage(
+            message_id=str(uuid.uuid4()),
+            transaction_id=tx_id,
+            kind=kind.value,
+            dedup_key=f"{kind.value}:{tx_id}:{tag}",
+            payload=json.dumps(payload, separators=(",", ":")),
+            state=OutboxState.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+
+    @staticmethod
+    async def _locked(session: AsyncSession, tx_id: str) -> Transaction:
+        row = await session.get(Transaction, tx_id, with_for_update=True, populate_existing=True)
+        if row is None:
+            raise not_found("Transaction not found")
+        return row
+
+    # ------------------------------------------------------------------------------ recovery
+
+    async def recover_once(self, *, grace_s: float | None = None) -> int:
+        """Settle or resume sagas left PENDING (and reversals left half-way); returns how many settled."""
+        grace = self.config.recovery_grace_s if grace_s is None else grace_s
+        cutoff = utcnow() - timedelta(seconds=grace)
+        async with self.db.read() as session:
+            result = await session.execute(
+                select(Transaction)
+                .where(
+                    or_(
+                        Transaction.status == TxStatus.PENDING.value,
+                        and_(
+                            Transaction.status == TxStatus.SUCCESS.value,
+                            Transaction.step == SagaStep.REVERSING.value,
+                        ),
+                    ),
+                    Transaction.updated_at <= cutoff,
+                )
+                .order_by(Transaction.updated_at)
+                .limit(self.config.recovery_batch_size)
+            )
+            rows = list(result.scalars())
+        settled = 0
+        for row in rows:
+            if row.transaction_id in self._inflight:
+                continue
+            self._inflight.add(row.transaction_id)
+            try:
+                if await self._recover(row):
+                    settled += 1
+            except Exception:  # noqa: BLE001 - one bad row must not stop the others
+                log.exception("recovery of %s failed", row.transaction_id)
+            finally:
+                self._inflight.discard(row.transaction_id)
+        return settled
+
+    async def _recover(self, row: Transaction) -> bool:
+        tx_id = row.transaction_id
+        if row.status == TxStatus.SUCCESS and row.step == SagaStep.REVERSING:
+            try:
+                await self._finish_reversal(row)
+            except AppError as exc:
+                log.warning("reversal of %s still pending: %s", tx_id, exc.message)
+                return False
+            return True
+        if row.step in (SagaStep.RECORDED, SagaStep.CHECKED):
+            # The wallet was never called for this id: nothing can have moved.
+            settled = await self._finish(
+                tx_id,
+                TxStatus.FAILED,
+                Failure(ErrorCode.INTERNAL, "The transaction was interrupted before any money moved"),
+                expect=(SagaStep.RECORDED, SagaStep.CHECKED),
+            )
+            return settled.status != TxStatus.PENDING
+        if row.step != SagaStep.DEBITING:
+            return False
+        try:
+            movements = await self.clients.wallet.movements_of(tx_id)
+        except AppError as exc:
+            log.info("recovery of %s waits for the wallet: %s", tx_id, exc.message)
+            return False
+        if movements:
+            settled = await self._finish(tx_id, TxStatus.SUCCESS, None, expect=(SagaStep.DEBITING,))
+            return settled.status != TxStatus.PENDING
+        settled = await self._debit_and_settle(row)
+        return settled.status != TxStatus.PENDING
+
+    # ------------------------------------------------------------------------------ reversal
+
+    async def reverse(self, admin: Principal, tx_id: str, reason: str | None) -> Transaction:
+        """Post the compensating movement of a SUCCESS transaction and mark it REVERSED."""
+        reason = _clean(reason)
+        if reason is not None and len(reason) > DESCRIPTION_MAX:
+            raise bad_input(f"reason may have at most {DESCRIPTION_MAX} characters", field="reason")
+        async with self.db.write() as session:
+            row = await self._locked(session, tx_id)
+            if row.status == TxStatus.REVERSED:
+                return row
+            if row.status != TxStatus.SUCCESS:
+                raise AppError(
+                    ErrorCode.CONFLICT, f"Only SUCCESS transactions can be reversed (this is {row.status})"
+                )
+            if row.step != SagaStep.REVERSING:
+                row.step = SagaStep.REVERSING.value
+                row.reversal_id = str(uuid.uuid4())
+                row.reversal_reason = reason
+                row.reversed_by = admin.subject
+                row.updated_at = utcnow()
+        return await self._finish_reversal(row)
+
+    async def _finish_reversal(self, row: Transaction) -> Transaction:
+        tx_id = row.transaction_id
+        try:
+            await self.clients.wallet.reverse_ledger(transaction_id=tx_id, reversal_id=row.reversal_id or "")
+        except AppError as exc:
+            if exc.code in AMBIGUOUS_CODES:
+                raise AppError(
+                    ErrorCode.SUBGRAPH_UNAVAILABLE,
+                    "The wallet did not confirm the reversal; it is retried automatically",
+                    retriable=True,
+                ) from None
+            async with self.db.write() as session:
+                current = await self._locked(session, tx_id)
+                if current.status == TxStatus.SUCCESS and current.step == SagaStep.REVERSING:
+                    current.step = SagaStep.DONE.value
+                    current.updated_at = utcnow()
+            raise
+        async with self.db.write() as session:
+            current = await self._locked(session, tx_id)
+            if current.status != TxStatus.SUCCESS or current.step != SagaStep.REVERSING:
+                return current
+            now = utcnow()
+            current.status = TxStatus.REVERSED.value
+            current.step = SagaStep.DONE.value
+            current.updated_at = now
+            self._write_outbox(session, current, TxStatus.REVERSED, now)
+        SAGA_OUTCOMES.labels(current.type, current.status).inc()
+        self.on_outbox_written()
+        return current
+
+    # ------------------------------------------------------------------------------ invoices
+
+    async def generate_invoice(self, amount: int, description: str | None) -> Invoice:
+        """A new UNPAID invoice with a fresh VA number (unique in the database; retried on collision)."""
+        description = _clean(description)
+        if description is not None and len(description) > DESCRIPTION_MAX:
+            raise bad_input(f"description may have at most {DESCRIPTION_MAX} characters", field="description")
+        for _ in range(VA_MAX_ATTEMPTS):
+            now = utcnow()
+            invoice = Invoice(
+                va_number=new_va_number(),
+                amount=amount,
+                description=description,
+                status=InvoiceStatus.UNPAID.value,
+                created_at=now,
+                expires_at=now + timedelta(seconds=self.config.invoice_ttl_s),
+            )
+            try:
+                async with self.db.write() as session:
+                    session.add(invoice)
+            except IntegrityError:
+                log.warning("VA number collision; drawing another")
+                continue
+            return invoice
+        raise AppError(ErrorCode.INTERNAL, "Could not allocate a VA number")
+
+    async def get_invoice(self, va_number: str) -> Invoice | None:
+        async with self.db.read() as session:
+            return await session.get(Invoice, va_number.strip())
+
+    # ------------------------------------------------------------------------------- queries
+
+    async def get(self, tx_id: str) -> Transaction:
+        async with self.db.read() as session:
+            row = await session.get(Transaction, tx_id)
+        if row is None:
+            raise not_found("Transaction not found")
+        return row
+
+    async def find(self, tx_id: str) -> Transaction | None:
+        async with self.db.read() as session:
+            return await session.get(Transaction, tx_id)
+
+    async def find_many(self, tx_ids: Sequence[str]) -> dict[str, Transaction]:
+        if not tx_ids:
+            return {}
+        async with self.db.read() as session:
+            result = await session.execute(
+                select(Transaction).where(Transaction.transaction_id.in_(list(set(tx_ids))))
+            )
+            return {row.transaction_id: row for row in result.scalars()}
+
+    async def list(
+        self,
+        *,
+        user_id: str | None,
+        wallet_id: str | None = None,
+        type: TxType | None = None,
+        status: TxStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> list[Transaction]:
+        """Newest first; `after` is the id of the last item of the previous page."""
+        size = _page_size(first)
+        if size == 0:
+            return []
+        query = select(Transaction)
+        if user_id is not None:
+            query = query.where(Transaction.user_id == user_id)
+        if wallet_id is not None:
+            query = query.where(Transaction.wallet_id == wallet_id)
+        if type is not None:
+            query = query.where(Transaction.type == type.value)
+        if status is not None:
+            query = query.where(Transaction.status == status.value)
+        async with self.db.read() as session:
+            if after:
+                anchor = await session.get(Transaction, after)
+                if anchor is None or (user_id is not None and anchor.user_id != user_id):
+                    raise bad_input("Unknown cursor in after", field="after")
+                query = query.where(
+                    or_(
+                        Transaction.created_at < anchor.created_at,
+                        and_(
+                            Transaction.created_at == anchor.created_at,
+                            Transaction.transaction_id < anchor.transaction_id,
+                        ),
+                    )
+                )
+            newest_first = (Transaction.created_at.desc(), Transaction.transaction_id.desc())
+            query = query.order_by(*newest_first).limit(size)
+            result = await session.execute(query)
+            return list(result.scalars())
+
+    async def notifications(self, tx_ids: Sequence[str]) -> dict[str, OutboxMessage]:
+        """The marketplace notice of each transaction that has one."""
+        if not tx_ids:
+            return {}
+        async with self.db.read() as session:
+            result = await session.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.transaction_id.in_(list(set(tx_ids))),
+                    OutboxMessage.kind == OutboxKind.MARKETPLACE.value,
+                )
+            )
+            return {row.transaction_id: row for row in result.scalars()}
+
+    async def outbox_messages(self, state: str | None, first: int | None) -> list[OutboxMessage]:
+        size = _page_size(first)
+        query = select(OutboxMessage)
+        if state is not None:
+            wanted = state.strip().upper()
+            if wanted not in {s.value for s in OutboxState}:
+                raise bad_input("state must be PENDING, DELIVERED or DEAD", field="state")
+            query = query.where(OutboxMessage.state == wanted)
+        query = query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.message_id.desc()).limit(size)
+        async with self.db.read() as session:
+            return list((await session.execute(query)).scalars())
+
+    async def retry_outbox_message(self, message_id: str) -> OutboxMessage:
+        """Put a DEAD (or failing) message back in the queue with a fresh attempt budget."""
+        async with self.db.write() as session:
+            row = await session.get(OutboxMessage, message_id, with_for_update=True)
+            if row is None:
+                raise not_found("Outbox message not found")
+            if row.state != OutboxState.DELIVERED:
+                row.state = OutboxState.PENDING.value
+                row.attempts = 0
+                row.next_attempt_at = utcnow()
+        self.on_outbox_written()
+        return row
+
+    async def outbox_backlog(self) -> dict[str, int]:
+        async with self.db.read() as session:
+            result = await session.execute(
+                select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+            )
+            return {str(state): int(count) for state, count in result.all()}
+
+    async def drain(self) -> None:
+        """Wait for sagas still running (shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -1,0 +1,201 @@
+"""The two background workers: the outbox deliverer and the saga recovery loop.
+
+The outbox worker delivers rows written in the same local transaction as a status change (history
+records, marketplace notices) until the receiver acknowledges them: it polls every
+`OUTBOX_POLL_S` and is woken right after a commit; a failed delivery is retried after
+`OUTBOX_BACKOFF_S * 2**(attempts-1)` (capped at `OUTBOX_BACKOFF_MAX_S`) and becomes DEAD after
+`OUTBOX_MAX_ATTEMPTS` (visible to admins, who can retry it). Receivers are idempotent (history by
+(transaction id, status); the marketplace's PAID notice), so a message delivered twice after a
+crash is harmless. A claimed batch is leased for `OUTBOX_LEASE_S` so two workers do not share it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from shared.db import Database
+from shared.errors import AppError
+from subgraphs.transactions.clients import Clients
+from subgraphs.transactions.config import TransactionsConfig
+from subgraphs.transactions.models import OutboxKind, OutboxMessage, OutboxState, utcnow
+
+log = logging.getLogger(__name__)
+
+DELIVERY_CONCURRENCY = 10
+ERROR_MAX = 500
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    message_id: str
+    kind: str
+    payload: str
+    attempts: int
+
+
+def backoff_s(attempts: int, base_s: float, cap_s: float) -> float:
+    """Delay before the next try after `attempts` failed ones: base, 2*base, 4*base, ... capped."""
+    return min(cap_s, base_s * (2 ** max(0, attempts - 1)))
+
+
+class OutboxWorker:
+    """Delivers outbox rows with retries and exponential backoff."""
+
+    def __init__(self, *, database: Database, clients: Clients, config: TransactionsConfig) -> None:
+        self.db = database
+        self.clients = clients
+        self.config = config
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._semaphore = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+    def wake(self) -> None:
+        """Deliver now (called right after a commit that wrote outbox rows)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="outbox-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                handled = await self.run_once()
+            except Exception:  # noqa: BLE001 - the worker must outlive any single failure
+                log.exception("outbox pass failed")
+                handled = 0
+            if handled >= self.config.outbox_batch_size:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.config.outbox_poll_s)
+
+    async def run_once(self) -> int:
+        """One pass: claim due messages, deliver them, record the outcomes; returns how many."""
+        claimed = await self._claim()
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._deliver_bounded(message) for message in claimed))
+        await self._record(claimed, outcomes)
+        return len(claimed)
+
+    async def _claim(self) -> list[_Claimed]:
+        now = utcnow()
+        async with self.db.write() as session:
+            result = await session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.state == OutboxState.PENDING.value, OutboxMessage.next_attempt_at <= now)
+                .order_by(OutboxMessage.next_attempt_at)
+                .limit(self.config.outbox_batch_size)
+                .with_for_update(skip_locked=True)
+            )
+            rows = list(result.scalars())
+            lease_until = now + timedelta(seconds=self.config.outbox_lease_s)
+            for row in rows:
+                row.next_attempt_at = lease_until
+            return [_Claimed(row.message_id, row.kind, row.payload, row.attempts) for row in rows]
+
+    async def _deliver_bounded(self, message: _Claimed) -> str | None:
+        async with self._semaphore:
+            try:
+                await self.deliver(message.kind, json.loads(message.payload))
+            except AppError as exc:
+                reason = exc.details.get("reason")
+                return f"{exc.code.value}: {exc.message}" + (f" ({reason})" if reason else "")
+            except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
+                log.exception("outbox delivery of %s failed", message.message_id)
+                return f"{type(exc).__name__}"
+            return None
+
+    async def deliver(self, kind: str, payload: dict[str, object]) -> None:
+        """Send one message; raises when the receiver did not acknowledge it."""
+        if kind == OutboxKind.HISTORY:
+            await self.clients.history.add(
+                transaction_id=str(payload["transactionId"]),
+                user_id=str(payload["userId"]),
+                wallet_id=str(payload["walletId"]),
+                amount=int(payload["amount"]),  # type: ignore[call-overload]
+                type=str(payload["type"]),
+                status=str(payload["status"]),
+                va_number=payload.get("vaNumber"),  # type: ignore[arg-type]
+                occurred_at=datetime.fromisoformat(str(payload["occurredAt"])),
+            )
+            return
+        if kind == OutboxKind.MARKETPLACE:
+            marketplace = self.clients.marketplace
+            if marketplace is None:
+                raise RuntimeError("MARKETPLACE_URL is not configured")
+            acknowledged = await marketplace.update_payment_status(
+                str(payload["vaNumber"]), str(payload.get("status", "PAID"))
+            )
+            if not acknowledged:
+                raise RuntimeError("the marketplace answered false (not acknowledged)")
+            return
+        raise RuntimeError(f"unknown outbox kind {kind}")
+
+    async def _record(self, claimed: list[_Claimed], outcomes: list[str | None]) -> None:
+        now = utcnow()
+        async with self.db.write() as session:
+            for message, error in zip(claimed, outcomes, strict=True):
+                row = await session.get(OutboxMessage, message.message_id, with_for_update=True)
+                if row is None or row.state != OutboxState.PENDING:
+                    continue
+                row.attempts = row.attempts + 1
+                if error is None:
+                    row.state = OutboxState.DELIVERED.value
+                    row.delivered_at = now
+                    row.last_error = None
+                    continue
+                row.last_error = error[:ERROR_MAX]
+                if row.attempts >= self.config.outbox_max_attempts:
+                    row.state = OutboxState.DEAD.value
+                    log.error("outbox message %s (%s) is DEAD: %s", row.message_id, row.kind, error)
+                else:
+                    config = self.config
+                    delay = backoff_s(row.attempts, config.outbox_backoff_s, config.outbox_backoff_max_s)
+                    row.next_attempt_at = now + timedelta(seconds=delay)
+
+
+class RecoveryWorker:
+    """Runs `TransactionService.recover_once` at start and every `RECOVERY_INTERVAL_S`."""
+
+    def __init__(self, recover_once: Callable[[], Awaitable[int]], interval_s: float) -> None:
+        self._recover_once = recover_once
+        self.interval_s = interval_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="recovery-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                settled = await self._recover_once()
+                if settled:
+                    log.info("recovery settled %d transaction(s)", settled)
+            except Exception:  # noqa: BLE001 - try again next interval
+                log.exception("recovery pass failed")
+            await asyncio.sleep(self.interval_s)

@@ -1,0 +1,400 @@
+"""Fixtures for the transactions tests: real wallet/fraud/history processes, an in-process
+transactions app per scenario, a fake marketplace and a wallet proxy whose behaviour the test sets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from shared.settings import Settings
+from subgraphs.transactions.app import create_app
+from subgraphs.transactions.config import TransactionsConfig
+from subgraphs.transactions.service import TransactionService
+from tests.support.procs import Process, free_port, start_subgraph
+from tests.support.tokens import bearer, service_token, user_token
+
+# Every test user does many checks a minute; the velocity rule is exercised in the fraud suite.
+FRAUD_ENV = {"FRAUD_VELOCITY_MAX_CHECKS": "100000"}
+
+CREATE = """
+mutation Create($input: CreateTransactionInput!) {
+  createTransaction(input: $input) {
+    transactionId walletId amount type status vaNumber toWalletId description idempotencyKey flagged
+    createdAt updatedAt failureReason { code message } notification { state attempts lastError deliveredAt }
+  }
+}"""
+
+GET = """
+query Get($id: ID!) {
+  transaction(transactionId: $id) {
+    transactionId status amount type vaNumber flagged failureReason { code message }
+    notification { state attempts lastError deliveredAt }
+  }
+}"""
+
+
+def url_of(port: int) -> str:
+    return f"http://127.0.0.1:{port}/graphql"
+
+
+# ------------------------------------------------------------------------- in-process servers
+
+
+class LocalServer:
+    """A Starlette app served by uvicorn inside the test's event loop, on a fixed port (restartable)."""
+
+    def __init__(self, app: Starlette, port: int | None = None) -> None:
+        self.app = app
+        self.port = port or free_port()
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return url_of(self.port)
+
+    async def start(self) -> LocalServer:
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        for _ in range(200):
+            if self._server.started:
+                return self
+            await asyncio.sleep(0.01)
+        raise RuntimeError(f"local server on {self.port} did not start")
+
+    async def stop(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+            self._server = None
+            self._task = None
+
+
+@dataclass
+class FakeMarketplace:
+    """The marketplace of marketplace.md, as far as the wallet uses it; the test sets its behaviour."""
+
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notices: list[tuple[str, str]] = field(default_factory=list)
+    down: bool = False  # answer HTTP 503 without JSON
+    answer_false: bool = False  # updatePaymentStatus answers false
+    server: LocalServer | None = None
+
+    def add_order(self, va: str, total_text: str, payment_status: str = "UNPAID") -> None:
+        """`total_text` is the JSON number exactly as the marketplace would write it (e.g. 150000.0)."""
+        self.orders[va] = {"id": uuid.uuid4().hex[:8], "total": total_text, "paymentStatus": payment_status}
+
+    def acknowledged(self, va: str) -> int:
+        return sum(1 for seen, outcome in self.notices if seen == va and outcome == "ack")
+
+    async def handle(self, request: Request) -> Response:
+        body = await request.json()
+        query = body.get("query", "")
+        variables = body.get("variables") or {}
+        if self.down:
+            return Response("down", status_code=503)
+        if "getOrderByVA" in query:
+            order = self.orders.get(variables.get("va", ""))
+            if order is None:
+                return Response('{"data":{"getOrderByVA":null}}', media_type="application/json")
+            found = {"id": order["id"], "status": "PENDING", "paymentStatus": order["paymentStatus"]}
+            # totalHarga goes out as the exact JSON number text the test chose (e.g. 150000.0).
+            text = json.dumps({"data": {"getOrderByVA": {**found, "totalHarga": "@TOTAL@"}}})
+            text = text.replace('"@TOTAL@"', order["total"])
+            return Response(text, media_type="application/json")
+        if "updatePaymentStatus" in query:
+            va = variables.get("va", "")
+            if self.answer_false or va not in self.orders:
+                self.notices.append((va, "false"))
+                return Response('{"data":{"updatePaymentStatus":false}}', media_type="application/json")
+            self.orders[va]["paymentStatus"] = "PAID"
+            self.notices.append((va, "ack"))
+            return Response('{"data":{"updatePaymentStatus":true}}', media_type="application/json")
+        return Response('{"errors":[{"message":"unknown operation"}]}', media_type="application/json")
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/graphql", self.handle, methods=["POST"])])
+
+
+@dataclass
+class WalletProxy:
+    """Sits between transactions and the real wallet. Modes: pass; "down" (503, nothing forwarded);
+    "lose_answer" (forwards, so the wallet acts, then answers 503 as if the reply was lost)."""
+
+    target: str
+    mode: str = "pass"
+    forwarded: int = 0
+    server: LocalServer | None = None
+    _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10.0))
+
+    async def handle(self, request: Request) -> Response:
+        body = await request.body()
+        if self.mode == "down":
+            return Response("wallet down", status_code=503)
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
+        upstream = await self._http.post(self.target, content=body, headers=headers)
+        self.forwarded += 1
+        if self.mode == "lose_answer" and b"movementsOf" not in body:
+            return Response("lost", status_code=502)
+        return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/graphql", self.handle, methods=["POST"])])
+
+
+# ----------------------------------------------------------------------------- the real services
+
+
+@dataclass
+class Stack:
+    """Real wallet, fraud and history processes (SQLite), shared by the whole transactions suite."""
+
+    wallet_url: str
+    fraud_url: str
+    history_url: str
+    procs: list[Process]
+    http: httpx.AsyncClient
+    env: dict[str, str]
+    root: Path
+
+    async def call(
+        self, url: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        response = await self.http.post(
+            url, json={"query": query, "variables": variables or {}}, headers=bearer(token) if token else {}
+        )
+        return response.json()
+
+    async def data(
+        self, url: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        body = await self.call(url, query, variables, token)
+        assert not body.get("errors"), body
+        return body["data"]
+
+    async def new_user(self) -> User:
+        user_id = str(uuid.uuid4())
+        return User(user_id, user_token(user_id))
+
+    async def new_wallet(self, user: User, name: str = "Tabungan") -> str:
+        data = await self.data(
+            self.wallet_url,
+            "mutation($n: String!) { createWallet(walletName: $n) { walletId } }",
+            {"n": name},
+            user.token,
+        )
+        return str(data["createWallet"]["walletId"])
+
+    async def balance(self, user: User, wallet_id: str) -> str:
+        data = await self.data(
+            self.wallet_url,
+            "query($w: ID!) { wallet(walletId: $w) { balance } }",
+            {"w": wallet_id},
+            user.token,
+        )
+        return str(data["wallet"]["balance"])
+
+    async def movements(self, transaction_id: str) -> list[dict[str, Any]]:
+        data = await self.data(
+            self.wallet_url,
+            "query($t: String!) { movementsOf(transactionId: $t) { walletId direction amount } }",
+            {"t": transaction_id},
+            service_token("wallet:read"),
+        )
+        return list(data["movementsOf"])
+
+    async def history(self, user: User) -> list[dict[str, Any]]:
+        data = await self.data(
+            self.history_url,
+            "{ myHistory(first: 200) { transactionId amount type status vaNumber } }",
+            token=user.token,
+        )
+        return list(data["myHistory"])
+
+    async def fraud_log(self, transaction_id: str) -> dict[str, Any] | None:
+        query = """query($r: [_Any!]!) { _entities(representations: $r) {
+            ... on Transaction { fraudCheck { transactionId status userId amount } } } }"""
+        data = await self.data(
+            self.fraud_url,
+            query,
+            {"r": [{"__typename": "Transaction", "transactionId": transaction_id}]},
+            service_token("fraud:read"),
+        )
+        return data["_entities"][0]["fraudCheck"]
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    token: str
+
+
+@pytest.fixture(scope="session")
+async def stack(base_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    root = tmp_path_factory.mktemp("transactions-stack")
+    env = {
+        **base_env,
+        **FRAUD_ENV,
+        "WALLET_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'wallets.db'}",
+        "FRAUD_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'fraud.db'}",
+        "HISTORY_DATABASE_URL": f"sqlite+aiosqlite:///{root / 'history.db'}",
+    }
+    started = await asyncio.gather(
+        *(
+            asyncio.to_thread(start_subgraph, name, env, root / "logs")
+            for name in ("wallet", "fraud", "history")
+        )
+    )
+    (wallet, wallet_port), (fraud, fraud_port), (history, history_port) = started
+    http = httpx.AsyncClient(timeout=15.0)
+    try:
+        yield Stack(
+            wallet_url=url_of(wallet_port),
+            fraud_url=url_of(fraud_port),
+            history_url=url_of(history_port),
+            procs=[wallet, fraud, history],
+            http=http,
+            env=env,
+            root=root,
+        )
+    finally:
+        await http.aclose()
+        for proc in (wallet, fraud, history):
+            proc.stop()
+
+
+# --------------------------------------------------------------------- the transactions subgraph
+
+
+@dataclass
+class TxApi:
+    """An in-process transactions app (its workers run in the test loop) and how to call it."""
+
+    http: httpx.AsyncClient
+    service: TransactionService
+    stack: Stack
+    config: TransactionsConfig
+
+    async def call(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        all_headers = {**(bearer(token) if token else {}), **(headers or {})}
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+        )
+        return response.json()
+
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        body = await self.call(query, variables, token)
+        assert not body.get("errors"), body
+        return body["data"]
+
+    async def create(self, user: User, **fields: Any) -> dict[str, Any]:
+        return (await self.data(CREATE, {"input": fields}, user.token))["createTransaction"]
+
+    async def get(self, user: User, transaction_id: str) -> dict[str, Any]:
+        return (await self.data(GET, {"id": transaction_id}, user.token))["transaction"]
+
+    async def invoice(self, amount: str = "150000", description: str = "Order BlackDoctrine") -> str:
+        data = await self.data(
+            f'mutation {{ generateInvoiceVA(amount: {amount}, description: "{description}") }}'
+        )
+        return str(data["generateInvoiceVA"])
+
+    async def funded_wallet(self, amount: int = 1_000_000) -> tuple[User, str]:
+        """A new user with a new wallet holding `amount` rupiah (through a real DEPOSIT)."""
+        user = await self.stack.new_user()
+        wallet_id = await self.stack.new_wallet(user)
+        deposit = await self.create(user, walletId=wallet_id, amount=amount, type="DEPOSIT")
+        assert deposit["status"] == "SUCCESS", deposit
+        return user, wallet_id
+
+    async def wait_for(self, check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            if await check():
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("condition not reached in time")
+
+
+def make_settings(stack: Stack, db_path: Path, wallet_url: str | None = None) -> Settings:
+    return Settings(
+        wallet_url=wallet_url or stack.wallet_url,
+        fraud_url=stack.fraud_url,
+        history_url=stack.history_url,
+        transactions_database_url=f"sqlite+aiosqlite:///{db_path}",
+        subgraph_timeout_s=5.0,
+    )
+
+
+def make_config(**overrides: Any) -> TransactionsConfig:
+    values: dict[str, Any] = {
+        "marketplace_url": None,
+        "outbox_poll_s": 0.1,
+        "outbox_backoff_s": 0.05,
+        "outbox_backoff_max_s": 0.2,
+        "recovery_grace_s": 0.0,
+        "recovery_interval_s": 3600.0,  # tests run recovery explicitly
+    }
+    values.update(overrides)
+    return TransactionsConfig(**values)
+
+
+@asynccontextmanager
+async def running_app(
+    stack: Stack, db_path: Path, *, wallet_url: str | None = None, **config: Any
+) -> AsyncIterator[TxApi]:
+    cfg = make_config(**config)
+    app = create_app(make_settings(stack, db_path, wallet_url), cfg)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tx.test", timeout=30.0) as http:
+            yield TxApi(http=http, service=app.state.service, stack=stack, config=cfg)
+
+
+@pytest.fixture(scope="module")
+async def tx(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TxApi]:
+    """A transactions app without a marketplace, shared by a module's tests."""
+    db = tmp_path_factory.mktemp("tx") / "transactions.db"
+    async with running_app(stack, db) as api:
+        yield api
+
+
+@pytest.fixture
+async def marketplace() -> AsyncIterator[FakeMarketplace]:
+    fake = FakeMarketplace()
+    fake.server = await LocalServer(fake.app()).start()
+    try:
+        yield fake
+    finally:
+        await fake.server.stop()
+
+
+def error_code(body: dict[str, Any]) -> str | None:
+    errors = body.get("errors") or []
+    return errors[0].get("extensions", {}).get("code") if errors else None
