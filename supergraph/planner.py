@@ -472,6 +472,7 @@ class Planner:
         # The response shaper needs the concrete __typename, except for internal key/requires reads.
         needs_concrete = self._internal == 0 or self._has_foreign_fragments(type_name, selections)
         own = {k: v for k, v in fields.items() if v[0].name.value != "__typename"}
+        target.add_field("__typename", "__typename", "", False)
         touched |= self._plan_fields(group, target, type_name, own, path, self._provided_fields(provided, type_name))
         if needs_concrete and self.sg.supergraph_possible_types(type_name):
             owner = self._interface_owner(type_name)
@@ -573,7 +574,7 @@ class Planner:
                 )
             finally:
                 self._frames.pop()
-        return self._jump(group, target, type_name, key, nodes, path)
+        return self._jump(group, target, type_name, key, nodes, path, provided)
 
     def _via_parent(self, type_name: str, key: str, nodes: list[FieldNode]) -> set[FetchGroup] | None:
         """Fetch the parent field again from a subgraph that resolves this field under it.
@@ -691,7 +692,14 @@ class Planner:
         return False
 
     def _add_key(
-        self, group: FetchGroup, target: SelectionSet, type_name: str, key: str, path: tuple[str, ...], entity: FetchGroup
+        self,
+        group: FetchGroup,
+        target: SelectionSet,
+        type_name: str,
+        key: str,
+        path: tuple[str, ...],
+        entity: FetchGroup,
+        provided: Sequence[SelectionNode] | None = None,
     ) -> set[FetchGroup]:
         """Make `group` fetch `__typename` and the key fields; `entity` reads them as its representation."""
         target.add_field("__typename", "__typename", "", False)
@@ -704,7 +712,7 @@ class Planner:
         self._internal += 1
         self._excluded.append(entity.graph)
         try:
-            return self.plan_selection(group, target, type_name, selections, path, None)
+            return self.plan_selection(group, target, type_name, selections, path, provided or None)
         finally:
             self._internal -= 1
             self._excluded.pop()
@@ -743,6 +751,7 @@ class Planner:
         key: str,
         nodes: list[FieldNode],
         path: tuple[str, ...],
+        provided: dict[str, list[FieldNode]] | None = None,
     ) -> set[FetchGroup]:
         name = nodes[0].name.value
         candidates = [c for c in self._jump_candidates(type_name, name) if c[0] not in self._excluded]
@@ -783,7 +792,8 @@ class Planner:
         ):
             entity = self._entity_group(graph, path, entity_type, type_name, rep_typename, {type_name}, True)
         touched: set[FetchGroup] = {group, entity}
-        entity.deps |= self._add_key(group, target, type_name, key_set, path, entity)
+        provided_nodes = [n for ns in (provided or {}).values() for n in ns]
+        entity.deps |= self._add_key(group, target, type_name, key_set, path, entity, provided_nodes)
         if requires:
             self._merge_requirement(entity.requires, type_name, req_selections)
             entity.deps |= req_deps
