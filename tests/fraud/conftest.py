@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.db import Database
-from shared.migrations import upgrade_to_head
+from shared.migrations import upgrade_to_head, upgrade_to_head_sync
 from shared.settings import Settings
 from subgraphs.fraud.app import MIGRATIONS_DIR, create_app
 from subgraphs.fraud.config import RULE_CODES, FraudConfig
@@ -56,16 +57,32 @@ async def log_count(db: Database, **where: str) -> int:
 MakeService = Callable[..., Awaitable[FraudService]]
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head; tests copy it instead of migrating again (keeps them fast)."""
+    path = tmp_path_factory.mktemp("fraud-template") / "template.db"
+    upgrade_to_head_sync(MIGRATIONS_DIR, f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def fresh_sqlite(template: Path, target: Path) -> str:
+    shutil.copyfile(template, target)
+    return f"sqlite+aiosqlite:///{target}"
+
+
 @pytest.fixture
-async def make_service(tmp_path: Path) -> AsyncIterator[MakeService]:
-    """Builds a FraudService on a fresh migrated SQLite file (or the given URL)."""
+async def make_service(tmp_path: Path, migrated_template: Path) -> AsyncIterator[MakeService]:
+    """Builds a FraudService on a fresh migrated SQLite file (or a migrated copy of the given URL)."""
     databases: list[Database] = []
 
     async def make(
         config: FraudConfig | None = None, clock: Clock | None = None, url: str | None = None
     ) -> FraudService:
-        db_url = url or f"sqlite+aiosqlite:///{tmp_path / f'fraud{len(databases)}.db'}"
-        await upgrade_to_head(MIGRATIONS_DIR, db_url)
+        if url is None:
+            db_url = fresh_sqlite(migrated_template, tmp_path / f"fraud{len(databases)}.db")
+        else:
+            db_url = url
+            await upgrade_to_head(MIGRATIONS_DIR, db_url)
         db = Database(db_url)
         databases.append(db)
         return FraudService(db, config or FraudConfig(), clock or Clock())
@@ -105,11 +122,12 @@ MakeApi = Callable[..., Awaitable[Api]]
 
 
 @pytest.fixture
-async def make_api(tmp_path: Path) -> AsyncIterator[MakeApi]:
+async def make_api(tmp_path: Path, migrated_template: Path) -> AsyncIterator[MakeApi]:
+    """An in-process app (its lifespan runs, so it migrates: a no-op on the migrated copy)."""
     stack: list[tuple[Any, Any, httpx.AsyncClient]] = []
 
     async def make(config: FraudConfig | None = None) -> Api:
-        url = f"sqlite+aiosqlite:///{tmp_path / f'api{len(stack)}.db'}"
+        url = fresh_sqlite(migrated_template, tmp_path / f"api{len(stack)}.db")
         app = create_app(Settings(fraud_database_url=url), config or FraudConfig())
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
