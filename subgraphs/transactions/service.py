@@ -23,7 +23,8 @@ import logging
 import os
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -170,13 +171,38 @@ def _page_size(first: int | None) -> int:
     return first
 
 
+class LocalDatabase:
+    """Our database with writes serialised inside this process when it is SQLite.
+
+    SQLite admits one writer at a time anyway; queueing writers on an asyncio lock instead of in
+    SQLite's busy handler (which sleeps in growing steps) keeps latency flat under concurrency.
+    PostgreSQL writers run concurrently and rely on row locks and constraints.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._lock = asyncio.Lock() if database.is_sqlite else None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        if self._lock is None:
+            async with self.database.write() as session:
+                yield session
+            return
+        async with self._lock, self.database.write() as session:
+            yield session
+
+    def read(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return self.database.read()
+
+
 class TransactionService:
     """Runs sagas, issues invoices, answers queries; the workers call `recover_once`."""
 
     def __init__(
         self,
         *,
-        database: Database,
+        database: LocalDatabase,
         clients: Clients,
         config: TransactionsConfig,
         on_outbox_written: Callable[[], None] = lambda: None,

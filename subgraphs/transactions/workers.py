@@ -21,11 +21,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from shared.db import Database
 from shared.errors import AppError
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.models import OutboxKind, OutboxMessage, OutboxState, utcnow
+from subgraphs.transactions.service import LocalDatabase
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def backoff_s(attempts: int, base_s: float, cap_s: float) -> float:
 class OutboxWorker:
     """Delivers outbox rows with retries and exponential backoff."""
 
-    def __init__(self, *, database: Database, clients: Clients, config: TransactionsConfig) -> None:
+    def __init__(self, *, database: LocalDatabase, clients: Clients, config: TransactionsConfig) -> None:
         self.db = database
         self.clients = clients
         self.config = config

@@ -95,6 +95,7 @@ class FakeMarketplace:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     notices: list[tuple[str, str]] = field(default_factory=list)
     down: bool = False  # answer HTTP 503 without JSON
+    notices_down: bool = False  # only updatePaymentStatus answers 503
     answer_false: bool = False  # updatePaymentStatus answers false
     server: LocalServer | None = None
 
@@ -122,6 +123,9 @@ class FakeMarketplace:
             return Response(text, media_type="application/json")
         if "updatePaymentStatus" in query:
             va = variables.get("va", "")
+            if self.notices_down:
+                self.notices.append((va, "down"))
+                return Response("notices down", status_code=503)
             if self.answer_false or va not in self.orders:
                 self.notices.append((va, "false"))
                 return Response('{"data":{"updatePaymentStatus":false}}', media_type="application/json")
@@ -342,12 +346,15 @@ class TxApi:
         raise AssertionError("condition not reached in time")
 
 
-def make_settings(stack: Stack, db_path: Path, wallet_url: str | None = None) -> Settings:
+def make_settings(
+    stack: Stack, database: Path | str, wallet_url: str | None = None, fraud_url: str | None = None
+) -> Settings:
+    url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
     return Settings(
         wallet_url=wallet_url or stack.wallet_url,
-        fraud_url=stack.fraud_url,
+        fraud_url=fraud_url or stack.fraud_url,
         history_url=stack.history_url,
-        transactions_database_url=f"sqlite+aiosqlite:///{db_path}",
+        transactions_database_url=url,
         subgraph_timeout_s=5.0,
     )
 
@@ -367,10 +374,16 @@ def make_config(**overrides: Any) -> TransactionsConfig:
 
 @asynccontextmanager
 async def running_app(
-    stack: Stack, db_path: Path, *, wallet_url: str | None = None, **config: Any
+    stack: Stack,
+    database: Path | str,
+    *,
+    wallet_url: str | None = None,
+    fraud_url: str | None = None,
+    **config: Any,
 ) -> AsyncIterator[TxApi]:
+    """An in-process transactions app on `database` (a SQLite path or a URL) with config overrides."""
     cfg = make_config(**config)
-    app = create_app(make_settings(stack, db_path, wallet_url), cfg)
+    app = create_app(make_settings(stack, database, wallet_url, fraud_url), cfg)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tx.test", timeout=30.0) as http:
