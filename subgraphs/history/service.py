@@ -9,12 +9,14 @@ the same rules at the database level.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -163,6 +165,9 @@ class HistoryService:
     def __init__(self, db: Database, config: HistoryConfig) -> None:
         self.db = db
         self.config = config
+        # SQLite admits one writer anyway (BEGIN IMMEDIATE); queueing this process's appends here
+        # spares them SQLite's sleeping busy handler. The database lock still serialises processes.
+        self._local_append_lock = asyncio.Lock() if db.is_sqlite else contextlib.nullcontext()
 
     # -- appending -----------------------------------------------------------------------------
 
@@ -190,12 +195,8 @@ class HistoryService:
     async def add(self, request: NewHistory) -> HistoryRecord:
         """Append one entry; replaying (transactionId, status) returns the entry already recorded."""
         new = self.validate(request)
-        async with self.db.read() as session:
-            existing = await self._by_transaction(session, new)
-        if existing is not None:
-            return self._replay(existing, new)
         try:
-            async with self.db.write() as session:
+            async with self._local_append_lock, self.db.write() as session:
                 return await self._append(session, new)
         except IntegrityError:
             # Only reachable if a writer slipped past the head lock; the constraints kept the chain.
@@ -208,9 +209,11 @@ class HistoryService:
     async def _append(self, session: AsyncSession, new: NewHistory) -> HistoryRecord:
         head = (
             await session.execute(
-                select(ChainHeadRow).where(ChainHeadRow.id == CHAIN_HEAD_ID).with_for_update()
+                select(ChainHeadRow.last_seq, ChainHeadRow.last_hash)
+                .where(ChainHeadRow.id == CHAIN_HEAD_ID)
+                .with_for_update()
             )
-        ).scalar_one()
+        ).one()
         # Re-check under the lock: a concurrent duplicate may have committed meanwhile.
         existing = await self._by_transaction(session, new)
         if existing is not None:
@@ -230,7 +233,30 @@ class HistoryService:
             prev_hash=head.last_hash,
         )
         digest = entry_hash(facts)
-        row = HistoryEntryRow(
+        # Core statements, not the ORM unit of work: fewer round trips while the chain is locked.
+        await session.execute(
+            insert(HistoryEntryRow).values(
+                history_id=facts.history_id,
+                seq=facts.seq,
+                transaction_id=facts.transaction_id,
+                user_id=facts.user_id,
+                wallet_id=facts.wallet_id,
+                amount_minor=facts.amount_minor,
+                type=facts.type,
+                status=facts.status,
+                va_number=facts.va_number,
+                occurred_at=facts.occurred_at,
+                created_at=facts.created_at,
+                prev_hash=facts.prev_hash,
+                entry_hash=digest,
+            )
+        )
+        await session.execute(
+            update(ChainHeadRow)
+            .where(ChainHeadRow.id == CHAIN_HEAD_ID)
+            .values(last_seq=facts.seq, last_hash=digest, last_history_id=facts.history_id)
+        )
+        return HistoryRecord(
             history_id=facts.history_id,
             seq=facts.seq,
             transaction_id=facts.transaction_id,
@@ -242,15 +268,8 @@ class HistoryService:
             va_number=facts.va_number,
             occurred_at=facts.occurred_at,
             created_at=facts.created_at,
-            prev_hash=facts.prev_hash,
-            entry_hash=digest,
+            hidden=False,
         )
-        session.add(row)
-        head.last_seq = facts.seq
-        head.last_hash = digest
-        head.last_history_id = facts.history_id
-        await session.flush()
-        return _record(row, hidden=False)
 
     async def _by_transaction(self, session: AsyncSession, new: NewHistory) -> HistoryRecord | None:
         result = await session.execute(
