@@ -42,7 +42,7 @@ class RouterRuntime:
         """The supergraph SDL from a file, or composed from the subgraphs of the Rover config."""
         if self.settings.supergraph_sdl_file:
             return await asyncio.to_thread(Path(self.settings.supergraph_sdl_file).read_text)
-        from supergraph.compose import compose_from_config
+        from supergraph.rover_config import compose_from_config
 
         return await compose_from_config(self.settings.supergraph_config)
 

@@ -1,0 +1,755 @@
+"""Compose Federation subgraph SDLs into a join-spec (v0.3) supergraph SDL.
+
+The output follows Apollo's supergraph format, so the same file runs on Apollo Router or Hive
+Gateway. Composition refuses (with the subgraphs, types and fields named) the conflicts a router
+could not serve correctly: a non-shareable field resolved by two subgraphs, incompatible field
+types, field sets naming unknown fields, kinds that disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    BooleanValueNode,
+    DirectiveNode,
+    DocumentNode,
+    EnumTypeDefinitionNode,
+    EnumTypeExtensionNode,
+    FieldDefinitionNode,
+    FieldNode,
+    InlineFragmentNode,
+    InputObjectTypeDefinitionNode,
+    InputObjectTypeExtensionNode,
+    InterfaceTypeDefinitionNode,
+    InterfaceTypeExtensionNode,
+    ListTypeNode,
+    ListValueNode,
+    NamedTypeNode,
+    NonNullTypeNode,
+    ObjectTypeDefinitionNode,
+    ObjectTypeExtensionNode,
+    ObjectValueNode,
+    ScalarTypeDefinitionNode,
+    ScalarTypeExtensionNode,
+    SchemaDefinitionNode,
+    SchemaExtensionNode,
+    StringValueNode,
+    TypeNode,
+    UnionTypeDefinitionNode,
+    UnionTypeExtensionNode,
+    parse,
+    print_ast,
+)
+
+from supergraph.fieldset import parse_field_set
+
+FEDERATION_DIRECTIVES = {
+    "key", "external", "requires", "provides", "shareable", "extends", "override", "inaccessible",
+    "tag", "interfaceObject", "composeDirective", "link", "authenticated", "requiresScopes", "policy",
+    "context", "fromContext", "cost", "listSize",
+}
+FEDERATION_TYPES = {"_Any", "_Entity", "_Service", "_FieldSet", "FieldSet", "link__Import", "link__Purpose"}
+MACHINERY_FIELDS = {"_service", "_entities"}
+ROOT_NAMES = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
+
+
+class CompositionError(Exception):
+    """Composition failed; `errors` lists every problem found (each names subgraphs, types, fields)."""
+
+    def __init__(self, errors: Sequence[str]) -> None:
+        super().__init__("composition failed:\n" + "\n".join(f"- {e}" for e in errors))
+        self.errors = list(errors)
+
+
+@dataclass(frozen=True)
+class SubgraphSource:
+    """One subgraph: its name, routing URL and SDL (`_service { sdl }`)."""
+
+    name: str
+    url: str
+    sdl: str
+
+
+@dataclass
+class _FieldDef:
+    graph: str
+    node: FieldDefinitionNode
+    type_str: str
+    external: bool = False
+    requires: str | None = None
+    provides: str | None = None
+    override: str | None = None
+    shareable: bool = False
+    inaccessible: bool = False
+    is_key: bool = False
+
+
+@dataclass
+class _TypeDef:
+    graph: str
+    kind: str
+    node: Any
+    keys: list[tuple[str, bool]] = field(default_factory=list)
+    extension: bool = False
+    shareable: bool = False
+    inaccessible: bool = False
+    interface_object: bool = False
+    fields: dict[str, _FieldDef] = field(default_factory=dict)
+    interfaces: list[str] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)
+    values: dict[str, bool] = field(default_factory=dict)
+
+
+_EMPTY = _TypeDef(graph="", kind="object", node=None)
+
+
+class _Subgraph:
+    """A parsed subgraph with federation directive names normalised."""
+
+    def __init__(self, source: SubgraphSource, enum_name: str) -> None:
+        self.source = source
+        self.enum_name = enum_name
+        try:
+            self.document: DocumentNode = parse(source.sdl, no_location=True)
+        except Exception as exc:  # noqa: BLE001
+            raise CompositionError([f'subgraph "{source.name}": SDL does not parse: {exc}']) from exc
+        self.aliases: dict[str, str] = {}
+        self.fed2 = False
+        self.root_names: dict[str, str] = {}
+        self._read_schema_definition()
+        self.types: dict[str, _TypeDef] = {}
+        self._read_types()
+        self._mark_nested_keys()
+
+    def _read_schema_definition(self) -> None:
+        for definition in self.document.definitions:
+            if not isinstance(definition, SchemaDefinitionNode | SchemaExtensionNode):
+                continue
+            for op in definition.operation_types or ():
+                self.root_names[op.type.name.value] = ROOT_NAMES[op.operation.value]
+            for directive in definition.directives or ():
+                if directive.name.value != "link":
+                    continue
+                url = _arg_str(directive, "url") or ""
+                if "specs.apollo.dev/federation/" not in url:
+                    continue
+                self.fed2 = True
+                imports = _arg_node(directive, "import")
+                if isinstance(imports, ListValueNode):
+                    for item in imports.values:
+                        if isinstance(item, StringValueNode):
+                            name = item.value.lstrip("@")
+                            self.aliases[name] = name
+                        elif isinstance(item, ObjectValueNode):
+                            values = {f.name.value: getattr(f.value, "value", None) for f in item.fields}
+                            name = str(values.get("name", "")).lstrip("@")
+                            alias = str(values.get("as") or name).lstrip("@")
+                            self.aliases[alias] = name
+
+    def _mark_nested_keys(self) -> None:
+        """Fields reached through a compound key (`id org { id }`) are key fields too (shareable)."""
+        for tdef in list(self.types.values()):
+            for key, _ in tdef.keys:
+                try:
+                    selections = parse_field_set(key).selections
+                except Exception:  # noqa: BLE001 - reported by field-set validation
+                    continue
+                self._mark(tdef, selections)
+
+    def _mark(self, tdef: _TypeDef, selections: Sequence[Any]) -> None:
+        for selection in selections:
+            if not isinstance(selection, FieldNode):
+                continue
+            fdef = tdef.fields.get(selection.name.value)
+            if fdef is None:
+                continue
+            fdef.is_key = True
+            if selection.selection_set is not None:
+                nested = self.types.get(_named(fdef.node.type))
+                if nested is not None:
+                    self._mark(nested, selection.selection_set.selections)
+
+    def canonical(self, directive: DirectiveNode) -> str | None:
+        """The federation directive a usage stands for, or None for other directives."""
+        name = directive.name.value
+        if name in self.aliases:
+            return self.aliases[name]
+        if name.startswith("federation__"):
+            return name.removeprefix("federation__")
+        if not self.fed2 and name in FEDERATION_DIRECTIVES:
+            return name
+        return None
+
+    def has(self, node: Any, directive: str) -> list[DirectiveNode]:
+        return [d for d in getattr(node, "directives", None) or () if self.canonical(d) == directive]
+
+    def rename(self, name: str) -> str:
+        return self.root_names.get(name, name)
+
+    def _read_types(self) -> None:
+        for definition in self.document.definitions:
+            kind = _kind_of(definition)
+            if kind is None:
+                continue
+            name = self.rename(definition.name.value)
+            if name in FEDERATION_TYPES or name.startswith(("link__", "federation__", "join__")):
+                continue
+            if self.has(definition, "interfaceObject"):
+                kind = "interface"
+            existing = self.types.get(name)
+            tdef = existing or _TypeDef(graph=self.source.name, kind=kind, node=definition)
+            is_extension = isinstance(
+                definition,
+                ObjectTypeExtensionNode | InterfaceTypeExtensionNode | UnionTypeExtensionNode
+                | EnumTypeExtensionNode | InputObjectTypeExtensionNode | ScalarTypeExtensionNode,
+            ) or bool(self.has(definition, "extends"))
+            tdef.extension = tdef.extension or is_extension
+            tdef.interface_object = tdef.interface_object or bool(self.has(definition, "interfaceObject"))
+            tdef.shareable = tdef.shareable or bool(self.has(definition, "shareable"))
+            tdef.inaccessible = tdef.inaccessible or bool(self.has(definition, "inaccessible"))
+            for key in self.has(definition, "key"):
+                resolvable = _arg_node(key, "resolvable")
+                tdef.keys.append(
+                    (
+                        _arg_str(key, "fields") or "",
+                        not (isinstance(resolvable, BooleanValueNode) and not resolvable.value),
+                    )
+                )
+            tdef.interfaces.extend(i.name.value for i in getattr(definition, "interfaces", None) or ())
+            tdef.members.extend(t.name.value for t in getattr(definition, "types", None) or ())
+            for value in getattr(definition, "values", None) or ():
+                if isinstance(definition, EnumTypeDefinitionNode | EnumTypeExtensionNode):
+                    tdef.values[value.name.value] = bool(self.has(value, "inaccessible"))
+            key_fields = {
+                n for key, _ in tdef.keys for n in _top_fields(key)
+            }
+            for fnode in getattr(definition, "fields", None) or ():
+                fname = fnode.name.value
+                if name == "Query" and fname in MACHINERY_FIELDS:
+                    continue
+                fdef = _FieldDef(
+                    graph=self.source.name,
+                    node=fnode,
+                    type_str=print_ast(fnode.type),
+                    external=bool(self.has(fnode, "external")) or bool(self.has(definition, "external")),
+                    requires=_first_arg(self.has(fnode, "requires"), "fields"),
+                    provides=_first_arg(self.has(fnode, "provides"), "fields"),
+                    override=_first_arg(self.has(fnode, "override"), "from"),
+                    shareable=bool(self.has(fnode, "shareable")) or tdef.shareable,
+                    inaccessible=bool(self.has(fnode, "inaccessible")),
+                    is_key=fname in key_fields,
+                )
+                if not self.fed2 and tdef.extension and fdef.is_key:
+                    fdef.external = False
+                tdef.fields[fname] = fdef
+            for fdef in tdef.fields.values():
+                fdef.is_key = fdef.is_key or fdef.node.name.value in key_fields
+            self.types[name] = tdef
+
+
+def _kind_of(definition: Any) -> str | None:
+    if isinstance(definition, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
+        return "object"
+    if isinstance(definition, InterfaceTypeDefinitionNode | InterfaceTypeExtensionNode):
+        return "interface"
+    if isinstance(definition, UnionTypeDefinitionNode | UnionTypeExtensionNode):
+        return "union"
+    if isinstance(definition, EnumTypeDefinitionNode | EnumTypeExtensionNode):
+        return "enum"
+    if isinstance(definition, InputObjectTypeDefinitionNode | InputObjectTypeExtensionNode):
+        return "input"
+    if isinstance(definition, ScalarTypeDefinitionNode | ScalarTypeExtensionNode):
+        return "scalar"
+    return None
+
+
+def _arg_node(directive: DirectiveNode, name: str) -> Any:
+    for argument in directive.arguments or ():
+        if argument.name.value == name:
+            return argument.value
+    return None
+
+
+def _arg_str(directive: DirectiveNode, name: str) -> str | None:
+    value = _arg_node(directive, name)
+    return value.value if isinstance(value, StringValueNode) else None
+
+
+def _first_arg(directives: list[DirectiveNode], name: str) -> str | None:
+    return _arg_str(directives[0], name) if directives else None
+
+
+def _top_fields(field_set: str) -> list[str]:
+    try:
+        return [s.name.value for s in parse_field_set(field_set).selections if isinstance(s, FieldNode)]
+    except Exception:  # noqa: BLE001 - reported by field-set validation
+        return []
+
+
+def _named(type_node: TypeNode) -> str:
+    while not isinstance(type_node, NamedTypeNode):
+        type_node = type_node.type  # type: ignore[attr-defined]
+    return type_node.name.value
+
+
+def _nullable(type_node: TypeNode) -> TypeNode:
+    """The most general of two compatible output types: drop non-null where any subgraph is nullable."""
+    return type_node.type if isinstance(type_node, NonNullTypeNode) else type_node
+
+
+def _merge_output_types(a: TypeNode, b: TypeNode, subtype: Any) -> TypeNode | None:
+    """The supertype of two output types (nullability, or an object vs its interface/union),
+    or None when they are incompatible."""
+    if isinstance(a, NonNullTypeNode) and isinstance(b, NonNullTypeNode):
+        inner = _merge_output_types(a.type, b.type, subtype)
+        return NonNullTypeNode(type=inner) if inner is not None else None  # type: ignore[arg-type]
+    if isinstance(a, NonNullTypeNode) or isinstance(b, NonNullTypeNode):
+        return _merge_output_types(_nullable(a), _nullable(b), subtype)
+    if isinstance(a, ListTypeNode) and isinstance(b, ListTypeNode):
+        inner = _merge_output_types(a.type, b.type, subtype)
+        return ListTypeNode(type=inner) if inner is not None else None
+    if isinstance(a, NamedTypeNode) and isinstance(b, NamedTypeNode):
+        if a.name.value == b.name.value:
+            return a
+        if subtype(b.name.value, a.name.value):
+            return a
+        if subtype(a.name.value, b.name.value):
+            return b
+    return None
+
+
+def _enum_name(name: str, taken: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]", "_", name).upper() or "GRAPH"
+    if base[0].isdigit():
+        base = "_" + base
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}_{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def _quote(text: str) -> str:
+    return print_ast(StringValueNode(value=text))
+
+
+class Composer:
+    """Merges parsed subgraphs; `compose()` returns the supergraph SDL or raises CompositionError."""
+
+    def __init__(self, sources: Sequence[SubgraphSource]) -> None:
+        if not sources:
+            raise CompositionError(["no subgraphs to compose"])
+        taken: set[str] = set()
+        names = [s.name for s in sources]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise CompositionError([f'subgraph name "{n}" is used twice' for n in sorted(duplicates)])
+        self.subgraphs = [_Subgraph(s, _enum_name(s.name, taken)) for s in sources]
+        self.errors: list[str] = []
+        self.uses_inaccessible = False
+        self._virtual_fields: dict[str, dict[str, _FieldDef]] = {}
+        self._interface_object_fields()
+
+    def _subtype(self, sub: str, sup: str) -> bool:
+        """Whether `sub` implements interface `sup` or is a member of union `sup` in some subgraph."""
+        for s in self.subgraphs:
+            tdef = s.types.get(sub)
+            if tdef is not None and sup in tdef.interfaces:
+                return True
+            udef = s.types.get(sup)
+            if udef is not None and sub in udef.members:
+                return True
+        return False
+
+    def _interface_object_fields(self) -> None:
+        """Fields an `@interfaceObject` adds to an interface also exist on every implementation."""
+        for sub in self.subgraphs:
+            for iname, idef in sub.types.items():
+                if not idef.interface_object:
+                    continue
+                for other in self.subgraphs:
+                    for tname, tdef in other.types.items():
+                        if iname not in tdef.interfaces:
+                            continue
+                        for fname, fdef in idef.fields.items():
+                            if any(fname in s2.types.get(tname, _EMPTY).fields for s2 in self.subgraphs):
+                                continue
+                            self._virtual_fields.setdefault(tname, {})[fname] = fdef
+
+    def _enum(self, graph: str) -> str:
+        return next(s.enum_name for s in self.subgraphs if s.source.name == graph)
+
+    def compose(self) -> str:
+        type_names = sorted({name for s in self.subgraphs for name in s.types})
+        blocks: list[str] = []
+        for name in type_names:
+            defs = [s.types[name] for s in self.subgraphs if name in s.types]
+            kinds = {d.kind for d in defs}
+            if len(kinds) > 1:
+                detail = ", ".join(f'{d.kind} in subgraph "{d.graph}"' for d in defs)
+                self.errors.append(f'type "{name}" has different kinds: {detail}')
+                continue
+            kind = defs[0].kind
+            block = {
+                "object": self._object_or_interface,
+                "interface": self._object_or_interface,
+                "union": self._union,
+                "enum": self._enum_type,
+                "input": self._input,
+                "scalar": self._scalar,
+            }[kind](name, defs)
+            if block:
+                blocks.append(block)
+        self._validate_field_sets()
+        if self.errors:
+            raise CompositionError(self.errors)
+        sdl = self._header() + "\n\n".join(blocks) + "\n"
+        self._final_check(sdl)
+        return sdl
+
+    # ---- per kind ------------------------------------------------------------------------------
+
+    def _join_type(self, d: _TypeDef) -> list[str]:
+        enum = self._enum(d.graph)
+        extra = ", isInterfaceObject: true" if d.interface_object else ""
+        ext = ", extension: true" if d.extension and not self._fed2(d.graph) else ""
+        if not d.keys:
+            return [f"@join__type(graph: {enum}{extra})"]
+        out = []
+        for key, resolvable in d.keys:
+            res = "" if resolvable else ", resolvable: false"
+            out.append(f"@join__type(graph: {enum}, key: {_quote(key)}{ext}{res}{extra})")
+        return out
+
+    def _fed2(self, graph: str) -> bool:
+        return next(s.fed2 for s in self.subgraphs if s.source.name == graph)
+
+    def _inaccessible(self, flag: bool) -> str:
+        if flag:
+            self.uses_inaccessible = True
+            return " @inaccessible"
+        return ""
+
+    def _object_or_interface(self, name: str, defs: list[_TypeDef]) -> str:
+        is_interface = any(d.kind == "interface" and not d.interface_object for d in defs)
+        keyword = "interface" if is_interface or all(d.interface_object for d in defs) else "type"
+        directives: list[str] = []
+        interfaces: list[str] = []
+        for d in defs:
+            for interface in d.interfaces:
+                directives.append(f'@join__implements(graph: {self._enum(d.graph)}, interface: {_quote(interface)})')
+                if interface not in interfaces:
+                    interfaces.append(interface)
+        for d in defs:
+            directives.extend(self._join_type(d))
+        type_inaccessible = any(d.inaccessible for d in defs)
+        field_names: list[str] = []
+        for d in defs:
+            for fname in d.fields:
+                if fname not in field_names:
+                    field_names.append(fname)
+        lines = []
+        for fname in field_names:
+            line = self._field(name, fname, [d for d in defs if fname in d.fields], defs)
+            if line:
+                lines.append(line)
+        for fname, fdef in self._virtual_fields.get(name, {}).items():
+            lines.append(f"{fname}: {print_ast(fdef.node.type)} @join__field")
+        if not lines:
+            return ""
+        implements = f" implements {' & '.join(interfaces)}" if interfaces else ""
+        head = f"{keyword} {name}{implements}"
+        body = "\n".join(f"  {line}" for line in lines)
+        dirs = "".join(f"\n  {d}" for d in directives) + self._inaccessible(type_inaccessible)
+        return f"{head}{dirs}\n{{\n{body}\n}}"
+
+    def _field(self, type_name: str, fname: str, holders: list[_TypeDef], all_defs: list[_TypeDef]) -> str:
+        fdefs = [d.fields[fname] for d in holders]
+        merged: TypeNode | None = fdefs[0].node.type
+        for f in fdefs[1:]:
+            merged = _merge_output_types(merged, f.node.type, self._subtype) if merged is not None else None
+        if merged is None:
+            detail = ", ".join(f'"{f.type_str}" in subgraph "{f.graph}"' for f in fdefs)
+            self.errors.append(f'field "{type_name}.{fname}" has incompatible types across subgraphs: {detail}')
+            return ""
+        overridden = {f.override for f in fdefs if f.override}
+        resolving = [f for f in fdefs if not f.external and f.graph not in overridden]
+        is_root = type_name in ("Query", "Mutation", "Subscription")
+        abstract = any(d.kind == "interface" and not d.interface_object for d in all_defs)
+        if len(resolving) > 1 and type_name != "Subscription" and not abstract:
+            fed1_all = all(not self._fed2(f.graph) for f in resolving)
+            non_shareable = [
+                f for f in resolving
+                if not (f.shareable or f.is_key or not self._fed2(f.graph)) and not (is_root and fed1_all)
+            ]
+            if non_shareable:
+                graphs = " and ".join(f'"{f.graph}"' for f in resolving)
+                culprits = ", ".join(f'"{f.graph}"' for f in non_shareable)
+                self.errors.append(
+                    f'Non-shareable field "{type_name}.{fname}" is resolved from multiple subgraphs: '
+                    f"it is resolved from subgraphs {graphs} and defined as non-shareable in subgraph(s) {culprits}"
+                )
+        for f in fdefs:
+            if f.override and f.override == f.graph:
+                self.errors.append(f'field "{type_name}.{fname}" in subgraph "{f.graph}" overrides itself')
+        merged_str = print_ast(merged)
+        in_all = len(holders) == len(all_defs)
+        special = any(
+            f.external or f.requires or f.provides or f.override or f.type_str != merged_str for f in fdefs
+        ) or any(f.graph in overridden for f in fdefs)
+        joins = ""
+        if not in_all or special or len(all_defs) > 1 and not in_all:
+            parts = []
+            for f in fdefs:
+                args = [f"graph: {self._enum(f.graph)}"]
+                if f.requires:
+                    args.append(f"requires: {_quote(f.requires)}")
+                if f.provides:
+                    args.append(f"provides: {_quote(f.provides)}")
+                if f.type_str != merged_str:
+                    args.append(f"type: {_quote(f.type_str)}")
+                if f.external:
+                    args.append("external: true")
+                if f.override:
+                    args.append(f"override: {_quote(f.override)}")
+                if f.graph in overridden:
+                    if not f.is_key:
+                        continue
+                    args.append("usedOverridden: true")
+                parts.append(f"@join__field({', '.join(args)})")
+            joins = " " + " ".join(parts) if parts else ""
+        node = fdefs[0].node
+        arguments = self._arguments(type_name, fname, fdefs)
+        inaccessible = self._inaccessible(any(f.inaccessible for f in fdefs))
+        description = f"{print_ast(node.description)} " if node.description else ""
+        return f"{description}{fname}{arguments}: {merged_str}{joins}{inaccessible}"
+
+    def _arguments(self, type_name: str, fname: str, fdefs: list[_FieldDef]) -> str:
+        names: list[str] = []
+        by_name: dict[str, Any] = {}
+        for f in fdefs:
+            for arg in f.node.arguments or ():
+                if arg.name.value not in by_name:
+                    names.append(arg.name.value)
+                    by_name[arg.name.value] = arg
+        shared = [n for n in names if all(any(a.name.value == n for a in f.node.arguments or ()) for f in fdefs)]
+        for n in names:
+            if n not in shared and isinstance(by_name[n].type, NonNullTypeNode):
+                self.errors.append(
+                    f'argument "{type_name}.{fname}({n}:)" is required but missing in some subgraphs'
+                )
+        if not shared:
+            return ""
+        rendered = []
+        for n in shared:
+            arg = by_name[n]
+            inaccessible = any(
+                sub.has(a, "inaccessible")
+                for sub, f in ((self._sub(f.graph), f) for f in fdefs)
+                for a in f.node.arguments or ()
+                if a.name.value == n
+            )
+            default = f" = {print_ast(arg.default_value)}" if arg.default_value is not None else ""
+            rendered.append(f"{n}: {print_ast(arg.type)}{default}{self._inaccessible(bool(inaccessible))}")
+        return "(" + ", ".join(rendered) + ")"
+
+    def _sub(self, graph: str) -> _Subgraph:
+        return next(s for s in self.subgraphs if s.source.name == graph)
+
+    def _union(self, name: str, defs: list[_TypeDef]) -> str:
+        directives = []
+        members: list[str] = []
+        for d in defs:
+            directives.extend(self._join_type(d))
+        for d in defs:
+            for member in d.members:
+                directives.append(f"@join__unionMember(graph: {self._enum(d.graph)}, member: {_quote(member)})")
+                if member not in members:
+                    members.append(member)
+        dirs = "".join(f"\n  {x}" for x in directives) + self._inaccessible(any(d.inaccessible for d in defs))
+        return f"union {name}{dirs}\n = {' | '.join(members)}"
+
+    def _enum_type(self, name: str, defs: list[_TypeDef]) -> str:
+        directives = [x for d in defs for x in self._join_type(d)]
+        values: list[str] = []
+        for d in defs:
+            for value in d.values:
+                if value not in values:
+                    values.append(value)
+        lines = []
+        for value in values:
+            joins = " ".join(
+                f"@join__enumValue(graph: {self._enum(d.graph)})" for d in defs if value in d.values
+            )
+            inaccessible = self._inaccessible(any(d.values.get(value) for d in defs))
+            lines.append(f"  {value} {joins}{inaccessible}")
+        dirs = "".join(f"\n  {x}" for x in directives) + self._inaccessible(any(d.inaccessible for d in defs))
+        return f"enum {name}{dirs}\n{{\n" + "\n".join(lines) + "\n}"
+
+    def _input(self, name: str, defs: list[_TypeDef]) -> str:
+        directives = [x for d in defs for x in self._join_type(d)]
+        names: list[str] = []
+        for d in defs:
+            for fname in d.fields:
+                if fname not in names:
+                    names.append(fname)
+        lines = []
+        for fname in names:
+            holders = [d for d in defs if fname in d.fields]
+            node = holders[0].fields[fname].node
+            if len(holders) != len(defs):
+                if isinstance(node.type, NonNullTypeNode):
+                    missing = ", ".join(f'"{d.graph}"' for d in defs if fname not in d.fields)
+                    self.errors.append(
+                        f'input field "{name}.{fname}" is required but missing in subgraph(s) {missing}'
+                    )
+                continue
+            types = {print_ast(d.fields[fname].node.type) for d in holders}
+            if len({t.replace("!", "") for t in types}) > 1:
+                self.errors.append(f'input field "{name}.{fname}" has incompatible types: {sorted(types)}')
+                continue
+            strictest = max(types, key=lambda t: t.count("!"))
+            default = f" = {print_ast(node.default_value)}" if node.default_value is not None else ""
+            joins = ""
+            if len(defs) > 1:
+                joins = " " + " ".join(f"@join__field(graph: {self._enum(d.graph)})" for d in holders)
+            inaccessible = self._inaccessible(any(d.fields[fname].inaccessible for d in holders))
+            lines.append(f"  {fname}: {strictest}{default}{joins}{inaccessible}")
+        if not lines:
+            return ""
+        dirs = "".join(f"\n  {x}" for x in directives) + self._inaccessible(any(d.inaccessible for d in defs))
+        return f"input {name}{dirs}\n{{\n" + "\n".join(lines) + "\n}"
+
+    def _scalar(self, name: str, defs: list[_TypeDef]) -> str:
+        if name in ("String", "Int", "Float", "Boolean", "ID"):
+            return ""
+        directives = [x for d in defs for x in self._join_type(d)]
+        dirs = "".join(f"\n  {x}" for x in directives) + self._inaccessible(any(d.inaccessible for d in defs))
+        return f"scalar {name}{dirs}"
+
+    # ---- validation ----------------------------------------------------------------------------
+
+    def _validate_field_sets(self) -> None:
+        """Every @key/@requires/@provides must name fields that exist where they are read."""
+        all_types: dict[str, dict[str, _TypeDef]] = {}
+        for sub in self.subgraphs:
+            for name, tdef in sub.types.items():
+                all_types.setdefault(name, {})[sub.source.name] = tdef
+        for sub in self.subgraphs:
+            graph = sub.source.name
+            for name, tdef in sub.types.items():
+                for key, _ in tdef.keys:
+                    self._check_field_set(sub, name, key, f'@key(fields: {_quote(key)}) on type "{name}"')
+                for fname, fdef in tdef.fields.items():
+                    if fdef.requires:
+                        self._check_field_set(
+                            sub, name, fdef.requires, f'@requires on field "{name}.{fname}"'
+                        )
+                    if fdef.provides:
+                        target = _named(fdef.node.type)
+                        self._check_field_set(
+                            sub, target, fdef.provides, f'@provides on field "{name}.{fname}"'
+                        )
+            del graph
+
+    def _check_field_set(self, sub: _Subgraph, type_name: str, field_set: str, where: str) -> None:
+        try:
+            selections = parse_field_set(field_set).selections
+        except Exception as exc:  # noqa: BLE001
+            self.errors.append(f'{where} in subgraph "{sub.source.name}": invalid field set: {exc}')
+            return
+        self._check_selections(sub, type_name, selections, where)
+
+    def _check_selections(self, sub: _Subgraph, type_name: str, selections: Sequence[Any], where: str) -> None:
+        tdef = sub.types.get(type_name)
+        for selection in selections:
+            if isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition.name.value if selection.type_condition else type_name
+                self._check_selections(sub, condition, selection.selection_set.selections, where)
+                continue
+            if not isinstance(selection, FieldNode):
+                continue
+            fname = selection.name.value
+            if fname == "__typename":
+                continue
+            if tdef is None or fname not in tdef.fields:
+                self.errors.append(
+                    f'{where} in subgraph "{sub.source.name}": field "{type_name}.{fname}" does not exist'
+                )
+                continue
+            if selection.selection_set is not None:
+                self._check_selections(
+                    sub, _named(tdef.fields[fname].node.type), selection.selection_set.selections, where
+                )
+
+    def _final_check(self, sdl: str) -> None:
+        from graphql import validate_schema
+
+        from supergraph.supergraph_schema import Supergraph, SupergraphError
+
+        try:
+            supergraph = Supergraph(sdl)
+        except SupergraphError as exc:
+            raise CompositionError([str(exc)]) from exc
+        problems = validate_schema(supergraph.api_schema)
+        if problems:
+            raise CompositionError([p.message for p in problems])
+
+    # ---- output --------------------------------------------------------------------------------
+
+    def _header(self) -> str:
+        links = [
+            '@link(url: "https://specs.apollo.dev/link/v1.0")',
+            '@link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION)',
+        ]
+        if self.uses_inaccessible:
+            links.append('@link(url: "https://specs.apollo.dev/inaccessible/v0.2", for: SECURITY)')
+        roots = [
+            f"  {op}: {ROOT_NAMES[op]}"
+            for op in ("query", "mutation", "subscription")
+            if any(ROOT_NAMES[op] in s.types for s in self.subgraphs)
+        ]
+        graphs = "\n".join(
+            f"  {s.enum_name} @join__graph(name: {_quote(s.source.name)}, url: {_quote(s.source.url)})"
+            for s in self.subgraphs
+        )
+        inaccessible = (
+            "directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION "
+            "| SCALAR | ENUM | ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION\n\n"
+            if self.uses_inaccessible
+            else ""
+        )
+        return (
+            "schema\n  " + "\n  ".join(links) + "\n{\n" + "\n".join(roots) + "\n}\n\n"
+            + inaccessible
+            + "directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE\n\n"
+            "directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, "
+            "type: String, external: Boolean, override: String, usedOverridden: Boolean) "
+            "repeatable on FIELD_DEFINITION | INPUT_FIELD_DEFINITION\n\n"
+            "directive @join__graph(name: String!, url: String!) on ENUM_VALUE\n\n"
+            "directive @join__implements(graph: join__Graph!, interface: String!) "
+            "repeatable on OBJECT | INTERFACE\n\n"
+            "directive @join__type(graph: join__Graph!, key: join__FieldSet, extension: Boolean! = false, "
+            "resolvable: Boolean! = true, isInterfaceObject: Boolean! = false) "
+            "repeatable on OBJECT | INTERFACE | UNION | ENUM | INPUT_OBJECT | SCALAR\n\n"
+            "directive @join__unionMember(graph: join__Graph!, member: String!) repeatable on UNION\n\n"
+            "directive @link(url: String, as: String, for: link__Purpose, import: [link__Import]) "
+            "repeatable on SCHEMA\n\n"
+            "scalar join__FieldSet\n\n"
+            f"enum join__Graph\n{{\n{graphs}\n}}\n\n"
+            "scalar link__Import\n\n"
+            "enum link__Purpose {\n  SECURITY\n  EXECUTION\n}\n\n"
+        )
+
+
+def compose(sources: Sequence[SubgraphSource]) -> str:
+    """Compose subgraphs into a supergraph SDL (join v0.3); raises CompositionError."""
+    return Composer(sources).compose()
+
+
+__all__ = ["CompositionError", "SubgraphSource", "compose"]
