@@ -30,6 +30,8 @@ def public_keys(settings: Settings, signing_key: SigningKey) -> KeySet:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The auth ASGI app; only this subgraph ever loads the private signing key."""
     settings = settings or get_settings()
+    if not settings.private_key_path.exists():
+        raise SystemExit(f"{settings.private_key_path} is missing; run scripts/keygen first")
     signing_key = load_signing_key(settings.private_key_path)
     database = Database(
         settings.database_url_of(NAME),
