@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import Info
 
 from shared.context import Context
@@ -280,3 +281,6 @@ class Mutation:
 
 
 schema = build_schema(Query, Mutation, types=[Wallet, User, LedgerEntry])
+# The same few operations arrive again and again (the transactions saga, the router's plans), and
+# parsing plus validating one costs more than the ledger write it asks for: cache both.
+schema.extensions = (*schema.extensions, ParserCache, ValidationCache)
