@@ -149,6 +149,8 @@ async function createTransaction(input) {
   else if (tx.status === "PENDING") say("Transaksi sedang diproses. Status akan diperbarui.", "info");
   else say(`Transaksi ${statusWord(tx.status).toLowerCase()}: ${errorWords(tx.failureReason?.code, tx.failureReason?.message)}`, "error");
   await refresh();
+  // History and notices are written by the transactions outbox just after the answer; look again.
+  for (const delayMs of [1000, 3000]) setTimeout(() => { if (me) refresh().catch(fail); }, delayMs);
   return tx;
 }
 
@@ -176,6 +178,11 @@ on("register-form", "submit", async (e) => {
   e.target.reset();
   say("Pendaftaran berhasil. Silakan masuk.", "success");
   $("login-password").focus();
+});
+
+on("reload", "click", async () => {
+  await refresh();
+  say("Data diperbarui.");
 });
 
 on("logout", "click", async () => {
