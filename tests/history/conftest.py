@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from shared.settings import get_settings
 from subgraphs.history.app import create_app
@@ -84,23 +86,45 @@ def error_code(body: dict[str, Any]) -> str:
 
 
 ADMIN = user_token("admin-1", role="ADMIN", username="admin")
+VERIFY = "{ verifyAuditTrail { ok checked firstBrokenId } }"
 
 
-@pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
-    settings = get_settings().model_copy(
-        update={"history_database_url": f"sqlite+aiosqlite:///{tmp_path / 'history.db'}"}
-    )
+async def tamper(service: HistoryService, sql: str, **params: object) -> None:
+    """Change the database behind the service's back, as an intruder with SQL access would."""
+    async with service.db.write() as session:
+        await session.execute(text(sql), params)
+
+
+async def add_some(api: HistoryApi, count: int) -> list[dict[str, object]]:
+    return [await api.added(transactionId=f"c{n}", amount=f"{1000 + n}.00") for n in range(count)]
+
+
+@asynccontextmanager
+async def running_app(database_url: str) -> AsyncIterator[FastAPI]:
+    """The history app on `database_url`, migrated and started (lifespan) in this process."""
+    settings = get_settings().model_copy(update={"history_database_url": database_url})
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
 
 
-@pytest.fixture
-async def api(app: FastAPI) -> AsyncIterator[HistoryApi]:
+@asynccontextmanager
+async def client_of(app: FastAPI) -> AsyncIterator[HistoryApi]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://history") as http:
         yield HistoryApi(http)
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
+    async with running_app(f"sqlite+aiosqlite:///{tmp_path / 'history.db'}") as application:
+        yield application
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[HistoryApi]:
+    async with client_of(app) as client:
+        yield client
 
 
 @pytest.fixture

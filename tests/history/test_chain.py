@@ -11,24 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from subgraphs.history.chain import GENESIS_HASH, ChainedFacts, canonical_bytes, entry_hash
 from subgraphs.history.models import HistoryEntryRow
 from subgraphs.history.service import HistoryService, chained_facts
-from tests.history.conftest import ADMIN, HistoryApi
+from tests.history.conftest import ADMIN, VERIFY, HistoryApi, add_some, tamper
 from tests.support.tokens import user_token
-
-VERIFY = "{ verifyAuditTrail { ok checked firstBrokenId } }"
 
 
 async def verify(api: HistoryApi) -> dict[str, object]:
     return (await api.data(VERIFY, token=ADMIN))["verifyAuditTrail"]
-
-
-async def tamper(service: HistoryService, sql: str, **params: object) -> None:
-    """Change the database behind the service's back, as an intruder with SQL access would."""
-    async with service.db.write() as session:
-        await session.execute(text(sql), params)
-
-
-async def add_some(api: HistoryApi, count: int) -> list[dict[str, object]]:
-    return [await api.added(transactionId=f"c{n}", amount=f"{1000 + n}.00") for n in range(count)]
 
 
 def test_the_canonical_form_is_sorted_compact_json_in_minor_units_and_utc() -> None:
