@@ -7,6 +7,7 @@ Balances are serialised with the same scalar (zero is a valid balance; only inpu
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, NewType
 
@@ -20,6 +21,8 @@ MINOR_PER_UNIT = 100
 _TWO_PLACES = Decimal("0.01")
 
 MinorUnits = NewType("MinorUnits", int)
+# A client's string: ASCII digits, one optional point; no exponent, "_" separators or other scripts.
+_DECIMAL_STRING = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
 class MoneyError(AppError, ValueError):
@@ -38,7 +41,10 @@ def _to_decimal(value: Any) -> Decimal:
         # repr() is the shortest string that round-trips, so 0.1 stays "0.1", not 0.1000000000000000055.
         return _parse_decimal_text(repr(value))
     if isinstance(value, str):
-        return _parse_decimal_text(value.strip())
+        text = value.strip(" ")
+        if not _DECIMAL_STRING.fullmatch(text):
+            raise MoneyError(f"Amount {value!r} is not a plain decimal number like 150000 or 150000.50")
+        return Decimal(text)
     if isinstance(value, Decimal):
         return value
     raise MoneyError("Amount must be a number or a decimal string")
