@@ -41,6 +41,10 @@ class _Claimed:
     attempts: int
 
 
+class NotAcknowledged(Exception):
+    """The receiver answered but did not acknowledge the message (e.g. the marketplace said false)."""
+
+
 def backoff_s(attempts: int, base_s: float, cap_s: float) -> float:
     """Delay before the next try after `attempts` failed ones: base, 2*base, 4*base, ... capped."""
     return min(cap_s, base_s * (2 ** max(0, attempts - 1)))
@@ -117,9 +121,11 @@ class OutboxWorker:
             except AppError as exc:
                 reason = exc.details.get("reason")
                 return f"{exc.code.value}: {exc.message}" + (f" ({reason})" if reason else "")
+            except NotAcknowledged as exc:
+                return f"not acknowledged: {exc}"
             except Exception as exc:  # noqa: BLE001 - recorded on the row, retried later
                 log.exception("outbox delivery of %s failed", message.message_id)
-                return f"{type(exc).__name__}"
+                return f"{type(exc).__name__}: {exc}"
             return None
 
     async def deliver(self, kind: str, payload: dict[str, object]) -> None:
@@ -139,12 +145,12 @@ class OutboxWorker:
         if kind == OutboxKind.MARKETPLACE:
             marketplace = self.clients.marketplace
             if marketplace is None:
-                raise RuntimeError("MARKETPLACE_URL is not configured")
+                raise NotAcknowledged("MARKETPLACE_URL is not configured")
             acknowledged = await marketplace.update_payment_status(
                 str(payload["vaNumber"]), str(payload.get("status", "PAID"))
             )
             if not acknowledged:
-                raise RuntimeError("the marketplace answered false (not acknowledged)")
+                raise NotAcknowledged("the marketplace answered false")
             return
         raise RuntimeError(f"unknown outbox kind {kind}")
 
