@@ -91,8 +91,17 @@ class Settings(BaseSettings):
     login_client_max_failures: int = Field(20, validation_alias=_env("LOGIN_CLIENT_MAX_FAILURES"))
     login_window_s: int = Field(300, validation_alias=_env("LOGIN_WINDOW_S"))
 
+    register_client_max: int = Field(20, validation_alias=_env("REGISTER_CLIENT_MAX"))
+    register_window_s: int = Field(3600, validation_alias=_env("REGISTER_WINDOW_S"))
+    trusted_proxies: str = Field("127.0.0.1,::1", validation_alias=_env("TRUSTED_PROXIES"))
+
     money_max_minor: int = Field(100_000_000_000, validation_alias=_env("MONEY_MAX_MINOR"))
     subgraph_timeout_s: float = Field(10.0, validation_alias=_env("SUBGRAPH_TIMEOUT_S"))
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        """Peers whose X-Forwarded-For is believed (the router); see shared.clientip."""
+        return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
 
     def port_of(self, name: str) -> int:
         """The port a process listens on, by its DESIGN.md name."""

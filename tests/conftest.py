@@ -16,6 +16,8 @@ os.environ.setdefault("DATA_DIR", str(_SESSION_DIR / "data"))
 os.environ["ARGON2_TIME_COST"] = "1"
 os.environ["ARGON2_MEMORY_KIB"] = "1024"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+# Every test client is 127.0.0.1; tests that prove registration throttling set their own limit.
+os.environ.setdefault("REGISTER_CLIENT_MAX", "100000")
 
 from scripts.keygen import ensure_keys  # noqa: E402
 from shared.settings import get_settings  # noqa: E402
@@ -42,6 +44,7 @@ def base_env() -> dict[str, str]:
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_KIB": "1024",
         "LOG_LEVEL": "INFO",
+        "REGISTER_CLIENT_MAX": "100000",
         "PYTHONUNBUFFERED": "1",
     }
 

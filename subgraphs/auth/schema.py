@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from shared.clientip import client_address
 from shared.context import Context
 from shared.errors import AppError, ErrorCode, forbidden
 from shared.schema import build_schema
 from shared.tokens import Principal
 from subgraphs.auth import models
-from subgraphs.auth.service import CLIENT_KEY_MAX_LEN, AuthService, as_utc
+from subgraphs.auth.service import AuthService, as_utc
 
 
 @dataclass(frozen=True)
@@ -86,17 +86,9 @@ class LoginPayload:
     user: User
 
 
-def client_address(info: Info) -> str | None:
-    """The caller's IP: the first X-Forwarded-For hop (the router forwards), else the peer."""
-    request: Any = info.context.request
-    if request is None:
-        return None
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded:
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first[:CLIENT_KEY_MAX_LEN]
-    return request.client.host if request.client else None
+def client_of(info: Info) -> str | None:
+    """The caller's IP for throttling (X-Forwarded-For believed only from trusted proxies)."""
+    return client_address(info.context.request, info.context.deps.service.settings.trusted_proxy_set)
 
 
 async def _profile_of(info: Info, principal: Principal) -> User:
@@ -134,14 +126,14 @@ class Mutation:
         self, info: Info, username: str, fullname: str, email: str, password: str
     ) -> strawberry.ID:
         user = await info.context.deps.service.register(
-            username=username, fullname=fullname, email=email, password=password
+            username=username, fullname=fullname, email=email, password=password, client=client_of(info)
         )
         return strawberry.ID(user.id)
 
     @strawberry.mutation(description="Exchange email and password for a bearer access token.")
     async def login_user(self, info: Info, email: str, password: str) -> LoginPayload:
         result = await info.context.deps.service.login(
-            email=email, password=password, client=client_address(info)
+            email=email, password=password, client=client_of(info)
         )
         viewer = Principal(kind="user", subject=result.user.id, role=result.user.role)
         return LoginPayload(

@@ -153,6 +153,8 @@ class AuthService:
         self.hasher = make_hasher(settings)
         self.account_failures = SlidingWindow(settings.login_max_failures, settings.login_window_s)
         self.client_failures = SlidingWindow(settings.login_client_max_failures, settings.login_window_s)
+        # Every registration costs a full argon2 hash: bound them per client so they cannot be a DoS.
+        self.client_registrations = SlidingWindow(settings.register_client_max, settings.register_window_s)
         self._account_locks = _KeyedLocks()
         self._dummy_hash: str | None = None
 
@@ -212,9 +214,22 @@ class AuthService:
     # -- registration ----------------------------------------------------------------------------
 
     async def register(
-        self, *, username: str, fullname: str, email: str, password: str, role: str = ROLE_USER
+        self,
+        *,
+        username: str,
+        fullname: str,
+        email: str,
+        password: str,
+        role: str = ROLE_USER,
+        client: str | None = None,
     ) -> User:
         """A new account; BAD_USER_INPUT or CONFLICT (with `field`) and nothing stored otherwise."""
+        if client is not None and not self.client_registrations.allow(client[:CLIENT_KEY_MAX_LEN]):
+            raise AppError(
+                ErrorCode.RATE_LIMITED,
+                "Too many registrations from this client; try again later",
+                retry_after_s=self.settings.register_window_s,
+            )
         username = validate_username(username)
         fullname = validate_fullname(fullname)
         email = normalize_email(email)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.auth.conftest import code_of, login, register
+from tests.auth.conftest import REGISTER, code_of, login, register
 
 
 def from_ip(ip: str) -> dict[str, str]:
-    return {"x-forwarded-for": f"{ip}, 10.99.0.1"}
+    """What the router sends: a client-written hop, then the address the router itself saw."""
+    return {"x-forwarded-for": f"10.99.0.1, {ip}"}
 
 
 async def test_repeated_failures_lock_the_account_even_for_the_right_password(
@@ -77,7 +78,7 @@ async def test_without_x_forwarded_for_the_peer_address_is_the_client(fresh_api:
         for i in range(2):
             await login(api, f"peer_spray{i}@example.com", "password123")
         assert code_of(await login(api, "peer_user@example.com", "password123")) == "RATE_LIMITED"
-        # Only the first X-Forwarded-For hop names the client, so a forwarded caller is distinct.
+        # The hop the trusted router appended names the client, so a forwarded caller is distinct.
         forwarded = await login(api, "peer_user@example.com", "password123", from_ip("198.51.100.1"))
         assert code_of(forwarded) is None
 
@@ -92,3 +93,27 @@ async def test_a_rate_limited_attempt_does_not_extend_or_reveal_anything(fresh_a
         assert known["errors"][0]["extensions"] == unknown["errors"][0]["extensions"]
         assert known["errors"][0]["message"] == unknown["errors"][0]["message"]
         assert code_of(known) == "RATE_LIMITED"
+
+
+async def test_a_client_cannot_dodge_the_limit_by_forging_the_first_forwarded_hop(fresh_api: Any) -> None:
+    async with fresh_api(login_max_failures=100, login_client_max_failures=2) as api:
+        await register(api, "forger")
+        for i in range(2):
+            forged = {"x-forwarded-for": f"10.0.0.{i}, 198.51.100.7"}
+            await login(api, f"forger_spray{i}@example.com", "password123", forged)
+        again = {"x-forwarded-for": "10.0.0.99, 198.51.100.7"}
+        assert code_of(await login(api, "forger@example.com", "password123", again)) == "RATE_LIMITED"
+
+
+THIRD = {"username": "third_reg", "fullname": "T", "email": "third@example.com", "password": "password123"}
+
+
+async def test_registrations_are_throttled_per_client(fresh_api: Any) -> None:
+    async with fresh_api(register_client_max=2) as api:
+        await register(api, "first_reg")
+        await register(api, "second_reg")
+        third = await api.gql(REGISTER, THIRD)
+        assert code_of(third) == "RATE_LIMITED"
+        before = await api.count_users()
+        assert code_of(await api.gql(REGISTER, {**THIRD, "username": "fourth_reg"})) == "RATE_LIMITED"
+        assert await api.count_users() == before
