@@ -207,16 +207,31 @@ class HistoryService:
             return self._replay(existing, new)
 
     async def _append(self, session: AsyncSession, new: NewHistory) -> HistoryRecord:
+        # One statement locks the head and re-checks for a duplicate under that lock (a concurrent
+        # duplicate may have committed meanwhile); round trips are what the lock is held for.
+        already = select(HistoryEntryRow.history_id).where(
+            HistoryEntryRow.transaction_id == new.transaction_id,
+            HistoryEntryRow.status == new.status,
+        )
         head = (
             await session.execute(
-                select(ChainHeadRow.last_seq, ChainHeadRow.last_hash)
+                select(
+                    ChainHeadRow.last_seq,
+                    ChainHeadRow.last_hash,
+                    already.scalar_subquery().label("existing_id"),
+                )
                 .where(ChainHeadRow.id == CHAIN_HEAD_ID)
-                .with_for_update()
+                .with_for_update(of=ChainHeadRow)
             )
         ).one()
-        # Re-check under the lock: a concurrent duplicate may have committed meanwhile.
-        existing = await self._by_transaction(session, new)
-        if existing is not None:
+        existing_id = head.existing_id
+        if existing_id is None and not self.db.is_sqlite:
+            # PostgreSQL (READ COMMITTED): that subquery read the snapshot taken before the wait
+            # for the lock; a duplicate committed meanwhile shows only to a new statement.
+            existing_id = (await session.execute(already)).scalar_one_or_none()
+        if existing_id is not None:
+            existing = await self._by_transaction(session, new)
+            assert existing is not None, "an entry seen under the chain lock cannot vanish"
             return self._replay(existing, new)
         facts = ChainedFacts(
             seq=head.last_seq + 1,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,8 +15,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from shared.migrations import upgrade_to_head_sync
 from shared.settings import get_settings
-from subgraphs.history.app import create_app
+from subgraphs.history.app import MIGRATIONS_DIR, create_app
 from subgraphs.history.service import HistoryService
 from tests.support.tokens import bearer, service_token, user_token
 
@@ -115,9 +117,19 @@ async def client_of(app: FastAPI) -> AsyncIterator[HistoryApi]:
         yield HistoryApi(http)
 
 
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty history database migrated once; each test starts from a copy (start-up stays cheap)."""
+    path = tmp_path_factory.mktemp("history-template") / "history.db"
+    upgrade_to_head_sync(MIGRATIONS_DIR, f"sqlite+aiosqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-async def app(tmp_path: Path) -> AsyncIterator[FastAPI]:
-    async with running_app(f"sqlite+aiosqlite:///{tmp_path / 'history.db'}") as application:
+async def app(tmp_path: Path, migrated_template: Path) -> AsyncIterator[FastAPI]:
+    database = tmp_path / "history.db"
+    shutil.copyfile(migrated_template, database)
+    async with running_app(f"sqlite+aiosqlite:///{database}") as application:
         yield application
 
 
