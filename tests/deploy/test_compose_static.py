@@ -9,6 +9,7 @@ should. `docker compose config` is used only when a compose client is installed 
 from __future__ import annotations
 
 import http.server
+import ipaddress
 import shutil
 import subprocess
 import sys
@@ -152,6 +153,17 @@ def test_subgraphs_reach_each_other_by_compose_service_name(services: dict) -> N
             assert env["JWKS_URL"] == "http://auth:8001/.well-known/jwks.json"
     assert environment_of(services["transactions"])["MARKETPLACE_URL"] == "http://marketplace:7003/graphql"
     assert environment_of(services["marketplace"])["WALLET_GATEWAY_URL"] == "http://router:8000/graphql"
+
+
+def test_subgraphs_trust_forwarded_client_addresses_from_the_router_alone(
+    compose: dict, services: dict
+) -> None:
+    router_ip = services["router"]["networks"]["default"]["ipv4_address"]
+    (subnet,) = [c["subnet"] for c in compose["networks"]["default"]["ipam"]["config"]]
+    assert ipaddress.ip_address(router_ip) in ipaddress.ip_network(subnet)
+    for name in SUBGRAPHS:
+        assert environment_of(services[name])["TRUSTED_PROXIES"] == router_ip, name
+    assert "TRUSTED_PROXIES" not in environment_of(services["router"])
 
 
 def test_the_router_composes_from_the_deploy_supergraph_yaml_baked_into_the_image(services: dict) -> None:
