@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import uuid
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,18 @@ from tests.e2e.flows import (
 from tests.support.stack import Stack
 
 
+def same_answer_as_for_a_missing_id(stack: Stack, operation: str, real_id: str, token: str) -> dict[str, Any]:
+    """The answer for another user's id, after proving it equals the answer for an id that does not exist."""
+    missing_id = str(uuid.uuid4())
+    real = stack.gql(operation % json.dumps(real_id), token=token)
+    missing = stack.gql(operation % json.dumps(missing_id), token=token)
+    assert json.dumps(real).replace(real_id, "<id>") == json.dumps(missing).replace(missing_id, "<id>"), (
+        real,
+        missing,
+    )
+    return real
+
+
 def test_a_user_cannot_read_or_spend_another_users_wallet_or_transactions(stack: Stack):
     owner = funded_wallet(stack, 120_000, prefix="owner")
     owner_tx = data_of(stack.gql("{ myTransactions { transactionId } }", token=owner["token"]))
@@ -28,14 +42,15 @@ def test_a_user_cannot_read_or_spend_another_users_wallet_or_transactions(stack:
     other = register_and_login(stack, prefix="nosy")
     wallet_id = json.dumps(owner["wallet"])
 
-    wallet = stack.gql(f"{{ wallet(walletId: {wallet_id}) {{ walletId balance }} }}", token=other["token"])
+    wallet = same_answer_as_for_a_missing_id(
+        stack, "{ wallet(walletId: %s) { walletId balance } }", owner["wallet"], other["token"]
+    )
     assert (wallet.get("data") or {}).get("wallet") is None, wallet
     assert error_codes(wallet) in ([], ["NOT_FOUND"]), wallet
     assert "120000" not in json.dumps(wallet)
 
-    tx = stack.gql(
-        f"{{ transaction(transactionId: {json.dumps(tx_id)}) {{ transactionId amount }} }}",
-        token=other["token"],
+    tx = same_answer_as_for_a_missing_id(
+        stack, "{ transaction(transactionId: %s) { transactionId amount } }", tx_id, other["token"]
     )
     assert (tx.get("data") or {}).get("transaction") is None, tx
     assert error_codes(tx) in ([], ["NOT_FOUND"]), tx
