@@ -29,7 +29,7 @@ class TransactionsConfig(BaseSettings):
 
     # Invoices (virtual accounts) issued by generateInvoiceVA.
     invoice_ttl_s: int = Field(86_400, validation_alias=_env("INVOICE_TTL_S", "invoice_ttl_s"))
-    invoice_rate_limit: int = Field(60, validation_alias=_env("INVOICE_RATE_LIMIT", "invoice_rate_limit"))
+    invoice_rate_limit: int = Field(120, validation_alias=_env("INVOICE_RATE_LIMIT", "invoice_rate_limit"))
     invoice_rate_window_s: float = Field(
         60.0, validation_alias=_env("INVOICE_RATE_WINDOW_S", "invoice_rate_window_s")
     )

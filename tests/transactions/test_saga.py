@@ -224,3 +224,65 @@ async def test_the_transaction_entity_resolves_for_its_owner_and_a_service_only(
     assert (await tx.data(query, reps, service_token("transactions:read")))["_entities"][0] is not None
     stranger = (await tx.data(query, reps, user_token("someone-else")))["_entities"][0]
     assert stranger is None
+
+
+REVERSE = """mutation($id: ID!, $r: String) { reverseTransaction(transactionId: $id, reason: $r) {
+    transactionId status reversalReason } }"""
+
+
+async def test_an_admin_reverses_a_success_with_a_compensating_movement_once(tx: TxApi, stack: Stack) -> None:
+    from tests.support.tokens import user_token
+
+    user, wallet = await tx.funded_wallet(70_000)
+    va = await tx.invoice("20000")
+    payment = await tx.create(user, walletId=wallet, amount=20000, type="PAYMENT", vaNumber=va)
+    assert await stack.balance(user, wallet) == "50000.00"
+    variables = {"id": payment["transactionId"], "r": "Double charge"}
+    assert error_code(await tx.call(REVERSE, variables, user.token)) == "FORBIDDEN"
+    admin = user_token("admin-1", role="ADMIN")
+    reversed_ = (await tx.data(REVERSE, variables, admin))["reverseTransaction"]
+    assert reversed_["status"] == "REVERSED" and reversed_["reversalReason"] == "Double charge"
+    again = (await tx.data(REVERSE, variables, admin))["reverseTransaction"]
+    assert again["status"] == "REVERSED"
+    assert await stack.balance(user, wallet) == "70000.00"
+    # The bill stays paid: a reversal refunds the payer, it does not re-open the marketplace order.
+    invoice = await tx.data("query($v: String!) { invoice(vaNumber: $v) { status } }", {"v": va}, user.token)
+    assert invoice["invoice"]["status"] == "PAID"
+    await tx.wait_for(lambda: history_has(stack, user, payment["transactionId"], "REVERSED"))
+    failed = await tx.create(
+        user, walletId=wallet, amount=10**6, type="PAYMENT", vaNumber="DS-88000000000001"
+    )
+    assert error_code(await tx.call(REVERSE, {"id": failed["transactionId"]}, admin)) == "CONFLICT"
+
+
+async def test_recovery_fails_a_saga_interrupted_before_the_wallet_was_called(
+    tx: TxApi, stack: Stack
+) -> None:
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from subgraphs.transactions.models import Transaction
+
+    user = await stack.new_user()
+    wallet = await stack.new_wallet(user)
+    old = datetime.now(UTC) - timedelta(minutes=5)
+    row = Transaction(
+        transaction_id=str(uuid.uuid4()),
+        user_id=user.id,
+        wallet_id=wallet,
+        amount=500,
+        type="DEPOSIT",
+        status="PENDING",
+        step="RECORDED",
+        request_hash="x",
+        flagged=False,
+        created_at=old,
+        updated_at=old,
+    )
+    async with tx.service.db.write() as session:
+        session.add(row)
+    await tx.service.recover_once()
+    settled = await tx.get(user, row.transaction_id)
+    assert settled["status"] == "FAILED" and settled["failureReason"]["code"] == "INTERNAL"
+    assert await stack.movements(row.transaction_id) == []
+    await tx.wait_for(lambda: history_has(stack, user, row.transaction_id, "FAILED"))
