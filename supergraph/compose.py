@@ -48,9 +48,25 @@ from graphql import (
 from supergraph.fieldset import parse_field_set
 
 FEDERATION_DIRECTIVES = {
-    "key", "external", "requires", "provides", "shareable", "extends", "override", "inaccessible",
-    "tag", "interfaceObject", "composeDirective", "link", "authenticated", "requiresScopes", "policy",
-    "context", "fromContext", "cost", "listSize",
+    "key",
+    "external",
+    "requires",
+    "provides",
+    "shareable",
+    "extends",
+    "override",
+    "inaccessible",
+    "tag",
+    "interfaceObject",
+    "composeDirective",
+    "link",
+    "authenticated",
+    "requiresScopes",
+    "policy",
+    "context",
+    "fromContext",
+    "cost",
+    "listSize",
 }
 FEDERATION_TYPES = {"_Any", "_Entity", "_Service", "_FieldSet", "FieldSet", "link__Import", "link__Purpose"}
 MACHINERY_FIELDS = {"_service", "_entities"}
@@ -204,8 +220,12 @@ class _Subgraph:
             tdef = existing or _TypeDef(graph=self.source.name, kind=kind, node=definition)
             is_extension = isinstance(
                 definition,
-                ObjectTypeExtensionNode | InterfaceTypeExtensionNode | UnionTypeExtensionNode
-                | EnumTypeExtensionNode | InputObjectTypeExtensionNode | ScalarTypeExtensionNode,
+                ObjectTypeExtensionNode
+                | InterfaceTypeExtensionNode
+                | UnionTypeExtensionNode
+                | EnumTypeExtensionNode
+                | InputObjectTypeExtensionNode
+                | ScalarTypeExtensionNode,
             ) or bool(self.has(definition, "extends"))
             tdef.extension = tdef.extension or is_extension
             tdef.interface_object = tdef.interface_object or bool(self.has(definition, "interfaceObject"))
@@ -224,9 +244,7 @@ class _Subgraph:
             for value in getattr(definition, "values", None) or ():
                 if isinstance(definition, EnumTypeDefinitionNode | EnumTypeExtensionNode):
                     tdef.values[value.name.value] = bool(self.has(value, "inaccessible"))
-            key_fields = {
-                n for key, _ in tdef.keys for n in _top_fields(key)
-            }
+            key_fields = {n for key, _ in tdef.keys for n in _top_fields(key)}
             for fnode in getattr(definition, "fields", None) or ():
                 fname = fnode.name.value
                 if name == "Query" and fname in MACHINERY_FIELDS:
@@ -442,7 +460,9 @@ class Composer:
         interfaces: list[str] = []
         for d in defs:
             for interface in d.interfaces:
-                directives.append(f'@join__implements(graph: {self._enum(d.graph)}, interface: {_quote(interface)})')
+                directives.append(
+                    f"@join__implements(graph: {self._enum(d.graph)}, interface: {_quote(interface)})"
+                )
                 if interface not in interfaces:
                     interfaces.append(interface)
         for d in defs:
@@ -475,7 +495,9 @@ class Composer:
             merged = _merge_output_types(merged, f.node.type, self._subtype) if merged is not None else None
         if merged is None:
             detail = ", ".join(f'"{f.type_str}" in subgraph "{f.graph}"' for f in fdefs)
-            self.errors.append(f'field "{type_name}.{fname}" has incompatible types across subgraphs: {detail}')
+            self.errors.append(
+                f'field "{type_name}.{fname}" has incompatible types across subgraphs: {detail}'
+            )
             return ""
         overridden = {f.override for f in fdefs if f.override}
         resolving = [f for f in fdefs if not f.external and f.graph not in overridden]
@@ -484,7 +506,8 @@ class Composer:
         if len(resolving) > 1 and type_name != "Subscription" and not abstract:
             fed1_all = all(not self._fed2(f.graph) for f in resolving)
             non_shareable = [
-                f for f in resolving
+                f
+                for f in resolving
                 if not (f.shareable or f.is_key or not self._fed2(f.graph)) and not (is_root and fed1_all)
             ]
             if non_shareable:
@@ -492,7 +515,8 @@ class Composer:
                 culprits = ", ".join(f'"{f.graph}"' for f in non_shareable)
                 self.errors.append(
                     f'Non-shareable field "{type_name}.{fname}" is resolved from multiple subgraphs: '
-                    f"it is resolved from subgraphs {graphs} and defined as non-shareable in subgraph(s) {culprits}"
+                    f"it is resolved from subgraphs {graphs} and defined as non-shareable "
+                    f"in subgraph(s) {culprits}"
                 )
         for f in fdefs:
             if f.override and f.override == f.graph:
@@ -537,7 +561,9 @@ class Composer:
                 if arg.name.value not in by_name:
                     names.append(arg.name.value)
                     by_name[arg.name.value] = arg
-        shared = [n for n in names if all(any(a.name.value == n for a in f.node.arguments or ()) for f in fdefs)]
+        shared = [
+            n for n in names if all(any(a.name.value == n for a in f.node.arguments or ()) for f in fdefs)
+        ]
         for n in names:
             if n not in shared and isinstance(by_name[n].type, NonNullTypeNode):
                 self.errors.append(
@@ -568,7 +594,9 @@ class Composer:
             directives.extend(self._join_type(d))
         for d in defs:
             for member in d.members:
-                directives.append(f"@join__unionMember(graph: {self._enum(d.graph)}, member: {_quote(member)})")
+                directives.append(
+                    f"@join__unionMember(graph: {self._enum(d.graph)}, member: {_quote(member)})"
+                )
                 if member not in members:
                     members.append(member)
         dirs = "".join(f"\n  {x}" for x in directives) + self._inaccessible(any(d.inaccessible for d in defs))
@@ -665,7 +693,9 @@ class Composer:
             return
         self._check_selections(sub, type_name, selections, where)
 
-    def _check_selections(self, sub: _Subgraph, type_name: str, selections: Sequence[Any], where: str) -> None:
+    def _check_selections(
+        self, sub: _Subgraph, type_name: str, selections: Sequence[Any], where: str
+    ) -> None:
         tdef = sub.types.get(type_name)
         for selection in selections:
             if isinstance(selection, InlineFragmentNode):
@@ -725,7 +755,11 @@ class Composer:
             else ""
         )
         return (
-            "schema\n  " + "\n  ".join(links) + "\n{\n" + "\n".join(roots) + "\n}\n\n"
+            "schema\n  "
+            + "\n  ".join(links)
+            + "\n{\n"
+            + "\n".join(roots)
+            + "\n}\n\n"
             + inaccessible
             + "directive @join__enumValue(graph: join__Graph!) repeatable on ENUM_VALUE\n\n"
             "directive @join__field(graph: join__Graph, requires: join__FieldSet, provides: join__FieldSet, "

@@ -14,7 +14,9 @@ from supergraph.rover_config import ConfigError, compose_from_config
 def main(argv: list[str] | None = None) -> int:
     """Compose and write the SDL; exit code 1 with the errors on stderr when it does not compose."""
     parser = argparse.ArgumentParser(prog="sawit-compose", description=__doc__)
-    parser.add_argument("--config", default="supergraph.yaml", help="Rover supergraph.yaml (default: %(default)s)")
+    parser.add_argument(
+        "--config", default="supergraph.yaml", help="Rover supergraph.yaml (default: %(default)s)"
+    )
     parser.add_argument("-o", "--output", help="write the SDL here (default: stdout)")
     args = parser.parse_args(argv)
     try:

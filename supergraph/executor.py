@@ -197,7 +197,9 @@ class Executor:
         fetch_vars = {name: variables[name] for name in group.variables if name in variables}
         if not group.is_entity:
             try:
-                payload = await self.clients.post(graph.name, graph.url, group.query_text, fetch_vars, headers)
+                payload = await self.clients.post(
+                    graph.name, graph.url, group.query_text, fetch_vars, headers
+                )
             except SubgraphUnavailable as exc:
                 for key in group.selection.fields:
                     state.errors.append(_unavailable(str(exc), graph.name, [key]))

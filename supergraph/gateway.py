@@ -117,13 +117,17 @@ class Gateway:
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is None:
             if len(operations) != 1:
-                raise RequestError("Must provide operation name if query contains multiple operations.",
-                                   "GRAPHQL_VALIDATION_FAILED")
+                raise RequestError(
+                    "Must provide operation name if query contains multiple operations.",
+                    "GRAPHQL_VALIDATION_FAILED",
+                )
             operation = operations[0]
         else:
             matching = [o for o in operations if o.name and o.name.value == operation_name]
             if not matching:
-                raise RequestError(f"Unknown operation named '{operation_name}'.", "GRAPHQL_VALIDATION_FAILED")
+                raise RequestError(
+                    f"Unknown operation named '{operation_name}'.", "GRAPHQL_VALIDATION_FAILED"
+                )
             operation = matching[0]
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         try:
@@ -132,9 +136,7 @@ class Gateway:
             raise RequestError(str(exc), exc.code) from exc
         roots = operation.selection_set.selections
         has_introspection = any(_is_introspection(s) for s in roots)
-        introspection_only = all(
-            isinstance(s, FieldNode) and (s.name.value.startswith("__")) for s in roots
-        )
+        introspection_only = all(isinstance(s, FieldNode) and (s.name.value.startswith("__")) for s in roots)
         prepared = PreparedOperation(
             document=document,
             operation=operation,
@@ -198,7 +200,13 @@ class Gateway:
             introspection = self._introspect(prepared, coerced)
         if prepared.introspection_only:
             data = shape_response(
-                self.supergraph.api_schema, prepared.operation, prepared.fragments, coerced, {}, [], introspection
+                self.supergraph.api_schema,
+                prepared.operation,
+                prepared.fragments,
+                coerced,
+                {},
+                [],
+                introspection,
             )
             return {"data": data}
         try:

@@ -47,7 +47,8 @@ def check_tokens(query: str, max_tokens: int) -> None:
             count += 1
             if count > max_tokens:
                 raise LimitExceeded(
-                    f"Document has more than {max_tokens} tokens (limit ROUTER_MAX_TOKENS)", "MAX_TOKENS_EXCEEDED"
+                    f"Document has more than {max_tokens} tokens (limit ROUTER_MAX_TOKENS)",
+                    "MAX_TOKENS_EXCEEDED",
                 )
     except LimitExceeded:
         raise

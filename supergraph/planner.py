@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,11 +29,11 @@ from graphql import (
     VariableNode,
     get_named_type,
     is_abstract_type,
-    is_interface_type,
-    is_object_type,
     is_composite_type,
+    is_interface_type,
     is_list_type,
     is_non_null_type,
+    is_object_type,
     print_ast,
     visit,
 )
@@ -193,7 +192,9 @@ class Planner:
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition.name.value if selection.type_condition else None
                 if self._applies(condition, type_name):
-                    for key, nodes in self.collect(type_name, selection.selection_set.selections, visited).items():
+                    for key, nodes in self.collect(
+                        type_name, selection.selection_set.selections, visited
+                    ).items():
                         out.setdefault(key, []).extend(nodes)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
@@ -253,7 +254,9 @@ class Planner:
             visit(argument, _Vars())
         return "(" + ", ".join(print_ast(a) for a in node.arguments) + ")"
 
-    def _provided_fields(self, provided: Sequence[SelectionNode] | None, type_name: str) -> dict[str, list[FieldNode]]:
+    def _provided_fields(
+        self, provided: Sequence[SelectionNode] | None, type_name: str
+    ) -> dict[str, list[FieldNode]]:
         if not provided:
             return {}
         out: dict[str, list[FieldNode]] = {}
@@ -278,7 +281,9 @@ class Planner:
                     names.add(selection.name.value)
         return names
 
-    def _local(self, graph: str, type_name: str, field_name: str, provided: dict[str, list[FieldNode]]) -> bool:
+    def _local(
+        self, graph: str, type_name: str, field_name: str, provided: dict[str, list[FieldNode]]
+    ) -> bool:
         if field_name == "__typename":
             return True
         if field_name in provided:
@@ -334,7 +339,9 @@ class Planner:
                 candidates = self.sg.resolving_graphs(root_type.name, name)
                 if not candidates:
                     raise PlanningError(f"no subgraph resolves {root_type.name}.{name}")
-                graph = current.graph if current is not None and current.graph in candidates else candidates[0]
+                graph = (
+                    current.graph if current is not None and current.graph in candidates else candidates[0]
+                )
                 if current is None or current.graph != graph:
                     if current is not None:
                         phases.append(self._phase)
@@ -473,7 +480,9 @@ class Planner:
         needs_concrete = self._internal == 0 or self._has_foreign_fragments(type_name, selections)
         own = {k: v for k, v in fields.items() if v[0].name.value != "__typename"}
         target.add_field("__typename", "__typename", "", False)
-        touched |= self._plan_fields(group, target, type_name, own, path, self._provided_fields(provided, type_name))
+        touched |= self._plan_fields(
+            group, target, type_name, own, path, self._provided_fields(provided, type_name)
+        )
         if needs_concrete and self.sg.supergraph_possible_types(type_name):
             owner = self._interface_owner(type_name)
             if owner is None:
@@ -482,11 +491,7 @@ class Planner:
             entity = self._entity_group(owner, path, type_name, type_name, None, {type_name}, False)
             deps = self._add_key(group, target, type_name, key, path, entity)
             entity.deps |= deps
-            concrete = [
-                s
-                for s in selections
-                if not isinstance(s, FieldNode) or s.name.value == "__typename"
-            ]
+            concrete = [s for s in selections if not isinstance(s, FieldNode) or s.name.value == "__typename"]
             inner = entity.selection
             inner.add_field("__typename", "__typename", "", False)
             touched |= self.plan_selection(entity, inner, type_name, concrete, path, None)
@@ -570,7 +575,12 @@ class Planner:
             self._frames.append(_Frame(group, target, type_name, path, key, nodes))
             try:
                 return self.plan_selection(
-                    group, selected.sub, sub_type, subs, self._sub_path(path, key, fdef.type), sub_provided or None
+                    group,
+                    selected.sub,
+                    sub_type,
+                    subs,
+                    self._sub_path(path, key, fdef.type),
+                    sub_provided or None,
                 )
             finally:
                 self._frames.pop()
@@ -624,8 +634,9 @@ class Planner:
                 )
                 for n in frame.nodes[:1]
             ]
-            touched = self._plan_field(group, inner, frame.type_name, frame.key, reduced, frame.path, {},
-                                       force_local=True)
+            touched = self._plan_field(
+                group, inner, frame.type_name, frame.key, reduced, frame.path, {}, force_local=True
+            )
             return touched | {frame.group}
         return None
 
@@ -717,7 +728,9 @@ class Planner:
             self._internal -= 1
             self._excluded.pop()
 
-    def _merge_requirement(self, target: SelectionSet, type_name: str, selections: Sequence[SelectionNode]) -> None:
+    def _merge_requirement(
+        self, target: SelectionSet, type_name: str, selections: Sequence[SelectionNode]
+    ) -> None:
         for selection in selections:
             if isinstance(selection, FieldNode):
                 fdef = self._field_def(type_name, selection.name.value)
@@ -732,13 +745,17 @@ class Planner:
                     self._merge_requirement(selected.sub, named.name, selection.selection_set.selections)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition.name.value if selection.type_condition else type_name
-                self._merge_requirement(target.fragment(condition), condition, selection.selection_set.selections)
+                self._merge_requirement(
+                    target.fragment(condition), condition, selection.selection_set.selections
+                )
 
     def _choose_key(self, group: FetchGroup, type_name: str, keys: list[str]) -> str:
         for key in keys:
             if all(
                 self._local(group.graph, type_name, name, {})
-                for name in (s.name.value for s in parse_field_set(key).selections if isinstance(s, FieldNode))
+                for name in (
+                    s.name.value for s in parse_field_set(key).selections if isinstance(s, FieldNode)
+                )
             ):
                 return key
         return keys[0]
@@ -798,7 +815,9 @@ class Planner:
             self._merge_requirement(entity.requires, type_name, req_selections)
             entity.deps |= req_deps
         entity.deps.discard(entity)
-        touched |= self._plan_field(entity, entity.selection, entity_type, key, nodes, path, {}, force_local=True)
+        touched |= self._plan_field(
+            entity, entity.selection, entity_type, key, nodes, path, {}, force_local=True
+        )
         return touched
 
 
@@ -835,7 +854,9 @@ def _alias_arguments(selections: Sequence[SelectionNode]) -> tuple[SelectionNode
             out.append(
                 dataclasses.replace(
                     selection,
-                    selection_set=SelectionSetNode(selections=_alias_arguments(selection.selection_set.selections)),
+                    selection_set=SelectionSetNode(
+                        selections=_alias_arguments(selection.selection_set.selections)
+                    ),
                 )
             )
         else:

@@ -54,7 +54,10 @@ class ResponseShaper:
         self.errors = errors
 
     def collect(
-        self, object_type: GraphQLObjectType, selections: Sequence[SelectionNode], visited: set[str] | None = None
+        self,
+        object_type: GraphQLObjectType,
+        selections: Sequence[SelectionNode],
+        visited: set[str] | None = None,
     ) -> dict[str, list[FieldNode]]:
         out: dict[str, list[FieldNode]] = {}
         visited = visited if visited is not None else set()
@@ -65,9 +68,13 @@ class ResponseShaper:
                 key = selection.alias.value if selection.alias else selection.name.value
                 out.setdefault(key, []).append(selection)
             elif isinstance(selection, InlineFragmentNode):
-                if selection.type_condition and not self._applies(selection.type_condition.name.value, object_type):
+                if selection.type_condition and not self._applies(
+                    selection.type_condition.name.value, object_type
+                ):
                     continue
-                for key, nodes in self.collect(object_type, selection.selection_set.selections, visited).items():
+                for key, nodes in self.collect(
+                    object_type, selection.selection_set.selections, visited
+                ).items():
                     out.setdefault(key, []).extend(nodes)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
@@ -152,7 +159,9 @@ class ResponseShaper:
                 return None
             items = []
             for index, item in enumerate(value):
-                completed = self.complete_value(field_type.of_type, nodes, item, [*path, index], parent, field)
+                completed = self.complete_value(
+                    field_type.of_type, nodes, item, [*path, index], parent, field
+                )
                 if completed is INVALID:
                     return INVALID
                 items.append(completed)
@@ -160,7 +169,10 @@ class ResponseShaper:
         if is_leaf_type(field_type):
             if isinstance(field_type, GraphQLEnumType) and value not in field_type.values:
                 self.errors.append(
-                    {"message": f"Enum '{field_type.name}' cannot represent value: {value!r}", "path": list(path)}
+                    {
+                        "message": f"Enum '{field_type.name}' cannot represent value: {value!r}",
+                        "path": list(path),
+                    }
                 )
                 return None
             return value
@@ -172,7 +184,9 @@ class ResponseShaper:
             runtime = self.schema.get_type(typename) if isinstance(typename, str) else None
             if runtime is field_type and not self.schema.get_possible_types(field_type):
                 object_type = field_type  # an @interfaceObject with no known implementation
-            elif not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(field_type, runtime):
+            elif not isinstance(runtime, GraphQLObjectType) or not self.schema.is_sub_type(
+                field_type, runtime
+            ):
                 return None
             else:
                 object_type = runtime

@@ -65,8 +65,11 @@ class RouterRuntime:
             if self.gateway is None:
                 log.warning("supergraph not ready: %s", exc, extra={"event": "supergraph_not_ready"})
             else:
-                log.error("re-composition failed, keeping the old supergraph: %s", exc,
-                          extra={"event": "recomposition_failed"})
+                log.error(
+                    "re-composition failed, keeping the old supergraph: %s",
+                    exc,
+                    extra={"event": "recomposition_failed"},
+                )
         return self.gateway is not None
 
     async def _poll(self) -> None:

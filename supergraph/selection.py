@@ -46,7 +46,9 @@ class SelectionSet:
             if composite and existing.sub is None:
                 existing.sub = SelectionSet()
             return existing
-        created = FieldSelection(response_key, name, arguments, SelectionSet() if composite else None, type_sig)
+        created = FieldSelection(
+            response_key, name, arguments, SelectionSet() if composite else None, type_sig
+        )
         self.fields[response_key] = created
         return created
 

@@ -39,7 +39,9 @@ class ORJSONResponse(JSONResponse):
 
 
 def _error(message: str, code: str, status: int) -> ORJSONResponse:
-    return ORJSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
+    return ORJSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
+    )
 
 
 def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | None = None) -> FastAPI:
@@ -116,7 +118,9 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
                 prepared = gateway.prepare(query, operation_name)
                 if prepared.operation.operation.value != "query":
                     return _error("Only queries may be sent with GET", "BAD_REQUEST", 405)
-            result = await gateway.execute(query, operation_name, payload.get("variables"), headers, include_plan)
+            result = await gateway.execute(
+                query, operation_name, payload.get("variables"), headers, include_plan
+            )
         except RequestError as exc:
             return _error(str(exc), exc.code, exc.status)
         return ORJSONResponse(result)
@@ -163,7 +167,9 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
         if runtime.gateway is None:
             return ORJSONResponse({"status": "not ready", "error": runtime.last_error}, status_code=503)
         if not await runtime.subgraphs_reachable():
-            return ORJSONResponse({"status": "not ready", "error": "a subgraph is unreachable"}, status_code=503)
+            return ORJSONResponse(
+                {"status": "not ready", "error": "a subgraph is unreachable"}, status_code=503
+            )
         return ORJSONResponse({"status": "ready"})
 
     @app.get("/metrics")

@@ -373,7 +373,8 @@ def api_document(document: DocumentNode) -> DocumentNode:
     hidden_types = {
         d.name.value
         for d in document.definitions
-        if isinstance(d, TypeDefinitionNode) and (_inaccessible(d) or d.name.value.startswith(MACHINERY_PREFIXES))
+        if isinstance(d, TypeDefinitionNode)
+        and (_inaccessible(d) or d.name.value.startswith(MACHINERY_PREFIXES))
     }
     definitions = []
     for definition in document.definitions:
@@ -407,7 +408,9 @@ def api_document(document: DocumentNode) -> DocumentNode:
             if not fields:
                 continue
             changes["fields"] = tuple(fields)
-            changes["interfaces"] = tuple(i for i in definition.interfaces or () if i.name.value not in hidden_types)
+            changes["interfaces"] = tuple(
+                i for i in definition.interfaces or () if i.name.value not in hidden_types
+            )
         elif isinstance(definition, InputObjectTypeDefinitionNode):
             changes["fields"] = tuple(
                 dataclasses.replace(f, directives=_clean_directives(f))

@@ -205,7 +205,10 @@ class ReviewsMutation:
 
 
 reviews_schema = strawberry.federation.Schema(
-    query=ReviewsQuery, mutation=ReviewsMutation, types=[Review, ReviewUser, ReviewProduct], config=MONEY_CONFIG
+    query=ReviewsQuery,
+    mutation=ReviewsMutation,
+    types=[Review, ReviewUser, ReviewProduct],
+    config=MONEY_CONFIG,
 )
 
 
@@ -269,12 +272,18 @@ SearchResult = Annotated[Book | Film, strawberry.union("SearchResult")]
 class MediaQuery:
     @strawberry.field
     def catalogue(self) -> list[Media]:
-        return [Book(id=strawberry.ID("b1"), title="Dune", pages=412), Film(id=strawberry.ID("f1"), title="Heat", minutes=170)]
+        return [
+            Book(id=strawberry.ID("b1"), title="Dune", pages=412),
+            Film(id=strawberry.ID("f1"), title="Heat", minutes=170),
+        ]
 
     @strawberry.field
     def search(self, term: str) -> list[SearchResult]:
         del term
-        return [Film(id=strawberry.ID("f1"), title="Heat", minutes=170), Book(id=strawberry.ID("b1"), title="Dune", pages=412)]
+        return [
+            Film(id=strawberry.ID("f1"), title="Heat", minutes=170),
+            Book(id=strawberry.ID("b1"), title="Dune", pages=412),
+        ]
 
 
 media_schema = strawberry.federation.Schema(query=MediaQuery, types=[Book, Film], config=MONEY_CONFIG)

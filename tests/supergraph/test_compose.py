@@ -11,7 +11,9 @@ from supergraph.compose_cli import main as compose_main
 from supergraph.supergraph_schema import Supergraph
 from tests.supergraph.subgraph_apps import SCHEMAS
 
-FED2 = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])\n'
+FED2 = (
+    'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])\n'
+)
 
 
 def strawberry_sources() -> list[SubgraphSource]:
@@ -25,7 +27,9 @@ def test_strawberry_subgraphs_compose_into_a_join_v03_supergraph() -> None:
     sdl = compose(strawberry_sources())
     assert '@link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION)' in sdl
     assert 'ACCOUNTS @join__graph(name: "accounts", url: "http://accounts.test/graphql")' in sdl
-    assert '@join__type(graph: ACCOUNTS, key: "id")' in sdl and '@join__type(graph: REVIEWS, key: "id")' in sdl
+    assert (
+        '@join__type(graph: ACCOUNTS, key: "id")' in sdl and '@join__type(graph: REVIEWS, key: "id")' in sdl
+    )
     assert '@join__field(graph: SHIPPING, requires: "price weight")' in sdl
     assert '@join__field(graph: REVIEWS, provides: "name")' in sdl
     assert "@join__field(graph: SHIPPING, external: true)" in sdl
@@ -101,7 +105,8 @@ def test_the_cli_writes_the_supergraph_file(tmp_path: Path) -> None:
     config.write_text(
         "subgraphs:\n"
         + "".join(
-            f"  {name}:\n    routing_url: http://{name}.test/graphql\n    schema:\n      file: ./{name}.graphql\n"
+            f"  {name}:\n    routing_url: http://{name}.test/graphql\n"
+            f"    schema:\n      file: ./{name}.graphql\n"
             for name in SCHEMAS
         )
     )
@@ -111,7 +116,9 @@ def test_the_cli_writes_the_supergraph_file(tmp_path: Path) -> None:
 
 
 def test_the_cli_exits_non_zero_with_the_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "a.graphql").write_text(FED2 + 'type Query { u: User }\ntype User @key(fields: "nope") { id: ID! }')
+    (tmp_path / "a.graphql").write_text(
+        FED2 + 'type Query { u: User }\ntype User @key(fields: "nope") { id: ID! }'
+    )
     config = tmp_path / "supergraph.yaml"
     config.write_text("subgraphs:\n  a:\n    routing_url: http://a\n    schema:\n      file: a.graphql\n")
     assert compose_main(["--config", str(config)]) == 1

@@ -27,7 +27,8 @@ async def test_entity_jumps_three_levels_deep_merge_into_one_answer(router: Rout
     client, _ = router
     result = await gql(
         client,
-        '{ user(id: "u1") { name reviews { body product { name shippingEstimate reviews { author { email } } } } } }',
+        '{ user(id: "u1") { name reviews { body product { name shippingEstimate '
+        "reviews { author { email } } } } } }",
     )
     assert "errors" not in result
     user = result["data"]["user"]
@@ -43,7 +44,9 @@ async def test_entity_jumps_three_levels_deep_merge_into_one_answer(router: Rout
 async def test_requires_fields_are_fetched_first_and_passed_in_representations(router: Router) -> None:
     client, _ = router
     result = await client.post(
-        "/graphql", json={"query": "{ topProducts { upc shippingEstimate } }"}, headers={"X-Debug-Query-Plan": "1"}
+        "/graphql",
+        json={"query": "{ topProducts { upc shippingEstimate } }"},
+        headers={"X-Debug-Query-Plan": "1"},
     )
     body = result.json()
     assert body["data"]["topProducts"] == [
@@ -57,7 +60,9 @@ async def test_requires_fields_are_fetched_first_and_passed_in_representations(r
 async def test_provides_lets_the_providing_subgraph_answer_without_a_jump(router: Router) -> None:
     client, _ = router
     response = await client.post(
-        "/graphql", json={"query": "{ latestReview { author { name } } }"}, headers={"X-Debug-Query-Plan": "1"}
+        "/graphql",
+        json={"query": "{ latestReview { author { name } } }"},
+        headers={"X-Debug-Query-Plan": "1"},
     )
     body = response.json()
     assert body["data"] == {"latestReview": {"author": {"name": "Ada (provided)"}}}
@@ -169,7 +174,9 @@ async def test_a_missing_token_comes_back_as_unauthenticated_from_the_subgraph(r
 
 async def test_typename_and_introspection_are_answered_by_the_router(router: Router) -> None:
     client, _ = router
-    body = await gql(client, '{ __typename __type(name: "User") { fields { name } } user(id: "u1") { __typename } }')
+    body = await gql(
+        client, '{ __typename __type(name: "User") { fields { name } } user(id: "u1") { __typename } }'
+    )
     names = {f["name"] for f in body["data"]["__type"]["fields"]}
     assert body["data"]["__typename"] == "Query"
     assert body["data"]["user"] == {"__typename": "User"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,7 +62,7 @@ async def test_apq_registers_a_query_by_hash_and_runs_it_by_hash_alone(router: R
     assert registered.json()["data"]["users"][0]["email"] == "ada@example.test"
     by_hash = await client.post("/graphql", json={"extensions": extensions})
     assert by_hash.json() == registered.json()
-    by_get = await client.get("/graphql", params={"extensions": '{"persistedQuery":{"version":1,"sha256Hash":"%s"}}' % digest})
+    by_get = await client.get("/graphql", params={"extensions": json.dumps(extensions)})
     assert by_get.json() == registered.json()
 
 
@@ -77,7 +78,11 @@ async def test_apq_refuses_a_query_whose_hash_does_not_match(router: Router) -> 
     [
         ("ROUTER_MAX_DEPTH", '{ user(id: "u1") { reviews { product { name } } } }', "MAX_DEPTH_EXCEEDED"),
         ("ROUTER_MAX_ALIASES", "{ a: users { b: id c: name } }", "MAX_ALIASES_EXCEEDED"),
-        ("ROUTER_MAX_ROOT_FIELDS", "{ users { id } topProducts { upc } shippingZones }", "MAX_ROOT_FIELDS_EXCEEDED"),
+        (
+            "ROUTER_MAX_ROOT_FIELDS",
+            "{ users { id } topProducts { upc } shippingZones }",
+            "MAX_ROOT_FIELDS_EXCEEDED",
+        ),
         ("ROUTER_MAX_TOKENS", "{ users { id name email secret } }", "MAX_TOKENS_EXCEEDED"),
     ],
 )
@@ -98,9 +103,13 @@ async def test_a_body_over_the_byte_limit_is_refused(make_router: Callable[..., 
         assert code_of(response) == "BODY_TOO_LARGE"
 
 
-async def test_get_runs_queries_refuses_mutations_and_serves_an_offline_page_to_browsers(router: Router) -> None:
+async def test_get_runs_queries_refuses_mutations_and_serves_an_offline_page_to_browsers(
+    router: Router,
+) -> None:
     client, _ = router
-    assert (await client.get("/graphql", params={"query": QUERY})).json()["data"]["users"][1]["name"] == "Grace"
+    assert (await client.get("/graphql", params={"query": QUERY})).json()["data"]["users"][1][
+        "name"
+    ] == "Grace"
     mutation = await client.get("/graphql", params={"query": 'mutation { logAccount(entry: "x") }'})
     assert mutation.status_code == 405
     page = await client.get("/graphql", headers={"Accept": "text/html"})
@@ -144,7 +153,9 @@ async def test_cors_allows_only_the_configured_origins(make_router: Callable[...
         assert "access-control-allow-origin" not in denied.headers
 
 
-async def test_a_static_directory_is_served_at_the_root(make_router: Callable[..., Any], tmp_path: Path) -> None:
+async def test_a_static_directory_is_served_at_the_root(
+    make_router: Callable[..., Any], tmp_path: Path
+) -> None:
     (tmp_path / "index.html").write_text("<h1>app</h1>")
     async with make_router(ROUTER_STATIC_DIR=str(tmp_path)) as (client, _):
         assert (await client.get("/")).text == "<h1>app</h1>"
@@ -161,7 +172,9 @@ async def test_a_down_subgraph_gives_partial_data_and_subgraph_unavailable_with_
     config = write_rover_config(
         tmp_path, {"accounts": accounts.url, "reviews": reviews.url, "products": subgraphs["products"].url}
     )
-    settings = RouterSettings(SUPERGRAPH_CONFIG=str(config), ROUTER_POLL_INTERVAL_S=0, ROUTER_SUBGRAPH_TIMEOUT_S=2)
+    settings = RouterSettings(
+        SUPERGRAPH_CONFIG=str(config), ROUTER_POLL_INTERVAL_S=0, ROUTER_SUBGRAPH_TIMEOUT_S=2
+    )
     runtime = RouterRuntime(settings)
     assert await runtime.refresh()
     await reviews.stop()
@@ -175,12 +188,16 @@ async def test_a_down_subgraph_gives_partial_data_and_subgraph_unavailable_with_
             query = '{ user(id: "u1") { name reviews { id } } topProducts { name } }'
             body = (await client.post("/graphql", json={"query": query})).json()
             assert body["data"] == {"user": None, "topProducts": [{"name": "Kettle"}, {"name": "Teapot"}]}
-            (error,) = [e for e in body["errors"] if e.get("extensions", {}).get("code") == "SUBGRAPH_UNAVAILABLE"]
+            (error,) = [
+                e for e in body["errors"] if e.get("extensions", {}).get("code") == "SUBGRAPH_UNAVAILABLE"
+            ]
             assert error["path"] == ["user", "reviews"]
             assert (await client.get("/ready")).status_code == 503
             assert (await client.get("/health")).status_code == 200
             await accounts.stop()
-            body = (await client.post("/graphql", json={"query": "{ me { name } topProducts { name } }"})).json()
+            body = (
+                await client.post("/graphql", json={"query": "{ me { name } topProducts { name } }"})
+            ).json()
             assert body["data"] == {"me": None, "topProducts": [{"name": "Kettle"}, {"name": "Teapot"}]}
             assert body["errors"][0]["path"] == ["me"]
             assert body["errors"][0]["extensions"]["code"] == "SUBGRAPH_UNAVAILABLE"
@@ -198,7 +215,9 @@ async def test_the_router_answers_not_ready_until_subgraphs_come_up_then_compose
     runtime.start()
     late = ServedApp("shipping", asgi_app("shipping"), sock=sock)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://router") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://router"
+        ) as client:
             response = await client.post("/graphql", json={"query": "{ shippingZones }"})
             assert response.status_code == 503 and code_of(response) == "SUPERGRAPH_NOT_READY"
             assert (await client.get("/health")).status_code == 200
@@ -221,7 +240,8 @@ async def test_recomposition_picks_up_changes_and_keeps_the_old_supergraph_when_
     sdl = SCHEMAS["products"].as_str()
     (tmp_path / "products.graphql").write_text(sdl)
     (tmp_path / "supergraph.yaml").write_text(
-        "subgraphs:\n  products:\n    routing_url: http://127.0.0.1:9/graphql\n    schema:\n      file: products.graphql\n"
+        "subgraphs:\n  products:\n    routing_url: http://127.0.0.1:9/graphql\n"
+        "    schema:\n      file: products.graphql\n"
     )
     settings = RouterSettings(SUPERGRAPH_CONFIG=str(tmp_path / "supergraph.yaml"), ROUTER_POLL_INTERVAL_S=0)
     runtime = RouterRuntime(settings)
@@ -229,7 +249,9 @@ async def test_recomposition_picks_up_changes_and_keeps_the_old_supergraph_when_
         assert await runtime.refresh()
         first = runtime.gateway
         assert first is not None and "colour" not in first.supergraph.api_schema.get_type("Product").fields  # type: ignore[union-attr]
-        (tmp_path / "products.graphql").write_text(sdl.replace("weight: Int!", "weight: Int!\n  colour: String"))
+        (tmp_path / "products.graphql").write_text(
+            sdl.replace("weight: Int!", "weight: Int!\n  colour: String")
+        )
         assert await runtime.refresh()
         second = runtime.gateway
         assert second is not first

@@ -38,7 +38,8 @@ def test_the_api_schema_has_no_join_machinery_and_no_inaccessible_elements() -> 
 def test_a_supergraph_with_an_unsupported_execution_feature_is_refused() -> None:
     sdl = FIXTURE.read_text().replace(
         '@link(url: "https://specs.apollo.dev/link/v1.0")',
-        '@link(url: "https://specs.apollo.dev/link/v1.0")\n  @link(url: "https://specs.apollo.dev/context/v0.1", for: EXECUTION)',
+        '@link(url: "https://specs.apollo.dev/link/v1.0")\n'
+        '  @link(url: "https://specs.apollo.dev/context/v0.1", for: EXECUTION)',
     )
     with pytest.raises(SupergraphError, match="unsupported feature"):
         Supergraph(sdl)
@@ -85,6 +86,8 @@ def test_lists_are_flattened_in_entity_paths() -> None:
 
 def test_consecutive_mutation_fields_of_one_subgraph_share_one_ordered_fetch() -> None:
     supergraph = Supergraph(FIXTURE.read_text())
-    plan = plan_of(supergraph, 'mutation { a: placeOrder(sku: "1") { id } b: placeOrder(sku: "2") { item { title } } }')
+    plan = plan_of(
+        supergraph, 'mutation { a: placeOrder(sku: "1") { id } b: placeOrder(sku: "2") { item { title } } }'
+    )
     assert len(plan) == 1
     assert [f["subgraph"] for f in plan[0]] == ["ORDERS", "INVENTORY"]
