@@ -189,3 +189,28 @@ def test_a_payment_survives_the_marketplace_being_down_when_it_is_notified(stack
         time.sleep(0.2)
     assert state == "DELIVERED"
     assert balance(stack, user["token"], user["wallet"]) == "70000.00"
+
+
+def test_an_idempotency_key_replays_the_same_deposit_and_refuses_a_different_one(stack: Stack):
+    user = funded_wallet(stack, 10_000, prefix="idem")
+    key = f"key-{user['id']}"
+    variables = {
+        "input": {"walletId": user["wallet"], "amount": 5000, "type": "DEPOSIT", "idempotencyKey": key}
+    }
+    first = data_of(stack.gql(CREATE_TX, variables, token=user["token"]))["createTransaction"]
+    again = data_of(stack.gql(CREATE_TX, variables, token=user["token"]))["createTransaction"]
+    assert first["status"] == "SUCCESS" and again == first
+    variables["input"]["amount"] = 6000
+    reused = stack.gql(CREATE_TX, variables, token=user["token"])
+    assert failure_code(reused) == "IDEMPOTENCY_KEY_REUSED", reused
+    assert balance(stack, user["token"], user["wallet"]) == "15000.00"
+
+
+@pytest.mark.parametrize("amount", [0, -5, "10.001", "abc", 1e30])
+def test_a_bad_amount_is_bad_user_input_through_the_router_and_changes_nothing(stack: Stack, amount: object):
+    user = funded_wallet(stack, 10_000, prefix="amt")
+    order = marketplace_order(stack)
+    body = pay(stack, user["token"], user["wallet"], amount, order["nomorVA"])
+    assert body.get("data") is None and failure_code(body) == "BAD_USER_INPUT", body
+    assert balance(stack, user["token"], user["wallet"]) == "10000.00"
+    assert order_by_va(stack, order["nomorVA"])["paymentStatus"] == "UNPAID"
