@@ -17,7 +17,7 @@ from typing import Any
 
 import strawberry
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from graphql import GraphQLError
 from graphql.language import (
     FieldNode,
@@ -28,6 +28,7 @@ from graphql.language import (
     VariableNode,
     parse,
 )
+from strawberry.http.ides import get_graphql_ide_html
 
 from scripts.sandbox.store import CATALOGUE, SandboxError, Store, offline_va
 from scripts.sandbox.store import Order as OrderRow
@@ -349,6 +350,11 @@ def _is_down(store: Store, fields: list[tuple[str, dict[str, str]]]) -> bool:
 def _mount_graphql(
     app: FastAPI, schema: strawberry.Schema, store: Store, wallet: WalletGateway | None, gate: bool
 ) -> None:
+    @app.get("/graphql")
+    async def graphiql() -> HTMLResponse:
+        """GraphiQL in a browser, for running the seed's "Tes Integrasi" by hand."""
+        return HTMLResponse(get_graphql_ide_html())
+
     @app.post("/graphql")
     async def graphql_endpoint(request: Request) -> JSONResponse:
         try:

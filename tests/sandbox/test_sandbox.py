@@ -330,3 +330,9 @@ async def test_the_wallet_offline_hook_gives_offline_vas_without_calling_the_wal
     assert sandbox.wallet.requests == []
     await sandbox.gql(sandbox.orders, "mutation { sandboxSetWalletOffline(offline: false) }")
     assert (await sandbox.order(token))["nomorVA"] == "880800000001"
+
+
+async def test_both_services_offer_graphiql_in_a_browser(sandbox: Sandbox):
+    for client in (sandbox.users, sandbox.orders):
+        page = await client.get("/graphql", headers={"accept": "text/html"})
+        assert page.status_code == 200 and "graphiql" in page.text.lower()
