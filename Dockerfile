@@ -43,6 +43,8 @@ RUN groupadd --system --gid 10001 sawit \
 COPY --from=builder /opt/venv /opt/venv
 WORKDIR /app
 COPY deploy/keygen.sh deploy/supergraph.yaml ./deploy/
+# the web app's static files, which the router serves at / (ROUTER_STATIC_DIR in compose.yaml)
+COPY web ./web
 USER sawit:sawit
 EXPOSE 8000 8001 8002 8003 8004 8005 7001 7003
 # The router by default; every compose service names its own process.

@@ -171,6 +171,10 @@ def test_the_router_composes_from_the_deploy_supergraph_yaml_baked_into_the_imag
     assert set(env) <= _router_env_names(), set(env) - _router_env_names()
     assert env["SUPERGRAPH_CONFIG"] == "/app/deploy/supergraph.yaml"
     assert "deploy/supergraph.yaml" in DOCKERFILE.read_text()
+    # the web app is served by the router from the copy in the image (WORKDIR /app)
+    assert env["ROUTER_STATIC_DIR"] == "/app/web"
+    assert "COPY web ./web" in DOCKERFILE.read_text()
+    assert (REPO_ROOT / "web" / "index.html").is_file()
     config = load_yaml(DEPLOY_SUPERGRAPH)
     root = load_yaml(REPO_ROOT / "supergraph.yaml")
     assert set(config["subgraphs"]) == set(root["subgraphs"]) == set(SUBGRAPHS)

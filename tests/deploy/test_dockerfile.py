@@ -6,7 +6,10 @@ import fnmatch
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
+
+import pytest
 
 from tests.deploy.compose_files import DOCKERIGNORE, SUBGRAPHS, copy_sources, dockerfile_stages
 from tests.support.procs import REPO_ROOT
@@ -73,9 +76,9 @@ def test_no_key_secret_or_database_can_enter_the_build_context() -> None:
         assert not source.endswith((".pem", ".env", ".db")) and source not in ("keys", "data", ".")
 
 
-def test_the_package_the_builder_installs_carries_every_migration_and_no_key(tmp_path: Path) -> None:
-    # From exactly what the builder stage copies, let setuptools collect the files `pip install .`
-    # puts into the wheel (build_py: the packages and their package data, read from pyproject.toml).
+def test_the_wheel_the_builder_installs_carries_every_migration_and_no_key(tmp_path: Path) -> None:
+    # Build from exactly what the builder stage copies, as its `pip install .` does (isolated build
+    # with the backend pyproject.toml asks for).
     _args, stages = dockerfile_stages()
     context = tmp_path / "context"
     context.mkdir()
@@ -85,19 +88,21 @@ def test_the_package_the_builder_installs_carries_every_migration_and_no_key(tmp
             shutil.copytree(src, context / source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(src, context / source)
-    out = tmp_path / "wheel-content"
+    dist = tmp_path / "dist"
     result = subprocess.run(
-        [sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py", "-d", str(out)],
-        cwd=context,
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(context)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,
     )
+    if result.returncode != 0 and "No matching distribution found for setuptools" in result.stderr:
+        pytest.skip(f"no package index offers the build backend here: {result.stderr.strip()[-300:]}")
     assert result.returncode == 0, result.stderr[-2000:]
-    names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    (wheel,) = dist.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
     for name in SUBGRAPHS:
         for required in ("app.py", "migrations/env.py", "migrations/script.py.mako"):
-            assert f"subgraphs/{name}/{required}" in names, f"{name}: {required} missing from the package"
+            assert f"subgraphs/{name}/{required}" in names, f"{name}: {required} missing from the wheel"
         versions = f"subgraphs/{name}/migrations/versions/"
         assert any(n.startswith(versions) and n.endswith(".py") for n in names), name
     for module in ("supergraph/server.py", "scripts/keygen.py", "scripts/marketplace_sandbox.py"):
