@@ -128,7 +128,12 @@ class AddHistoryInput:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The caller's own history, newest first; hidden entries left out.")
+    @strawberry.field(
+        description=(
+            "The caller's own history, newest recorded first; hidden entries left out. "
+            "`from`/`to` bound occurredAt (inclusive); `after` is the historyId of the previous page's last entry."
+        )
+    )
     async def my_history(
         self,
         info: HistoryInfo,
