@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,14 @@ from tests.e2e.flows import (
 from tests.support.stack import Stack
 
 REFERENCE_SEED = Path("/work/shared/contracts/seed")
+REFERENCE_README = Path("/work/shared/seed")
+MARKET_FILES = {
+    "1": "market_1_register",
+    "2": "market_2_login",
+    "3": "market_3_create_order",
+    "4": "market_4_payment",
+    "5": "market_5_cek_tagihan",
+}
 
 
 def run_seed_flow(stack: Stack) -> dict[str, Any]:
@@ -127,5 +136,14 @@ def test_the_seed_operations_work_verbatim_through_the_router_and_pay_a_marketpl
 def test_the_seed_copies_are_verbatim():
     if not REFERENCE_SEED.is_dir():
         pytest.skip(f"{REFERENCE_SEED} is not on this machine; nothing to compare the copies with")
-    for reference in sorted(REFERENCE_SEED.glob("*.graphql")):
+    references = sorted(REFERENCE_SEED.glob("*.graphql"))
+    assert len(references) == 9
+    for reference in references:
         assert (SEED_DIR / reference.name).read_text() == reference.read_text(), reference.name
+    # The marketplace operations of the seed README's "Tes Integrasi" section.
+    readme = next(REFERENCE_README.glob("*.txt")).read_text()
+    section = readme[readme.index("## Tes Integrasi") :]
+    blocks = re.findall(r"### (\d)\. [^\n]*\n```graphql\n(.*?)```", section, re.S)
+    assert [number for number, _ in blocks] == list(MARKET_FILES)
+    for number, body in blocks:
+        assert (SEED_DIR / f"{MARKET_FILES[number]}.graphql").read_text() == body, number
