@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import time
 import uuid
@@ -52,6 +53,12 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # One bounded attempt before serving, so a ready supergraph is there at the first request;
+        # on failure the background loop keeps retrying while /health already answers.
+        try:
+            await asyncio.wait_for(runtime.refresh(), timeout=5)
+        except TimeoutError:
+            log.warning("first composition attempt timed out; retrying in the background")
         runtime.start()
         try:
             yield
