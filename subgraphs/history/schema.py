@@ -131,7 +131,8 @@ class Query:
     @strawberry.field(
         description=(
             "The caller's own history, newest recorded first; hidden entries left out. "
-            "`from`/`to` bound occurredAt (inclusive); `after` is the historyId of the previous page's last entry."
+            "`from`/`to` bound occurredAt (inclusive); "
+            "`after` is the historyId of the previous page's last entry."
         )
     )
     async def my_history(
