@@ -13,7 +13,7 @@ import httpx
 
 from shared.money import format_minor
 from tests.support.procs import free_port, start_subgraph
-from tests.support.tokens import bearer, service_token, user_token
+from tests.support.tokens import bearer, user_token
 from tests.transactions.conftest import (
     CREATE,
     GET,
@@ -202,14 +202,7 @@ async def test_a_process_killed_between_debit_and_success_settles_after_restart(
     url = url_of(port)
     user = await stack.new_user()
     wallet = await stack.new_wallet(user)
-    await stack.data(
-        stack.wallet_url,
-        """mutation($t: String!, $u: ID!, $w: ID!) {
-             topupWallet(input: {transactionId: $t, userId: $u, walletId: $w, amount: "80000"}) {
-               balanceAfter } }""",
-        {"t": f"fund-{uuid.uuid4()}", "u": user.id, "w": wallet},
-        service_token("wallet:credit"),
-    )
+    await stack.topup(user, wallet, 80_000)
     crashing, _ = start_subgraph(
         "transactions", {**env, "TRANSACTIONS_CRASH_AFTER_DEBIT": "1"}, tmp_path / "logs", port=port
     )

@@ -176,7 +176,7 @@ async def test_insufficient_funds_fails_with_the_wallets_code_and_moves_nothing(
 
 
 async def test_my_transactions_lists_newest_first_with_filters_and_pages(tx: TxApi, stack: Stack) -> None:
-    user, wallet = await tx.funded_wallet(10_000)
+    user, wallet = await tx.funded_wallet(10_000, via_saga=True)
     other = await stack.new_user()
     other_wallet = await stack.new_wallet(other)
     made = [await tx.create(user, walletId=wallet, amount=100 + i, type="DEPOSIT") for i in range(3)]
@@ -196,7 +196,7 @@ async def test_my_transactions_lists_newest_first_with_filters_and_pages(tx: TxA
 
 
 async def test_wallet_and_user_entities_show_only_the_callers_transactions(tx: TxApi, stack: Stack) -> None:
-    user, wallet = await tx.funded_wallet(10_000)
+    user, wallet = await tx.funded_wallet(10_000, via_saga=True)
     other = await stack.new_user()
     query = """query($r: [_Any!]!) { _entities(representations: $r) {
         ... on Wallet { walletId transactions { transactionId amount } }
@@ -214,7 +214,7 @@ async def test_the_transaction_entity_resolves_for_its_owner_and_a_service_only(
 ) -> None:
     from tests.support.tokens import service_token, user_token
 
-    user, _ = await tx.funded_wallet(1_000)
+    user, _ = await tx.funded_wallet(1_000, via_saga=True)
     listed = (await tx.data("{ myTransactions { transactionId } }", token=user.token))["myTransactions"]
     query = """query($r: [_Any!]!) { _entities(representations: $r) {
         ... on Transaction { transactionId status wallet { walletId } } } }"""
