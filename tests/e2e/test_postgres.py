@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
-from shared.settings import SUBGRAPHS
 from tests.e2e.test_seed import run_seed_flow
-from tests.support.postgres import fresh_database
-from tests.support.stack import Stack
+from tests.support.stack import Stack, fresh_postgres_urls
 
 
 @pytest.mark.postgres
 def test_the_seed_flow_works_with_every_subgraph_on_postgresql(
     postgres_admin_url: str, tmp_path: Path, base_env: dict[str, str]
 ):
-    with ExitStack() as databases:
-        urls = {name: databases.enter_context(fresh_database(f"sawit_e2e_{name}")) for name in SUBGRAPHS}
+    with fresh_postgres_urls() as urls:
+        assert sorted(urls) == ["auth", "fraud", "history", "transactions", "wallet"]
         assert all(url.startswith("postgresql+asyncpg://") for url in urls.values())
         with Stack(tmp_path, base_env, database_urls=urls) as stack:
             seen = run_seed_flow(stack)

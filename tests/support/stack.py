@@ -1,7 +1,7 @@
 """The whole system as real processes on free loopback ports, for end-to-end tests.
 
 `Stack(work_dir, base_env).start()` runs the five subgraphs (SQLite files in `work_dir`, or the
-database URLs given, e.g. fresh PostgreSQL databases), then the marketplace sandbox (its VAs come
+database URLs given, e.g. `fresh_postgres_urls()`), then the marketplace sandbox (its VAs come
 from the router) and the router composed from the running subgraphs (Rover supergraph.yaml written
 into `work_dir`); it waits for every `/health` and the router's `/ready`. `stop()` ends every
 process group (tests.support.procs.Process), so nothing outlives the session.
@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from shared.settings import SUBGRAPHS
+from tests.support.postgres import fresh_database
 from tests.support.procs import Process, free_port, python_module, wait_healthy
 
 ADMIN_EMAIL = "admin-e2e@sawit.test"
@@ -40,6 +42,13 @@ FAST_ENV: dict[str, str] = {
     "ROUTER_POLL_INTERVAL_S": "5",
     "SANDBOX_WALLET_TIMEOUT_S": "10",
 }
+
+
+@contextmanager
+def fresh_postgres_urls(prefix: str = "sawit_e2e") -> Iterator[dict[str, str]]:
+    """A new empty PostgreSQL database per subgraph (dropped afterwards): `database_urls` for Stack."""
+    with ExitStack() as databases:
+        yield {name: databases.enter_context(fresh_database(f"{prefix}_{name}")) for name in SUBGRAPHS}
 
 
 class StackError(RuntimeError):
