@@ -214,3 +214,22 @@ def test_a_bad_amount_is_bad_user_input_through_the_router_and_changes_nothing(s
     assert body.get("data") is None and failure_code(body) == "BAD_USER_INPUT", body
     assert balance(stack, user["token"], user["wallet"]) == "10000.00"
     assert order_by_va(stack, order["nomorVA"])["paymentStatus"] == "UNPAID"
+
+
+def test_a_bill_that_cannot_be_checked_is_not_paid_and_can_be_paid_once_the_marketplace_is_back(stack: Stack):
+    user = funded_wallet(stack, 100_000, prefix="unreach")
+    order = marketplace_order(stack)
+    va, total = order["nomorVA"], money_literal(order["totalHarga"])
+    stack.orders('mutation { sandboxSetDown(down: true, fields: ["*"]) }')
+    try:
+        body = pay(stack, user["token"], user["wallet"], total, va)
+    finally:
+        stack.orders("mutation { sandboxSetDown(down: false) }")
+    assert failure_code(body) == "MARKETPLACE_UNAVAILABLE", body
+    assert data_of(body)["createTransaction"]["status"] == "FAILED"
+    assert balance(stack, user["token"], user["wallet"]) == "100000.00"
+
+    retried = data_of(pay(stack, user["token"], user["wallet"], total, va))["createTransaction"]
+    assert retried["status"] == "SUCCESS", retried
+    assert balance(stack, user["token"], user["wallet"]) == "70000.00"
+    assert wait_paid(stack, va)["status"] == "PROCESS"
