@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from shared.settings import Settings
 from subgraphs.transactions.app import create_app
@@ -56,9 +57,9 @@ def url_of(port: int) -> str:
 
 
 class LocalServer:
-    """A Starlette app served by uvicorn inside the test's event loop, on a fixed port (restartable)."""
+    """An ASGI app served by uvicorn inside the test's event loop, on a fixed port (restartable)."""
 
-    def __init__(self, app: Starlette, port: int | None = None) -> None:
+    def __init__(self, app: ASGIApp, port: int | None = None) -> None:
         self.app = app
         self.port = port or free_port()
         self._server: uvicorn.Server | None = None
