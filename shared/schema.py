@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext
 
 from shared.errors import AppError
@@ -29,5 +30,10 @@ def build_schema(
     query: type, mutation: type | None = None, types: Iterable[type] = (), **kwargs: Any
 ) -> SubgraphSchema:
     return SubgraphSchema(
-        query=query, mutation=mutation, types=list(types), extensions=[ErrorCodes], **kwargs
+        query=query,
+        mutation=mutation,
+        types=list(types),
+        # The router sends the same few operations again and again: parse and validate each once.
+        extensions=[ErrorCodes, ParserCache(maxsize=256), ValidationCache(maxsize=256)],
+        **kwargs,
     )
