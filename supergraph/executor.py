@@ -93,7 +93,7 @@ def _project(value: Any, selection: SelectionSet, supergraph: Supergraph) -> Any
     for condition, sub in selection.fragments.items():
         if typename is None:
             continue
-        if typename == condition or condition in _supertypes(supergraph, typename):
+        if typename == condition or condition in supergraph.supertypes(typename):
             projected = _project(value, sub, supergraph)
             for k, v in projected.items():
                 if isinstance(out.get(k), dict) and isinstance(v, dict):
@@ -101,17 +101,6 @@ def _project(value: Any, selection: SelectionSet, supergraph: Supergraph) -> Any
                 else:
                     out[k] = v
     return out
-
-
-def _supertypes(supergraph: Supergraph, type_name: str) -> set[str]:
-    gtype = supergraph.schema.get_type(type_name)
-    names = {i.name for i in getattr(gtype, "interfaces", ()) or ()}
-    for union_name, model in supergraph.types.items():
-        if model.kind == "union":
-            utype = supergraph.schema.get_type(union_name)
-            if any(t.name == type_name for t in getattr(utype, "types", ())):
-                names.add(union_name)
-    return names
 
 
 def _restore_keys(value: Any, selection: SelectionSet, supergraph: Supergraph) -> None:
@@ -125,7 +114,7 @@ def _restore_keys(value: Any, selection: SelectionSet, supergraph: Supergraph) -
     typename = value.get("__typename")
     sets = [selection]
     for condition, fragment in selection.fragments.items():
-        if typename is not None and (typename == condition or condition in _supertypes(supergraph, typename)):
+        if typename is not None and (typename == condition or condition in supergraph.supertypes(typename)):
             sets.append(fragment)
     for current in sets:
         for sel in current.fields.values():

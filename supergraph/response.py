@@ -52,6 +52,7 @@ class ResponseShaper:
         self.fragments = fragments
         self.variables = variables
         self.errors = errors
+        self._collected: dict[tuple[str, tuple[int, ...]], dict[str, list[FieldNode]]] = {}
 
     def collect(
         self,
@@ -117,7 +118,11 @@ class ResponseShaper:
         extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any] | _Invalid:
         result: dict[str, Any] = {}
-        for key, nodes in self.collect(object_type, selections).items():
+        cache_key = (object_type.name, tuple(map(id, selections)))
+        fields = self._collected.get(cache_key)
+        if fields is None:
+            fields = self._collected[cache_key] = self.collect(object_type, selections)
+        for key, nodes in fields.items():
             name = nodes[0].name.value
             if name == "__typename":
                 result[key] = object_type.name

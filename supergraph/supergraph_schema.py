@@ -157,6 +157,7 @@ class Supergraph:
         except Exception as exc:  # noqa: BLE001
             raise SupergraphError(f"API schema does not build: {exc}") from exc
         self.graph_by_name = {g.name: g for g in self.graphs.values()}
+        self._supertypes: dict[str, frozenset[str]] = {}
 
     # ---- loading -------------------------------------------------------------------------------
 
@@ -325,6 +326,20 @@ class Supergraph:
                 if abstract in names and graph in self.type_graphs(candidate.name):
                     result.append(candidate.name)
         return result
+
+    def supertypes(self, type_name: str) -> frozenset[str]:
+        """Interfaces and unions an object type belongs to (cached: used per response object)."""
+        cached = self._supertypes.get(type_name)
+        if cached is None:
+            gtype = self.schema.get_type(type_name)
+            names = {i.name for i in getattr(gtype, "interfaces", ()) or ()}
+            for name, model in self.types.items():
+                if model.kind == "union":
+                    utype = self.schema.get_type(name)
+                    if any(t.name == type_name for t in getattr(utype, "types", ())):
+                        names.add(name)
+            cached = self._supertypes[type_name] = frozenset(names)
+        return cached
 
     def supergraph_possible_types(self, abstract: str) -> list[str]:
         gtype = self.schema.get_type(abstract)
