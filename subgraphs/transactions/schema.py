@@ -283,16 +283,17 @@ class CreateTransactionInput:
 
 
 def client_address(info: Info) -> str:
-    """The caller's IP: the router's X-Forwarded-For when the peer is a trusted proxy, else the peer."""
+    """The caller's IP: when the peer is a trusted proxy (the router), the address it appended last
+    to X-Forwarded-For (earlier entries are whatever the client sent); else the peer itself."""
     request: Any = info.context.request
     peer = request.client.host if request is not None and request.client else "unknown"
     if request is None:
         return peer
     forwarded = request.headers.get("x-forwarded-for")
     if forwarded and peer in info.context.deps.config.trusted_proxy_set:
-        first = forwarded.split(",")[0].strip()
+        last = forwarded.split(",")[-1].strip()
         try:
-            return str(ipaddress.ip_address(first))
+            return str(ipaddress.ip_address(last))
         except ValueError:
             return peer
     return peer
@@ -382,9 +383,10 @@ class Mutation:
     )
     async def generate_invoice_va(self, info: Info, amount: Money, description: str | None = None) -> str:
         deps = info.context.deps
-        _check_merchant(info)
+        # Every attempt counts, so a wrong merchant key cannot be guessed at full speed either.
         if not deps.invoice_limiter.allow(client_address(info)):
             raise AppError(ErrorCode.RATE_LIMITED, "Too many invoices requested; try again later")
+        _check_merchant(info)
         invoice = await deps.service.generate_invoice(int(amount), description)
         return invoice.va_number
 

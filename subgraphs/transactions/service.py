@@ -255,6 +255,7 @@ class TransactionService:
             return self._replay(existing, digest)
         # The saga finishes even if the caller disconnects: a cancelled request must not leave a
         # half-run saga to the recovery worker when it could simply complete.
+        self._inflight.add(tx.transaction_id)  # recovery leaves running sagas alone
         task = asyncio.create_task(self._run(tx))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -277,7 +278,6 @@ class TransactionService:
             return result.scalar_one_or_none()
 
     async def _run(self, tx: Transaction) -> Transaction:
-        self._inflight.add(tx.transaction_id)
         try:
             return await self._saga(tx)
         finally:
