@@ -120,7 +120,7 @@ class Wallet:
         return [LedgerEntry.of(record) for record in records]
 
 
-@strawberry.type(description="What one transaction id did to one wallet.")
+@strawberry.federation.type(inaccessible=True, description="What one transaction id did to one wallet.")
 class LedgerResult:
     transaction_id: str
     wallet_id: strawberry.ID
@@ -141,7 +141,7 @@ class LedgerResult:
         )
 
 
-@strawberry.type(description="Both sides of a transfer, posted atomically.")
+@strawberry.federation.type(inaccessible=True, description="Both sides of a transfer, posted atomically.")
 class TransferResult:
     transaction_id: str
     debit: LedgerResult
