@@ -1,8 +1,11 @@
-"""Apollo Gateway (Node) serving a supergraph SDL file: installed once into .tmp/gateway-node/.
+"""Node gateways serving a supergraph SDL file: Apollo Gateway and Hive Gateway.
 
-The install is cached (git-ignored `.tmp/`) and reused while its pinned versions match; the tiny
-server file is written at test time. Everything here answers None plus a reason instead of raising
-when Node or the npm registry is not available, so the caller can skip saying why.
+Each is installed once with `npm install --no-audit --no-fund` into its own folder under
+.tmp/gateway-node/ (git-ignored) and reused while its pinned versions match; the small server or
+config file is written at test time. When Node or the npm registry is unavailable, `ensure_installed`
+answers None plus the reason, so the caller can skip saying why.
+
+Both forward `Authorization` and `X-Request-ID` to the subgraphs, as our router does.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -19,11 +24,9 @@ import httpx
 from tests.support.procs import REPO_ROOT, Process, free_port
 
 CACHE_DIR = REPO_ROOT / ".tmp" / "gateway-node"
-# @apollo/server 5 needs Node >= 20; @apollo/gateway 2 composes nothing, it only serves the SDL.
-PACKAGES = {"@apollo/gateway": "2.14.4", "@apollo/server": "5.5.1", "graphql": "16.11.0"}
-MIN_NODE_MAJOR = 20
+MIN_NODE_MAJOR = 20  # @apollo/server 5 and @graphql-hive/gateway 2 need Node >= 20
 
-SERVER_JS = r"""// Written by tests/gateway: Apollo Gateway serving a supergraph SDL composed elsewhere.
+APOLLO_SERVER_JS = r"""// Written by tests/gateway: Apollo Gateway serving a supergraph SDL.
 // usage: node apollo-gateway.js <supergraph.graphql> <port>
 'use strict';
 const fs = require('fs');
@@ -58,74 +61,143 @@ startStandaloneServer(server, {
   });
 """
 
+HIVE_CONFIG_TS = r"""// Written by tests/gateway: Hive Gateway settings (the supergraph file is an argument).
+import { defineConfig } from '@graphql-hive/gateway';
 
-def _installed_versions() -> dict[str, str]:
+export const gatewayConfig = defineConfig({
+  propagateHeaders: {
+    fromClientToSubgraphs({ request }) {
+      return {
+        authorization: request.headers.get('authorization') ?? undefined,
+        'x-request-id': request.headers.get('x-request-id') ?? undefined,
+      };
+    },
+  },
+});
+"""
+
+
+@dataclass(frozen=True)
+class NodeGateway:
+    name: str
+    packages: dict[str, str]
+    files: dict[str, str]
+    command: Callable[[Path, Path, int], list[str]]  # (install dir, SDL file, port) -> argv
+    path: str  # where it serves GraphQL
+
+    @property
+    def directory(self) -> Path:
+        return CACHE_DIR / self.name
+
+
+APOLLO_GATEWAY = NodeGateway(
+    name="apollo-gateway",
+    packages={"@apollo/gateway": "2.14.4", "@apollo/server": "5.5.1", "graphql": "16.11.0"},
+    files={"apollo-gateway.js": APOLLO_SERVER_JS},
+    command=lambda d, sdl, port: ["node", str(d / "apollo-gateway.js"), str(sdl), str(port)],
+    path="/",
+)
+HIVE_GATEWAY = NodeGateway(
+    name="hive-gateway",
+    packages={"@graphql-hive/gateway": "2.15.1"},
+    files={"gateway.config.ts": HIVE_CONFIG_TS},
+    command=lambda d, sdl, port: [
+        str(d / "node_modules" / ".bin" / "hive-gateway"),
+        "supergraph",
+        str(sdl),
+        "--config-path",
+        str(d / "gateway.config.ts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ],  # fmt: skip
+    path="/graphql",
+)
+
+
+def _installed_versions(gateway: NodeGateway) -> dict[str, str]:
     found = {}
-    for name in PACKAGES:
-        manifest = CACHE_DIR / "node_modules" / name / "package.json"
+    for name in gateway.packages:
+        manifest = gateway.directory / "node_modules" / name / "package.json"
         if manifest.is_file():
             found[name] = json.loads(manifest.read_text()).get("version", "")
     return found
 
 
-def ensure_installed(timeout_s: float = 300.0) -> tuple[Path | None, str]:
-    """(the server file, "") once the pinned packages are installed, else (None, why not)."""
+def node_problem() -> str | None:
+    """Why no Node gateway can run here, or None."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
-        return None, "node/npm are not installed"
+        return "node/npm are not installed"
     version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
     try:
         major = int(version.lstrip("v").split(".")[0])
     except ValueError:
-        return None, f"cannot read the Node version ({version!r})"
+        return f"cannot read the Node version ({version!r})"
     if major < MIN_NODE_MAJOR:
-        return None, f"Node {version} is older than the {MIN_NODE_MAJOR} that @apollo/server needs"
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    if _installed_versions() != PACKAGES:
+        return f"Node {version} is older than {MIN_NODE_MAJOR}"
+    return None
+
+
+def ensure_installed(gateway: NodeGateway, timeout_s: float = 600.0) -> tuple[Path | None, str]:
+    """(install dir, "") once the pinned packages are installed and its files written, else (None, why)."""
+    problem = node_problem()
+    if problem:
+        return None, problem
+    directory = gateway.directory
+    directory.mkdir(parents=True, exist_ok=True)
+    if _installed_versions(gateway) != gateway.packages:
         package = {
-            "name": "sawit-gateway-check",
+            "name": f"sawit-{gateway.name}-check",
             "private": True,
-            "description": "Written by tests/gateway: Node gateways serving our composed supergraph",
-            "dependencies": PACKAGES,
+            "description": "Written by tests/gateway: a Node gateway serving our composed supergraph",
+            "dependencies": gateway.packages,
         }
-        (CACHE_DIR / "package.json").write_text(json.dumps(package, indent=2) + "\n")
+        (directory / "package.json").write_text(json.dumps(package, indent=2) + "\n")
         try:
             result = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund"],
-                cwd=CACHE_DIR,
+                ["npm", "install", "--no-audit", "--no-fund"],
+                cwd=directory,
                 capture_output=True,
                 text=True,
                 timeout=timeout_s,
             )
         except subprocess.TimeoutExpired:
-            return None, f"npm install did not finish within {timeout_s:.0f}s"
-        if result.returncode != 0 or _installed_versions() != PACKAGES:
-            return None, f"npm install failed: {(result.stderr or result.stdout).strip()[-500:]}"
-    server = CACHE_DIR / "apollo-gateway.js"
-    server.write_text(SERVER_JS)
-    return server, ""
+            return None, f"npm install of {gateway.name} did not finish within {timeout_s:.0f}s"
+        if result.returncode != 0 or _installed_versions(gateway) != gateway.packages:
+            return (
+                None,
+                f"npm install of {gateway.name} failed: {(result.stderr or result.stdout).strip()[-500:]}",
+            )
+    for name, content in gateway.files.items():
+        (directory / name).write_text(content)
+    return directory, ""
 
 
-def start_apollo_gateway(
-    server_js: Path, sdl_file: Path, log_dir: Path, timeout_s: float = 45.0
+def start(
+    gateway: NodeGateway, sdl_file: Path, log_dir: Path, timeout_s: float = 60.0
 ) -> tuple[Process, str]:
-    """Run the gateway on a free port; returns the process and its /graphql URL once it answers."""
+    """Run the gateway on a free port; returns the process and its GraphQL URL once it answers."""
     port = free_port()
-    env = {**os.environ, "NODE_ENV": "production"}  # no stack traces in errors, as deployed
-    process = Process(["node", str(server_js), str(sdl_file), str(port)], env, log_dir / "apollo-gateway.log")
+    # no stack traces in errors, as deployed; LOG_LEVEL in the Node spelling (Hive Gateway reads it)
+    env = {**os.environ, "NODE_ENV": "production", "LOG_LEVEL": "info"}
+    process = Process(
+        gateway.command(gateway.directory, sdl_file, port), env, log_dir / f"{gateway.name}.log"
+    )
     process.start()
-    url = f"http://127.0.0.1:{port}/"
+    url = f"http://127.0.0.1:{port}{gateway.path}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert process.proc is not None
         if process.proc.poll() is not None:
-            raise RuntimeError(f"Apollo Gateway exited with {process.proc.returncode}:\n{process.tail()}")
+            raise RuntimeError(f"{gateway.name} exited with {process.proc.returncode}:\n{process.tail()}")
         try:
             response = httpx.post(url, json={"query": "{ __typename }"}, timeout=2.0)
-            if response.status_code == 200:
+            if response.status_code == 200 and response.json().get("data") == {"__typename": "Query"}:
                 return process, url
-        except httpx.HTTPError:
+        except (httpx.HTTPError, ValueError):
             pass
         time.sleep(0.2)
     process.stop()
-    raise RuntimeError(f"Apollo Gateway did not answer within {timeout_s}s:\n{process.tail()}")
+    raise RuntimeError(f"{gateway.name} did not answer within {timeout_s}s:\n{process.tail()}")
