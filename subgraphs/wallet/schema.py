@@ -11,7 +11,6 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import Info
 
 from shared.context import Context
@@ -281,6 +280,3 @@ class Mutation:
 
 
 schema = build_schema(Query, Mutation, types=[Wallet, User, LedgerEntry])
-# The same few operations arrive again and again (the transactions saga, the router's plans), and
-# parsing plus validating one costs more than the ledger write it asks for: cache both.
-schema.extensions = (*schema.extensions, ParserCache, ValidationCache)
