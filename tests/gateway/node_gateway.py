@@ -1,9 +1,10 @@
 """Node gateways serving a supergraph SDL file: Apollo Gateway and Hive Gateway.
 
 Each is installed once with `npm install --no-audit --no-fund` into its own folder under
-.tmp/gateway-node/ (git-ignored) and reused while its pinned versions match; the small server or
-config file is written at test time. When Node or the npm registry is unavailable, `ensure_installed`
-answers None plus the reason, so the caller can skip saying why.
+.tmp/gateway-node/ (git-ignored) and reused while its pinned versions match; the server or config
+file from deploy/node-gateways/ (the one docs/scaling.md hands out) is copied in at test time.
+When Node or the npm registry is unavailable, `ensure_installed` answers None plus the reason, so
+the caller can skip saying why.
 
 Both forward `Authorization` and `X-Request-ID` to the subgraphs, as our router does.
 """
@@ -26,62 +27,16 @@ from tests.support.procs import REPO_ROOT, Process, free_port
 CACHE_DIR = REPO_ROOT / ".tmp" / "gateway-node"
 MIN_NODE_MAJOR = 20  # @apollo/server 5 and @graphql-hive/gateway 2 need Node >= 20
 
-APOLLO_SERVER_JS = r"""// Written by tests/gateway: Apollo Gateway serving a supergraph SDL.
-// usage: node apollo-gateway.js <supergraph.graphql> <port>
-'use strict';
-const fs = require('fs');
-const { ApolloServer } = require('@apollo/server');
-const { startStandaloneServer } = require('@apollo/server/standalone');
-const { ApolloGateway, RemoteGraphQLDataSource } = require('@apollo/gateway');
-
-const [sdlPath, port] = process.argv.slice(2);
-const FORWARDED = ['authorization', 'x-request-id'];
-
-class ForwardingDataSource extends RemoteGraphQLDataSource {
-  willSendRequest({ request, context }) {
-    for (const name of FORWARDED) {
-      if (context[name]) request.http.headers.set(name, context[name]);
-    }
-  }
-}
-
-const gateway = new ApolloGateway({
-  supergraphSdl: fs.readFileSync(sdlPath, 'utf8'),
-  buildService: ({ url }) => new ForwardingDataSource({ url }),
-});
-const server = new ApolloServer({ gateway, introspection: true });
-startStandaloneServer(server, {
-  listen: { host: '127.0.0.1', port: Number(port) },
-  context: async ({ req }) => Object.fromEntries(FORWARDED.map((h) => [h, req.headers[h]])),
-})
-  .then(({ url }) => console.log(`apollo gateway ready at ${url}`))
-  .catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-"""
-
-HIVE_CONFIG_TS = r"""// Written by tests/gateway: Hive Gateway settings (the supergraph file is an argument).
-import { defineConfig } from '@graphql-hive/gateway';
-
-export const gatewayConfig = defineConfig({
-  propagateHeaders: {
-    fromClientToSubgraphs({ request }) {
-      return {
-        authorization: request.headers.get('authorization') ?? undefined,
-        'x-request-id': request.headers.get('x-request-id') ?? undefined,
-      };
-    },
-  },
-});
-"""
+# The server/config files the deployment docs hand out; copied next to node_modules at test time so
+# that their `require`/`import` of the gateway package resolves there.
+FILES_DIR = REPO_ROOT / "deploy" / "node-gateways"
 
 
 @dataclass(frozen=True)
 class NodeGateway:
     name: str
     packages: dict[str, str]
-    files: dict[str, str]
+    files: tuple[str, ...]  # from deploy/node-gateways/
     command: Callable[[Path, Path, int], list[str]]  # (install dir, SDL file, port) -> argv
     path: str  # where it serves GraphQL
 
@@ -93,20 +48,20 @@ class NodeGateway:
 APOLLO_GATEWAY = NodeGateway(
     name="apollo-gateway",
     packages={"@apollo/gateway": "2.14.4", "@apollo/server": "5.5.1", "graphql": "16.11.0"},
-    files={"apollo-gateway.js": APOLLO_SERVER_JS},
+    files=("apollo-gateway.js",),
     command=lambda d, sdl, port: ["node", str(d / "apollo-gateway.js"), str(sdl), str(port)],
     path="/",
 )
 HIVE_GATEWAY = NodeGateway(
     name="hive-gateway",
     packages={"@graphql-hive/gateway": "2.15.1"},
-    files={"gateway.config.ts": HIVE_CONFIG_TS},
+    files=("hive-gateway.config.ts",),
     command=lambda d, sdl, port: [
         str(d / "node_modules" / ".bin" / "hive-gateway"),
         "supergraph",
         str(sdl),
         "--config-path",
-        str(d / "gateway.config.ts"),
+        str(d / "hive-gateway.config.ts"),
         "--host",
         "127.0.0.1",
         "--port",
@@ -170,8 +125,8 @@ def ensure_installed(gateway: NodeGateway, timeout_s: float = 600.0) -> tuple[Pa
                 None,
                 f"npm install of {gateway.name} failed: {(result.stderr or result.stdout).strip()[-500:]}",
             )
-    for name, content in gateway.files.items():
-        (directory / name).write_text(content)
+    for name in gateway.files:
+        shutil.copyfile(FILES_DIR / name, directory / name)
     return directory, ""
 
 
@@ -181,7 +136,7 @@ def start(
     """Run the gateway on a free port; returns the process and its GraphQL URL once it answers."""
     port = free_port()
     # no stack traces in errors, as deployed; LOG_LEVEL in the Node spelling (Hive Gateway reads it)
-    env = {**os.environ, "NODE_ENV": "production", "LOG_LEVEL": "info"}
+    env = {**os.environ, "NODE_ENV": "production", "LOG_LEVEL": "info", "HOST": "127.0.0.1"}
     process = Process(
         gateway.command(gateway.directory, sdl_file, port), env, log_dir / f"{gateway.name}.log"
     )
