@@ -34,7 +34,10 @@ def create_app(
         pool_size=settings.db_pool_size,
     )
     clients = clients or Clients.build(
-        settings, marketplace_url=config.marketplace_url, marketplace_timeout_s=config.marketplace_timeout_s
+        settings,
+        marketplace_url=config.marketplace_url,
+        marketplace_timeout_s=config.marketplace_timeout_s,
+        max_in_flight=config.downstream_max_in_flight,
     )
     local = LocalDatabase(database)
     outbox = OutboxWorker(database=local, clients=clients, config=config)

@@ -12,6 +12,7 @@ as Decimal from the JSON text (never through a float) so `totalHarga` compares e
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -41,6 +42,24 @@ SCOPE_HISTORY_WRITE = "history:write"
 def _minor(value: Any) -> int:
     """A Money output ("500000.00") as minor units."""
     return int(decimal_to_minor(Decimal(str(value))))
+
+
+class BoundedClient:
+    """A SubgraphClient with at most `limit` calls in flight (a bulkhead): a burst of sagas queues
+    here instead of piling onto the callee, whose SQLite writers would otherwise thrash."""
+
+    def __init__(self, client: SubgraphClient, limit: int) -> None:
+        self.client = client
+        self._slots = asyncio.Semaphore(limit)
+
+    async def execute(
+        self, query: str, variables: dict[str, Any] | None = None, *, scopes: list[str]
+    ) -> dict[str, Any]:
+        async with self._slots:
+            return await self.client.execute(query, variables, scopes=scopes)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
 
 
 # ----------------------------------------------------------------------------------------- wallet
@@ -120,7 +139,7 @@ query Movements($t: String!) {
 class WalletClient:
     """The wallet's service-only operations; each is idempotent by transaction id."""
 
-    def __init__(self, client: SubgraphClient) -> None:
+    def __init__(self, client: BoundedClient) -> None:
         self.client = client
 
     async def topup(self, *, transaction_id: str, user_id: str, wallet_id: str, amount: int) -> LedgerResult:
@@ -212,7 +231,7 @@ mutation CheckFraud($t: String!, $u: ID!, $w: ID!, $a: Money!, $type: String!, $
 class FraudClient:
     """The fraud subgraph's verdict for one transaction (idempotent by transaction id)."""
 
-    def __init__(self, client: SubgraphClient) -> None:
+    def __init__(self, client: BoundedClient) -> None:
         self.client = client
 
     async def check(
@@ -259,7 +278,7 @@ mutation AddHistory($t: String!, $u: ID!, $w: ID!, $a: Money!, $type: String!, $
 class HistoryClient:
     """Appends to the audit trail (idempotent by (transaction id, status))."""
 
-    def __init__(self, client: SubgraphClient) -> None:
+    def __init__(self, client: BoundedClient) -> None:
         self.client = client
 
     async def add(
@@ -407,17 +426,25 @@ class Clients:
     fraud: FraudClient
     history: HistoryClient
     marketplace: MarketplaceClient | None
-    _raw: list[SubgraphClient]
+    _raw: list[BoundedClient]
 
     @classmethod
     def build(
-        cls, settings: Settings, *, marketplace_url: str | None, marketplace_timeout_s: float
+        cls,
+        settings: Settings,
+        *,
+        marketplace_url: str | None,
+        marketplace_timeout_s: float,
+        max_in_flight: int = 8,
     ) -> Clients:
         minter = ServiceTokenMinter("transactions", settings)
         timeout = settings.subgraph_timeout_s
-        wallet = SubgraphClient("wallet", settings.url_of("wallet"), timeout_s=timeout, minter=minter)
-        fraud = SubgraphClient("fraud", settings.url_of("fraud"), timeout_s=timeout, minter=minter)
-        history = SubgraphClient("history", settings.url_of("history"), timeout_s=timeout, minter=minter)
+
+        def client(name: str) -> BoundedClient:
+            raw = SubgraphClient(name, settings.url_of(name), timeout_s=timeout, minter=minter)
+            return BoundedClient(raw, max_in_flight)
+
+        wallet, fraud, history = client("wallet"), client("fraud"), client("history")
         marketplace = (
             MarketplaceClient(marketplace_url, timeout_s=marketplace_timeout_s) if marketplace_url else None
         )

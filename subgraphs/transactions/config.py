@@ -27,6 +27,11 @@ class TransactionsConfig(BaseSettings):
         5.0, validation_alias=_env("MARKETPLACE_TIMEOUT_S", "marketplace_timeout_s")
     )
 
+    # At most this many calls in flight to each of wallet, fraud and history (the rest queue here).
+    downstream_max_in_flight: int = Field(
+        8, validation_alias=_env("DOWNSTREAM_MAX_IN_FLIGHT", "downstream_max_in_flight")
+    )
+
     # Invoices (virtual accounts) issued by generateInvoiceVA.
     invoice_ttl_s: int = Field(86_400, validation_alias=_env("INVOICE_TTL_S", "invoice_ttl_s"))
     invoice_rate_limit: int = Field(120, validation_alias=_env("INVOICE_RATE_LIMIT", "invoice_rate_limit"))
