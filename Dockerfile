@@ -20,7 +20,7 @@ COPY subgraphs ./subgraphs
 COPY supergraph ./supergraph
 COPY scripts ./scripts
 RUN --mount=type=cache,target=/root/.cache/pip \
-    pip install --upgrade pip setuptools wheel \
+    pip install --upgrade pip \
     && pip install .
 
 # ---- runtime: slim Python, the venv, the deploy helpers, a non-root user ------------------------
