@@ -70,11 +70,19 @@ class User:
         return cls(id=id)
 
     @strawberry.field(description="The user's wallets, for that user or an admin; otherwise empty.")
-    async def wallets(self, info: WalletInfo, include_closed: bool = False) -> list[Wallet]:
+    async def wallets(
+        self,
+        info: WalletInfo,
+        include_closed: bool = False,
+        first: int = PAGE_DEFAULT,
+        after: str | None = None,
+    ) -> list[Wallet]:
         viewer = await info.context.principal()
         if not can_see(viewer, str(self.id)):
             return []
-        records = await info.context.deps.service.wallets_of(str(self.id), include_closed=include_closed)
+        records = await info.context.deps.service.wallets_of(
+            str(self.id), include_closed=include_closed, first=first, after=after
+        )
         return [Wallet.of(record) for record in records]
 
 
@@ -186,9 +194,17 @@ WalletIdArg = Annotated[strawberry.ID, strawberry.argument(name="walletId")]
 @strawberry.type
 class Query:
     @strawberry.field(description="The caller's wallets, newest first (CLOSED ones when asked).")
-    async def my_wallets(self, info: WalletInfo, include_closed: bool = False) -> list[Wallet]:
+    async def my_wallets(
+        self,
+        info: WalletInfo,
+        include_closed: bool = False,
+        first: int = PAGE_DEFAULT,
+        after: str | None = None,
+    ) -> list[Wallet]:
         user = await info.context.require_user()
-        records = await info.context.deps.service.wallets_of(user.user_id, include_closed=include_closed)
+        records = await info.context.deps.service.wallets_of(
+            user.user_id, include_closed=include_closed, first=first, after=after
+        )
         return [Wallet.of(record) for record in records]
 
     @strawberry.field(description="One wallet of the caller (any, for an admin); NOT_FOUND otherwise.")

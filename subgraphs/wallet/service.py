@@ -268,13 +268,32 @@ class WalletService:
 
         return await self._run_write(work)
 
-    async def wallets_of(self, owner_id: str, *, include_closed: bool = False) -> list[WalletRecord]:
-        """A user's wallets, newest first; CLOSED ones only when asked for."""
+    async def wallets_of(
+        self,
+        owner_id: str,
+        *,
+        include_closed: bool = False,
+        first: int = PAGE_DEFAULT,
+        after: str | None = None,
+    ) -> list[WalletRecord]:
+        """A user's wallets, newest first; CLOSED ones only when asked; `after` is a wallet id."""
+        _check_page(first)
         query = select(wallets_t).where(wallets_t.c.owner_id == owner_id)
         if not include_closed:
             query = query.where(wallets_t.c.status != WalletStatus.CLOSED.value)
-        query = query.order_by(wallets_t.c.created_at.desc(), wallets_t.c.wallet_id.desc())
         async with self.db.read() as session:
+            if after is not None:
+                cursor = (
+                    await session.execute(
+                        select(wallets_t.c.created_at, wallets_t.c.wallet_id).where(
+                            wallets_t.c.wallet_id == after, wallets_t.c.owner_id == owner_id
+                        )
+                    )
+                ).first()
+                if cursor is None:
+                    raise bad_input("Unknown cursor 'after'")
+                query = query.where(_before(wallets_t.c.created_at, wallets_t.c.wallet_id, cursor))
+            query = query.order_by(wallets_t.c.created_at.desc(), wallets_t.c.wallet_id.desc()).limit(first)
             rows = (await session.execute(query)).all()
         return [_wallet_from_row(row) for row in rows]
 
@@ -359,8 +378,7 @@ class WalletService:
         self, wallet_id: str, *, first: int = PAGE_DEFAULT, after: str | None = None
     ) -> list[EntryRecord]:
         """A wallet's statement, newest first; `after` is the entry id of the previous page's last item."""
-        if not 1 <= first <= PAGE_MAX:
-            raise bad_input(f"first must be between 1 and {PAGE_MAX}")
+        _check_page(first)
         query = select(entries_t).where(entries_t.c.wallet_id == wallet_id)
         async with self.db.read() as session:
             if after is not None:
@@ -373,15 +391,7 @@ class WalletService:
                 ).first()
                 if cursor is None:
                     raise bad_input("Unknown cursor 'after'")
-                query = query.where(
-                    or_(
-                        entries_t.c.created_at < cursor.created_at,
-                        and_(
-                            entries_t.c.created_at == cursor.created_at,
-                            entries_t.c.entry_id < cursor.entry_id,
-                        ),
-                    )
-                )
+                query = query.where(_before(entries_t.c.created_at, entries_t.c.entry_id, cursor))
             query = query.order_by(entries_t.c.created_at.desc(), entries_t.c.entry_id.desc()).limit(first)
             rows = (await session.execute(query)).all()
         return [_entry_from_row(row) for row in rows]
@@ -693,6 +703,16 @@ class WalletDeps:
 
     database: Database
     service: WalletService
+
+
+def _check_page(first: int) -> None:
+    if not 1 <= first <= PAGE_MAX:
+        raise bad_input(f"first must be between 1 and {PAGE_MAX}")
+
+
+def _before(created_at: Any, item_id: Any, cursor: Any) -> Any:
+    """Keyset condition: strictly older than the cursor row in (created_at, id) descending order."""
+    return or_(created_at < cursor[0], and_(created_at == cursor[0], item_id < cursor[1]))
 
 
 def can_see(viewer: Principal | None, owner_id: str) -> bool:

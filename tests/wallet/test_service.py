@@ -442,3 +442,16 @@ async def test_reconciliation_finds_a_balance_changed_behind_the_ledgers_back(se
     report = await reconcile(service.db)
     assert not report.ok
     assert [(d.wallet_id, d.balance, d.ledger_balance) for d in report.drifts] == [(alices, 7_001, 7_000)]
+
+
+async def test_a_users_wallets_are_listed_newest_first_in_pages(service: WalletService) -> None:
+    created = [(await service.create_wallet(ALICE, f"w{index}")).wallet_id for index in range(5)]
+    await service.create_wallet(BOB, "not alice's")
+
+    first_page = await service.wallets_of(ALICE, first=3)
+    rest = await service.wallets_of(ALICE, first=3, after=first_page[-1].wallet_id)
+
+    assert [w.wallet_id for w in first_page + rest] == list(reversed(created))
+    with pytest.raises(AppError) as caught:
+        await service.wallets_of(BOB, after=created[0])
+    assert caught.value.code == ErrorCode.BAD_USER_INPUT
