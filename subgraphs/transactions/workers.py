@@ -15,13 +15,15 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from shared.errors import AppError
+from shared.metrics import OUTBOX_BACKLOG
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.models import OutboxKind, OutboxMessage, OutboxState, utcnow
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 DELIVERY_CONCURRENCY = 10
 ERROR_MAX = 500
+GAUGE_INTERVAL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,14 @@ class OutboxWorker:
             self._task = None
 
     async def _loop(self) -> None:
+        gauge_due = 0.0
         while True:
             self._wake.clear()
             try:
                 handled = await self.run_once()
+                if time.monotonic() >= gauge_due:
+                    await self.update_backlog_gauge()
+                    gauge_due = time.monotonic() + GAUGE_INTERVAL_S
             except Exception:  # noqa: BLE001 - the worker must outlive any single failure
                 log.exception("outbox pass failed")
                 handled = 0
@@ -97,6 +104,18 @@ class OutboxWorker:
         outcomes = await asyncio.gather(*(self._deliver_bounded(message) for message in claimed))
         await self._record(claimed, outcomes)
         return len(claimed)
+
+    async def update_backlog_gauge(self) -> None:
+        """`sawit_outbox_backlog{state}`: messages PENDING (not yet delivered) and DEAD."""
+        async with self.db.read() as session:
+            result = await session.execute(
+                select(OutboxMessage.state, func.count())
+                .where(OutboxMessage.state != OutboxState.DELIVERED.value)
+                .group_by(OutboxMessage.state)
+            )
+            counts = {str(state): int(count) for state, count in result.all()}
+        for state in (OutboxState.PENDING, OutboxState.DEAD):
+            OUTBOX_BACKLOG.labels(state.value).set(counts.get(state.value, 0))
 
     async def _claim(self) -> list[_Claimed]:
         now = utcnow()
