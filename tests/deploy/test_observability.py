@@ -3,7 +3,6 @@ on a real subgraph process (the auth subgraph, as `docker compose up` runs it)."
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.deploy.json_logs import log_entries
 from tests.support.procs import Process, start_subgraph
 
 REQUESTS_TOTAL = re.compile(
@@ -53,14 +53,6 @@ def test_metrics_count_each_graphql_request_of_the_service(auth: tuple[str, Path
     assert "sawit_http_request_duration_seconds_bucket" in metrics.text
 
 
-def _log_entries(log: Path) -> list[dict]:
-    entries = []
-    for line in log.read_text(errors="replace").splitlines():
-        if line.startswith("{"):
-            entries.append(json.loads(line))
-    return entries
-
-
 def test_a_sent_request_id_comes_back_and_is_on_the_json_log_line_of_that_request(
     auth: tuple[str, Path],
 ) -> None:
@@ -73,7 +65,7 @@ def test_a_sent_request_id_comes_back_and_is_on_the_json_log_line_of_that_reques
     deadline = time.monotonic() + 5
     mine: list[dict] = []
     while not mine and time.monotonic() < deadline:
-        mine = [e for e in _log_entries(log) if e.get("request_id") == request_id]
+        mine = [e for e in log_entries(log) if e.get("request_id") == request_id]
         time.sleep(0.05)
     assert mine, f"no JSON log line carries {request_id}; log tail:\n{log.read_text()[-2000:]}"
     assert {(e["service"], e.get("status")) for e in mine} >= {("auth", 200)}
@@ -87,7 +79,7 @@ def test_without_a_request_id_the_service_makes_one_up_and_logs_it(auth: tuple[s
     assert re.fullmatch(r"[0-9a-f]{32}", generated)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        if any(e.get("request_id") == generated for e in _log_entries(log)):
+        if any(e.get("request_id") == generated for e in log_entries(log)):
             return
         time.sleep(0.05)
     raise AssertionError(f"{generated} is on no log line")

@@ -5,20 +5,16 @@ id and is logged under it by every subgraph on its synchronous path (JSON log li
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 
+from tests.deploy.json_logs import log_entries
 from tests.e2e.flows import CREATE_TX, data_of, funded_wallet
 from tests.support.stack import Stack
 
 
 def request_ids_logged_by(stack: Stack, name: str) -> set[str]:
-    ids = set()
-    for line in stack.logs(name, lines=5000).splitlines():
-        if line.startswith("{"):
-            ids.add(json.loads(line).get("request_id"))
-    return ids
+    return {entry.get("request_id") for entry in log_entries(stack.processes[name].log_path)}
 
 
 def test_a_request_id_sent_to_the_router_reaches_the_logs_of_every_subgraph_on_the_path(stack: Stack) -> None:
