@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from shared.db import Database
 from shared.money import format_minor
@@ -145,9 +147,14 @@ async def _run(url: str) -> ReconcileReport:
 
 
 def main() -> int:
-    """CLI: print the report; exit 1 on any drift."""
+    """CLI: print the report; exit 1 on any drift, 2 when the ledger cannot be read."""
     url = get_settings().database_url_of("wallet")
-    report = asyncio.run(_run(url))
+    try:
+        report = asyncio.run(_run(url))
+    except (OSError, DBAPIError) as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        print(f"cannot read the wallet ledger at {shown}: {type(exc).__name__}", file=sys.stderr)
+        return 2
     for line in report.lines():
         print(line)
     return 0 if report.ok else 1

@@ -79,3 +79,11 @@ def test_the_cli_reports_a_transfer_whose_sides_differ(ledger_file: Path) -> Non
 
     assert result.returncode != 0
     assert "UNBALANCED transfer tr" in result.stdout
+
+
+def test_the_cli_says_so_when_the_ledger_cannot_be_read(tmp_path: Path) -> None:
+    result = run_cli(f"sqlite+aiosqlite:///{tmp_path / 'not-migrated.db'}")
+
+    assert result.returncode == 2
+    assert "cannot read the wallet ledger" in result.stderr
+    assert "Traceback" not in result.stderr
