@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from shared.settings import DEFAULT_PORTS, Settings
 from supergraph.config import RouterSettings
@@ -111,10 +112,15 @@ def test_a_fresh_checkout_needs_no_env_file_every_variable_has_a_default() -> No
 
 
 def test_secrets_are_read_from_the_environment_with_development_defaults_only() -> None:
-    text = COMPOSE_FILE.read_text()
-    for variable in ("ADMIN_PASSWORD", "POSTGRES_PASSWORD", *(f"{n.upper()}_DB_PASSWORD" for n in SUBGRAPHS)):
-        assert f"${{{variable}:-" in text, f"{variable} is not taken from the environment"
-    assert "ADMIN_PASSWORD: ${ADMIN_PASSWORD:-" in text
+    raw = yaml.safe_load(COMPOSE_FILE.read_text())["services"]  # before interpolation
+    secrets = {("auth", "ADMIN_PASSWORD"), ("postgres", "POSTGRES_PASSWORD")}
+    secrets |= {("postgres", f"{name.upper()}_DB_PASSWORD") for name in SUBGRAPHS}
+    for service, variable in secrets:
+        assert environment_of(raw[service])[variable].startswith(f"${{{variable}:-"), (service, variable)
+    override = yaml.safe_load(POSTGRES_OVERRIDE.read_text())["services"]
+    for name in SUBGRAPHS:
+        url = environment_of(override[name])["DATABASE_URL"]
+        assert f":${{{name.upper()}_DB_PASSWORD:-" in url, name
 
 
 # ---- ports ------------------------------------------------------------------------------------
