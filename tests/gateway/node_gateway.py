@@ -24,7 +24,8 @@ import httpx
 
 from tests.support.procs import REPO_ROOT, Process, free_port
 
-CACHE_DIR = REPO_ROOT / ".tmp" / "gateway-node"
+# SAWIT_GATEWAY_NODE_DIR moves the install out of the work tree, e.g. to keep it across fresh clones.
+CACHE_DIR = Path(os.environ.get("SAWIT_GATEWAY_NODE_DIR") or REPO_ROOT / ".tmp" / "gateway-node")
 MIN_NODE_MAJOR = 20  # @apollo/server 5 and @graphql-hive/gateway 2 need Node >= 20
 
 # The server/config files the deployment docs hand out; copied next to node_modules at test time so
