@@ -415,6 +415,19 @@ async def tx(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
 
 
 @pytest.fixture
+async def pg_url(postgres_admin_url: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for the transactions subgraph (skips without a server)."""
+    from tests.support.postgres import fresh_database
+
+    database = fresh_database("sawit_tx")
+    url = await asyncio.to_thread(database.__enter__)
+    try:
+        yield url
+    finally:
+        await asyncio.to_thread(database.__exit__, None, None, None)
+
+
+@pytest.fixture
 async def marketplace() -> AsyncIterator[FakeMarketplace]:
     fake = FakeMarketplace()
     fake.server = await LocalServer(fake.app()).start()

@@ -198,15 +198,8 @@ async def test_twenty_concurrent_payments_of_one_va_pay_it_exactly_once(
 
 @pytest.mark.postgres
 async def test_twenty_concurrent_payments_of_one_va_pay_it_exactly_once_on_postgresql(
-    stack: Stack, postgres_admin_url: str, marketplace: FakeMarketplace
+    postgres_admin_url: str, pg_url: str, stack: Stack, marketplace: FakeMarketplace
 ) -> None:
-    from tests.support.postgres import fresh_database
-
     assert marketplace.server is not None
-    database = fresh_database("sawit_tx")
-    url = await asyncio.to_thread(database.__enter__)
-    try:
-        async with running_app(stack, url, marketplace_url=marketplace.server.url) as api:
-            await _twenty_payments_of_one_va(api, marketplace)
-    finally:
-        await asyncio.to_thread(database.__exit__, None, None, None)
+    async with running_app(stack, pg_url, marketplace_url=marketplace.server.url) as api:
+        await _twenty_payments_of_one_va(api, marketplace)

@@ -1,0 +1,65 @@
+"""The saga's own database on PostgreSQL: row locks, the VA claim, recovery and pagination there."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.tokens import user_token
+from tests.transactions.conftest import LocalServer, Stack, TxApi, WalletProxy, running_app
+
+pytestmark = pytest.mark.postgres
+
+
+async def test_the_saga_settles_pays_recovers_and_reverses_on_postgresql(
+    postgres_admin_url: str, pg_url: str, stack: Stack
+) -> None:
+    proxy = WalletProxy(stack.wallet_url)
+    proxy.server = await LocalServer(proxy.app()).start()
+    try:
+        async with running_app(stack, pg_url, wallet_url=proxy.server.url) as api:
+            await _flow(api, stack, proxy)
+    finally:
+        await proxy.server.stop()
+
+
+async def _flow(api: TxApi, stack: Stack, proxy: WalletProxy) -> None:
+    user = await stack.new_user()
+    wallet = await stack.new_wallet(user)
+    deposit = await api.create(user, walletId=wallet, amount="250000.75", type="DEPOSIT", idempotencyKey="d1")
+    assert deposit["status"] == "SUCCESS"
+    replay = await api.create(user, walletId=wallet, amount="250000.75", type="DEPOSIT", idempotencyKey="d1")
+    assert replay["transactionId"] == deposit["transactionId"]
+
+    receiver = await stack.new_user()
+    target = await stack.new_wallet(receiver)
+    transfer = await api.create(user, walletId=wallet, amount=50_000, type="TRANSFER", toWalletId=target)
+    assert transfer["status"] == "SUCCESS"
+
+    va = await api.invoice("100000")
+    proxy.mode = "lose_answer"
+    pending = await api.create(user, walletId=wallet, amount=100_000, type="PAYMENT", vaNumber=va)
+    assert pending["status"] == "PENDING"
+    proxy.mode = "pass"
+    assert await api.service.recover_once() == 1
+    assert (await api.get(user, pending["transactionId"]))["status"] == "SUCCESS"
+    again = await api.create(user, walletId=wallet, amount=100_000, type="PAYMENT", vaNumber=va)
+    assert again["failureReason"]["code"] == "VA_ALREADY_PAID"
+    assert await stack.balance(user, wallet) == "100000.75"
+    assert await stack.balance(receiver, target) == "50000.00"
+
+    admin = user_token("pg-admin", role="ADMIN")
+    reverse = "mutation($id: ID!) { reverseTransaction(transactionId: $id) { status } }"
+    reversed_ = await api.data(reverse, {"id": transfer["transactionId"]}, admin)
+    assert reversed_["reverseTransaction"]["status"] == "REVERSED"
+    assert await stack.balance(receiver, target) == "0.00"
+
+    query = "query($a: String) { myTransactions(first: 2, after: $a) { transactionId status } }"
+    page1 = (await api.data(query, {"a": None}, user.token))["myTransactions"]
+    page2 = (await api.data(query, {"a": page1[-1]["transactionId"]}, user.token))["myTransactions"]
+    listed = [t["transactionId"] for t in page1 + page2]
+    assert listed == [
+        again["transactionId"],
+        pending["transactionId"],
+        transfer["transactionId"],
+        deposit["transactionId"],
+    ]
