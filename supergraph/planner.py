@@ -300,25 +300,45 @@ class Planner:
             return model is not None and any(j.extension or j.key for j in model.joins if j.graph == graph)
         return False
 
-    def _score(self, graph: str, type_name: str, selections: Sequence[SelectionNode], depth: int = 0) -> int:
+    def _score(
+        self,
+        graph: str,
+        type_name: str,
+        selections: Sequence[SelectionNode],
+        depth: int = 0,
+        provided: Sequence[SelectionNode] | None = None,
+    ) -> int:
         """How many requested fields a subgraph resolves without a jump (to prefer fewer fetches)."""
         if depth > 3:
             return 0
         score = 0
         gtype = self.schema.get_type(type_name)
+        if is_abstract_type(gtype):
+            possible = self.sg.possible_types_in(type_name, graph)
+            if not possible:
+                return -1
+            return max(self._score(graph, r, selections, depth, provided) for r in possible)
         if gtype is None or not hasattr(gtype, "fields"):
             return 0
-        for key, nodes in self.collect(type_name, selections).items():
-            del key
+        prov = self._provided_fields(provided, type_name)
+        for nodes in self.collect(type_name, selections).values():
             name = nodes[0].name.value
             if name == "__typename":
                 continue
-            if self._local(graph, type_name, name, {}):
-                score += 1
-                fdef = self._field_def(type_name, name)
-                if fdef is not None and is_composite_type(get_named_type(fdef.type)):
-                    subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
-                    score += self._score(graph, get_named_type(fdef.type).name, subs, depth + 1)
+            if not self._local(graph, type_name, name, prov):
+                continue
+            score += 1
+            fdef = self._field_def(type_name, name)
+            if fdef is None or not is_composite_type(get_named_type(fdef.type)):
+                continue
+            subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+            sub_provided = [
+                s for p in prov.get(name, []) if p.selection_set for s in p.selection_set.selections
+            ]
+            join = self.sg.field_join(type_name, name, graph)
+            if join is not None and join.provides:
+                sub_provided.extend(parse_field_set(join.provides).selections)
+            score += self._score(graph, get_named_type(fdef.type).name, subs, depth + 1, sub_provided or None)
         return score
 
     # ---- planning ------------------------------------------------------------------------------
@@ -359,14 +379,18 @@ class Planner:
                 candidates = self.sg.resolving_graphs(root_type.name, name)
                 if not candidates:
                     raise PlanningError(f"no subgraph resolves {root_type.name}.{name}")
-                used = [g for g in candidates if g in by_graph]
-                if used:
-                    graph = used[0]
-                else:
-                    subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
-                    fdef = self._field_def(root_type.name, name)
-                    rtype = get_named_type(fdef.type).name if fdef is not None else ""
-                    graph = max(candidates, key=lambda g: self._score(g, rtype, subs) if subs else 0)
+                subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
+                fdef = self._field_def(root_type.name, name)
+                rtype = get_named_type(fdef.type).name if fdef is not None else ""
+
+                def rank(
+                    g: str, name: str = name, subs: list[SelectionNode] = subs, rtype: str = rtype
+                ) -> Any:
+                    join = self.sg.field_join(root_type.name, name, g)
+                    provided = parse_field_set(join.provides).selections if join and join.provides else None
+                    return (self._score(g, rtype, subs, 0, provided) if subs else 0, g in by_graph)
+
+                graph = max(candidates, key=rank)
                 group = by_graph.get(graph)
                 if group is None:
                     group = by_graph[graph] = self._new_group(graph, (), kind)
