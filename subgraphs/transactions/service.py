@@ -213,6 +213,7 @@ class TransactionService:
         self.on_outbox_written = on_outbox_written
         self._inflight: set[str] = set()
         self._tasks: set[asyncio.Task[Transaction]] = set()
+        self._waiters: dict[str, asyncio.Future[None]] = {}
 
     # ------------------------------------------------------------------------------ creating
 
@@ -224,7 +225,7 @@ class TransactionService:
         if inp.idempotency_key is not None:
             existing = await self._by_key(user_id, inp.idempotency_key)
             if existing is not None:
-                return self._replay(existing, digest)
+                return await self._replay(existing, digest)
         now = utcnow()
         tx = Transaction(
             transaction_id=str(uuid.uuid4()),
@@ -243,31 +244,52 @@ class TransactionService:
             created_at=now,
             updated_at=now,
         )
+        # Registered before the row is visible: recovery leaves it alone, and a concurrent replay
+        # of the same idempotency key waits for this saga's outcome instead of seeing PENDING.
+        tx_id = tx.transaction_id
+        self._inflight.add(tx_id)
+        self._waiters[tx_id] = asyncio.get_running_loop().create_future()
         try:
             async with self.db.write() as session:
                 session.add(tx)
-        except IntegrityError:
-            if inp.idempotency_key is None:
+        except BaseException as exc:
+            self._release(tx_id)
+            if not isinstance(exc, IntegrityError) or inp.idempotency_key is None:
                 raise
             existing = await self._by_key(user_id, inp.idempotency_key)
             if existing is None:
                 raise
-            return self._replay(existing, digest)
+            return await self._replay(existing, digest)
         # The saga finishes even if the caller disconnects: a cancelled request must not leave a
         # half-run saga to the recovery worker when it could simply complete.
-        self._inflight.add(tx.transaction_id)  # recovery leaves running sagas alone
         task = asyncio.create_task(self._run(tx))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._saga_done)
         return await asyncio.shield(task)
 
-    def _replay(self, existing: Transaction, digest: str) -> Transaction:
+    def _release(self, tx_id: str) -> None:
+        self._inflight.discard(tx_id)
+        waiter = self._waiters.pop(tx_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _saga_done(self, task: asyncio.Task[Transaction]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("saga failed unexpectedly; recovery will settle it", exc_info=task.exception())
+
+    async def _replay(self, existing: Transaction, digest: str) -> Transaction:
+        """The transaction of an idempotency key, once its saga (if still running here) is done."""
         if existing.request_hash != digest:
             raise AppError(
                 ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 "This idempotencyKey was already used for a different transaction",
                 transactionId=existing.transaction_id,
             )
+        waiter = self._waiters.get(existing.transaction_id)
+        if waiter is not None:
+            await asyncio.shield(waiter)
+            return await self.get(existing.transaction_id)
         return existing
 
     async def _by_key(self, user_id: str, key: str) -> Transaction | None:
@@ -281,7 +303,7 @@ class TransactionService:
         try:
             return await self._saga(tx)
         finally:
-            self._inflight.discard(tx.transaction_id)
+            self._release(tx.transaction_id)
 
     async def _saga(self, tx: Transaction) -> Transaction:
         tx_id = tx.transaction_id

@@ -93,6 +93,7 @@ async def test_the_same_idempotency_key_and_input_gives_the_same_transaction_and
     fields = {"walletId": wallet, "amount": 25000, "type": "DEPOSIT", "idempotencyKey": "topup-1"}
     results = await asyncio.gather(*(tx.create(user, **fields) for _ in range(5)))
     assert len({r["transactionId"] for r in results}) == 1
+    assert {r["status"] for r in results} == {"SUCCESS"}  # a replay waits for the running saga
     again = await tx.create(user, **fields)
     assert again["transactionId"] == results[0]["transactionId"] and again["status"] == "SUCCESS"
     assert await stack.balance(user, wallet) == "25000.00"
