@@ -119,6 +119,14 @@ class OutboxWorker:
 
     async def _claim(self) -> list[_Claimed]:
         now = utcnow()
+        async with self.db.read() as session:  # an idle poll takes no write lock
+            due = await session.execute(
+                select(OutboxMessage.message_id)
+                .where(OutboxMessage.state == OutboxState.PENDING.value, OutboxMessage.next_attempt_at <= now)
+                .limit(1)
+            )
+            if due.first() is None:
+                return []
         async with self.db.write() as session:
             result = await session.execute(
                 select(OutboxMessage)
