@@ -59,6 +59,8 @@ async def test_a_transfer_moves_money_between_two_users_wallets_exactly(tx: TxAp
     assert sorted((m["walletId"], m["direction"]) for m in moved) == sorted(
         [(source, "DEBIT"), (target, "CREDIT")]
     )
+    fraud = await stack.fraud_log(transfer["transactionId"])
+    assert fraud is not None and fraud["amount"] == "120000.50" and fraud["userId"] == sender.id
     await tx.wait_for(lambda: history_has(stack, sender, transfer["transactionId"], "SUCCESS"))
 
 
