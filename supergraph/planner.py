@@ -156,6 +156,7 @@ class Planner:
         self._frames: list[_Frame] = []
         self._internal = 0
         self._excluded: list[str] = []
+        self._fetched: dict[tuple[tuple[str, ...], str, str], FetchGroup] = {}
         self._root_groups: dict[str, FetchGroup] = {}
         self.variable_types = {
             d.variable.name.value: print_ast(d.type)
@@ -297,7 +298,7 @@ class Planner:
             type_name, graph
         ):
             model = self.sg.types.get(type_name)
-            return model is not None and any(j.extension or j.key for j in model.joins if j.graph == graph)
+            return model is not None and any(j.extension for j in model.joins if j.graph == graph)
         return False
 
     def _score(
@@ -582,6 +583,8 @@ class Planner:
             join = self.sg.field_join(type_name, name, group.graph)
             type_sig = join.type if join is not None and join.type else str(fdef.type)
             selected = target.add_field(key, name, self._args_text(nodes[0], group), composite, type_sig)
+            if not nodes[0].arguments:
+                self._fetched.setdefault((path, type_name, key), group)
             if not composite or selected.sub is None:
                 return {group}
             sub_type = named.name
@@ -644,7 +647,9 @@ class Planner:
                 group = self._entity_group(
                     graph, frame.path, frame.type_name, frame.type_name, None, {frame.type_name}, False
                 )
-                deps = self._add_key(frame.group, frame.target, frame.type_name, key_set, frame.path, group)
+                deps = self._add_key(
+                    frame.group, frame.target, frame.type_name, key_set, frame.path, group, reuse_fetched=True
+                )
             inner = group.selection
             group.deps |= deps
             group.deps.discard(group)
@@ -735,6 +740,7 @@ class Planner:
         path: tuple[str, ...],
         entity: FetchGroup,
         provided: Sequence[SelectionNode] | None = None,
+        reuse_fetched: bool = False,
     ) -> set[FetchGroup]:
         """Make `group` fetch `__typename` and the key fields; `entity` reads them as its representation."""
         target.add_field("__typename", "__typename", "", False)
@@ -744,10 +750,25 @@ class Planner:
             if isinstance(selection, FieldNode):
                 entity.key_fields.add(selection.name.value)
         self._merge_requirement(entity.requires, type_name, selections)
+        already: set[FetchGroup] = set()
+        remaining = []
+        for selection in selections:
+            owner = (
+                self._fetched.get((path, type_name, selection.name.value))
+                if reuse_fetched and isinstance(selection, FieldNode) and selection.selection_set is None
+                else None
+            )
+            if owner is not None and owner is not entity and not self._depends_on(owner, entity):
+                already.add(owner)
+            else:
+                remaining.append(selection)
+        if not remaining:
+            target.add_field("__typename", "__typename", "", False)
+            return already | {group}
         self._internal += 1
         self._excluded.append(entity.graph)
         try:
-            return self.plan_selection(group, target, type_name, selections, path, provided or None)
+            return already | self.plan_selection(group, target, type_name, remaining, path, provided or None)
         finally:
             self._internal -= 1
             self._excluded.pop()
