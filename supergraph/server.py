@@ -81,11 +81,22 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
     async def request_id(request: Request, call_next: Any) -> Response:
         rid = request.headers.get("x-request-id") or uuid.uuid4().hex
         token = request_id_var.set(rid)
+        started = time.perf_counter()
         try:
             response: Response = await call_next(request)
+            response.headers["X-Request-ID"] = rid
+            if request.url.path == "/graphql":
+                log.info(
+                    "request",
+                    extra={
+                        "method": request.method,
+                        "path": request.url.path,
+                        "status": response.status_code,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
         finally:
             request_id_var.reset(token)
-        response.headers["X-Request-ID"] = rid
         return response
 
     async def handle(request: Request, payload: Any, is_get: bool) -> Response:

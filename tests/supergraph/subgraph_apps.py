@@ -6,6 +6,7 @@ exercise entity jumps, @requires, @provides, interfaces, unions, errors and muta
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, NewType
 
 import strawberry
@@ -16,6 +17,7 @@ from strawberry.types import Info
 
 MUTATION_LOG: list[str] = []
 SEEN_HEADERS: list[dict[str, str]] = []
+SEEN_BODIES: dict[str, list[dict[str, Any]]] = {}
 
 Money = NewType("Money", str)
 MONEY_CONFIG = StrawberryConfig(
@@ -298,6 +300,38 @@ SCHEMAS = {
 }
 
 
-def asgi_app(name: str) -> GraphQL:
-    """The ASGI app of one test subgraph."""
-    return GraphQL(SCHEMAS[name], graphql_ide=None)
+class RecordingApp:
+    """Wraps a subgraph app and records every JSON request body it receives (to count fetches)."""
+
+    def __init__(self, name: str, app: GraphQL) -> None:
+        self.name = name
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body:
+            SEEN_BODIES.setdefault(self.name, []).append(json.loads(body))
+        delivered = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def asgi_app(name: str) -> RecordingApp:
+    """The ASGI app of one test subgraph (recording request bodies)."""
+    return RecordingApp(name, GraphQL(SCHEMAS[name], graphql_ide=None))

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from supergraph.runtime import RouterRuntime
-from tests.supergraph.subgraph_apps import MUTATION_LOG, SEEN_HEADERS
+from tests.supergraph.subgraph_apps import MUTATION_LOG, SEEN_BODIES, SEEN_HEADERS
 
 Router = tuple[httpx.AsyncClient, RouterRuntime]
 
@@ -197,3 +197,27 @@ async def test_client_errors_carry_parse_validation_and_variable_codes(router: R
     assert (await gql(client, "{ nope }"))["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     body = await gql(client, "query Q($id: ID!) { user(id: $id) { name } }", {"id": {"bad": 1}})
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_representations_are_batched_into_one_fetch_and_deduplicated(router: Router) -> None:
+    client, _ = router
+    SEEN_BODIES.clear()
+    body = await gql(client, "{ topProducts { reviews { author { email } } } }")
+    authors = [r["author"]["email"] for p in body["data"]["topProducts"] for r in p["reviews"]]
+    assert authors == ["ada@example.test", "grace@example.test", "ada@example.test"]
+    (accounts_call,) = SEEN_BODIES["accounts"]
+    representations = accounts_call["variables"]["representations"]
+    assert sorted(r["id"] for r in representations) == ["u1", "u2"]
+    assert len(SEEN_BODIES["reviews"]) == 1
+
+
+async def test_independent_entity_fetches_depend_only_on_their_parent(router: Router) -> None:
+    client, _ = router
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ topProducts { shippingEstimate reviews { body } } }"},
+        headers={"X-Debug-Query-Plan": "1"},
+    )
+    groups = fetches(response.json())
+    assert [g["subgraph"] for g in groups] == ["PRODUCTS", "SHIPPING", "REVIEWS"]
+    assert groups[1]["dependsOn"] == [0] and groups[2]["dependsOn"] == [0]
