@@ -203,3 +203,14 @@ async def test_twenty_concurrent_payments_of_one_va_pay_it_exactly_once_on_postg
     assert marketplace.server is not None
     async with running_app(stack, pg_url, marketplace_url=marketplace.server.url) as api:
         await _twenty_payments_of_one_va(api, marketplace)
+
+
+async def test_a_va_number_collision_draws_another_number(tx: TxApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    from subgraphs.transactions import service as service_module
+
+    taken = await tx.invoice("1000")
+    draws = iter([taken, taken, "DS-88001111111111"])
+    monkeypatch.setattr(service_module, "new_va_number", lambda: next(draws))
+    fresh = await tx.service.generate_invoice(500, "retry")
+    assert fresh.va_number == "DS-88001111111111"
+    assert (await tx.service.get_invoice(taken)).amount == 100_000  # the first invoice is untouched
