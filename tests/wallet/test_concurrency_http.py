@@ -52,7 +52,8 @@ async def test_200_concurrent_debits_of_1000_against_100000_leave_exactly_zero(
     )
 
     outcomes = Counter(error_code(body) or "OK" for body in results)
-    assert outcomes == {"OK": 100, "INSUFFICIENT_FUNDS": 100}
+    unexpected = [body for body in results if error_code(body) not in (None, "INSUFFICIENT_FUNDS")]
+    assert outcomes == {"OK": 100, "INSUFFICIENT_FUNDS": 100}, unexpected[:3]
     balances_after = sorted(
         body["data"]["deductWallet"]["balanceAfter"] for body in results if not body.get("errors")
     )
