@@ -8,10 +8,12 @@ from pathlib import Path
 
 import httpx
 
+from supergraph.compose import compose
 from supergraph.config import RouterSettings
 from supergraph.fetcher import SubgraphClients
 from supergraph.gateway import Gateway
 from supergraph.limits import Limits
+from supergraph.rover_config import load_sources
 from supergraph.supergraph_schema import Supergraph
 
 log = logging.getLogger("supergraph.runtime")
@@ -27,6 +29,7 @@ class RouterRuntime:
         self.sdl: str | None = None
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
+        self._sources: tuple[tuple[str, str, str], ...] | None = None
 
     @property
     def limits(self) -> Limits:
@@ -42,9 +45,13 @@ class RouterRuntime:
         """The supergraph SDL from a file, or composed from the subgraphs of the Rover config."""
         if self.settings.supergraph_sdl_file:
             return await asyncio.to_thread(Path(self.settings.supergraph_sdl_file).read_text)
-        from supergraph.rover_config import compose_from_config
-
-        return await compose_from_config(self.settings.supergraph_config)
+        sources = await load_sources(self.settings.supergraph_config)
+        fingerprint = tuple((s.name, s.url, s.sdl) for s in sources)
+        if fingerprint == self._sources and self.sdl is not None:
+            return self.sdl  # unchanged subgraphs: skip composing again
+        sdl = compose(sources)
+        self._sources = fingerprint
+        return sdl
 
     def install(self, sdl: str) -> None:
         """Build and swap in a Gateway for `sdl` (raises if it does not load)."""

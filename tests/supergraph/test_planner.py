@@ -1,0 +1,105 @@
+"""Query plans built from composed SDL alone (no network): which subgraph answers what, and when."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import OperationDefinitionNode, parse
+
+from supergraph.compose import SubgraphSource, compose
+from supergraph.planner import build_plan
+from supergraph.supergraph_schema import Supergraph
+
+LINK = (
+    'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", '
+    'import: ["@key", "@shareable", "@override", "@external", "@requires", "@provides"])\n'
+)
+
+
+def supergraph(**subgraphs: str) -> Supergraph:
+    return Supergraph(compose([SubgraphSource(n, f"http://{n}", LINK + sdl) for n, sdl in subgraphs.items()]))
+
+
+def plan(sg: Supergraph, query: str, variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    operation = next(d for d in parse(query).definitions if isinstance(d, OperationDefinitionNode))
+    return [g for phase in build_plan(sg, operation, {}, variables or {}).describe() for g in phase]
+
+
+def test_an_overridden_field_is_fetched_from_the_overriding_subgraph() -> None:
+    sg = supergraph(
+        a='type Query { u: User }\ntype User @key(fields: "id") { id: ID! plan: String }',
+        b='type User @key(fields: "id") { id: ID! plan: String @override(from: "a") }',
+    )
+    groups = plan(sg, "{ u { plan } }")
+    assert [(g["subgraph"], g["entityType"]) for g in groups] == [("A", None), ("B", "User")]
+
+
+def test_a_shareable_field_is_taken_from_the_subgraph_already_fetching() -> None:
+    sg = supergraph(
+        a="type Query { u: User }\n"
+        'type User @key(fields: "id") { id: ID! name: String @shareable email: String }',
+        b='type User @key(fields: "id") { id: ID! name: String @shareable }',
+    )
+    assert [g["subgraph"] for g in plan(sg, "{ u { name email } }")] == ["A"]
+
+
+def test_a_shared_root_field_goes_to_the_subgraph_resolving_most_of_the_selection() -> None:
+    sg = supergraph(
+        a="type Query { u: User @shareable }\n"
+        'type User @key(fields: "id") { id: ID! name: String @shareable }',
+        b='type Query { u: User @shareable }\ntype User @key(fields: "id") { id: ID! name: String @shareable '
+        "age: Int nick: String }",
+    )
+    assert [g["subgraph"] for g in plan(sg, "{ u { name age nick } }")] == ["B"]
+
+
+def test_a_compound_key_sends_every_key_field_in_the_representation() -> None:
+    sg = supergraph(
+        a='type Query { s: Stock }\ntype Stock @key(fields: "sku region { code }") '
+        "{ sku: ID! region: Region! }\ntype Region @shareable { code: String! }",
+        b='type Stock @key(fields: "sku region { code }") { sku: ID! region: Region! count: Int }\n'
+        "type Region @shareable { code: String! }",
+    )
+    root, entity = plan(sg, "{ s { count } }")
+    assert "region { code }" in root["operation"] and "sku" in root["operation"]
+    assert entity["subgraph"] == "B"
+
+
+def test_with_several_keys_the_one_the_current_subgraph_knows_is_used() -> None:
+    sg = supergraph(
+        a='type Query { p: P }\ntype P @key(fields: "upc") { upc: ID! }',
+        b='type P @key(fields: "id") @key(fields: "upc") { id: ID! upc: ID! price: Int }',
+    )
+    root, entity = plan(sg, "{ p { price } }")
+    assert "upc" in root["operation"] and " id" not in root["operation"]
+    assert entity["subgraph"] == "B"
+
+
+def test_a_non_resolvable_key_is_never_the_target_of_a_jump() -> None:
+    sg = supergraph(
+        a='type Query { p: P }\ntype P @key(fields: "id") { id: ID! name: String }',
+        b='type Query { q: P }\ntype P @key(fields: "id", resolvable: false) { id: ID! }',
+    )
+    groups = plan(sg, "{ q { name } }")
+    assert [(g["subgraph"], g["entityType"]) for g in groups] == [("B", None), ("A", "P")]
+
+
+def test_requires_waits_for_the_required_fields_from_another_subgraph() -> None:
+    sg = supergraph(
+        a='type Query { p: P }\ntype P @key(fields: "id") { id: ID! }',
+        b='type P @key(fields: "id") { id: ID! weight: Int }',
+        c='type P @key(fields: "id") { id: ID! weight: Int @external cost: Int @requires(fields: "weight") }',
+    )
+    groups = plan(sg, "{ p { cost } }")
+    by_graph = {g["subgraph"]: g for g in groups}
+    assert by_graph["C"]["dependsOn"] == sorted([by_graph["A"]["id"], by_graph["B"]["id"]])
+
+
+def test_skip_and_include_are_decided_at_plan_time() -> None:
+    sg = supergraph(
+        a='type Query { p: P }\ntype P @key(fields: "id") { id: ID! }',
+        b='type P @key(fields: "id") { id: ID! extra: Int }',
+    )
+    query = "query($x: Boolean!) { p { id extra @include(if: $x) } }"
+    assert [g["subgraph"] for g in plan(sg, query, {"x": True})] == ["A", "B"]
+    assert [g["subgraph"] for g in plan(sg, query, {"x": False})] == ["A"]
