@@ -42,7 +42,16 @@ async def _post(client: httpx.AsyncClient, url: str, token: str, query: str, **v
     return response.json()
 
 
-async def _case(url: str, title: str, wallet_count: int) -> float:
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0.0 where /proc is absent."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _case(url: str, title: str, wallet_count: int, server_pid: int) -> float:
     from tests.support.tokens import service_token, user_token
 
     service = service_token("wallet:credit", "wallet:debit")
@@ -80,10 +89,15 @@ async def _case(url: str, title: str, wallet_count: int) -> float:
                     done += 1
 
         started = time.monotonic()
+        cpu_before = _cpu_s(server_pid)
         await asyncio.gather(*(worker(i) for i in range(CLIENTS)))
         elapsed = time.monotonic() - started
+        server_cpu_ms = (_cpu_s(server_pid) - cpu_before) * 1000 / max(done + failed, 1)
     rate = done / elapsed
-    print(f"  {title:<40} {rate:8.1f} debits/s  ({done} ok, {failed} failed, {elapsed:.1f} s)")
+    print(
+        f"  {title:<40} {rate:8.1f} debits/s  ({done} ok, {failed} failed, {elapsed:.1f} s;"
+        f" server CPU {server_cpu_ms:.1f} ms/debit)"
+    )
     return rate
 
 
@@ -97,8 +111,9 @@ def _run_backend(label: str, database_url: str, workdir: Path) -> None:
         print(
             f"{label}: wallet process on :{port}, {CLIENTS} concurrent clients, {CASE_SECONDS:.0f} s per case"
         )
-        asyncio.run(_case(url, "(a) one wallet, all clients contend", 1))
-        asyncio.run(_case(url, f"(b) {WALLETS} distinct wallets", WALLETS))
+        pid = process.proc.pid if process.proc else 0
+        asyncio.run(_case(url, "(a) one wallet, all clients contend", 1, pid))
+        asyncio.run(_case(url, f"(b) {WALLETS} distinct wallets", WALLETS, pid))
     finally:
         process.stop()
 
