@@ -214,8 +214,8 @@ def _parse_args(argv: list[str] | None) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     """Console script `sawit-router`: serve until interrupted."""
-    configure_logging()
     settings = RouterSettings(**_parse_args(argv))
+    configure_logging(logging.getLevelName(settings.log_level.upper()))
     app = create_app(settings)
     uvicorn.run(app, host=settings.router_host, port=settings.router_port, log_config=None, access_log=False)
 
