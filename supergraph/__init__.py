@@ -1,0 +1,1 @@
+"""Dompet Digital Sawit's federation router: compose, plan, execute, serve (wallet-agnostic)."""

@@ -31,12 +31,15 @@ from supergraph.supergraph_schema import Supergraph
 
 
 class RequestError(Exception):
-    """A request-level failure: no data, one error with a code."""
+    """A request-level failure: no data, errors sharing one code."""
 
-    def __init__(self, message: str, code: str, status: int = 400) -> None:
+    def __init__(
+        self, message: str, code: str, status: int = 400, more_messages: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
+        self.messages = (message, *more_messages)
 
 
 @dataclass
@@ -113,7 +116,11 @@ class Gateway:
             raise RequestError(exc.message, "GRAPHQL_PARSE_FAILED") from exc
         errors = validate(self.supergraph.api_schema, document)
         if errors:
-            raise RequestError(errors[0].message, "GRAPHQL_VALIDATION_FAILED")
+            raise RequestError(
+                errors[0].message,
+                "GRAPHQL_VALIDATION_FAILED",
+                more_messages=tuple(e.message for e in errors[1:]),
+            )
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         if operation_name is None:
             if len(operations) != 1:

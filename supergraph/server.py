@@ -140,7 +140,8 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
                 query, operation_name, payload.get("variables"), headers, include_plan
             )
         except RequestError as exc:
-            return _error(str(exc), exc.code, exc.status)
+            errors = [{"message": m, "extensions": {"code": exc.code}} for m in exc.messages]
+            return ORJSONResponse({"errors": errors}, status_code=exc.status)
         return ORJSONResponse(result)
 
     @app.post("/graphql")
