@@ -1,12 +1,13 @@
 """Which client an HTTP request comes from, believing X-Forwarded-For only from trusted proxies.
 
-The router appends the address it saw to X-Forwarded-For. Walking that list from the right and
-stopping at the first address that is not a trusted proxy gives the real client; anything further
-left was written by the client itself and may be forged, so it is never used.
+The router appends the address it saw to X-Forwarded-For, so when the peer is a trusted proxy the
+last entry is the client; anything further left was written by the client itself and may be
+forged, so it is never used. (One trusted hop: the router is the edge.)
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Collection
 from typing import Any
 
@@ -21,8 +22,14 @@ def client_address(request: Any, trusted_proxies: Collection[str]) -> str | None
     forwarded = request.headers.get("x-forwarded-for")
     if peer is None or peer not in trusted_proxies or not forwarded:
         return peer[:CLIENT_KEY_MAX_LEN] if peer else None
-    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-    for hop in reversed(hops):
-        if hop not in trusted_proxies:
-            return hop[:CLIENT_KEY_MAX_LEN]
-    return (hops[0] if hops else peer)[:CLIENT_KEY_MAX_LEN]
+    # The last hop is the one our trusted router appended: the address it saw. Everything to its
+    # left came from the client and may be forged.
+    last = forwarded.split(",")[-1].strip()
+    return _as_ip(last) or peer[:CLIENT_KEY_MAX_LEN]
+
+
+def _as_ip(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None

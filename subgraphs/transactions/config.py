@@ -39,8 +39,6 @@ class TransactionsConfig(BaseSettings):
         60.0, validation_alias=_env("INVOICE_RATE_WINDOW_S", "invoice_rate_window_s")
     )
     merchant_api_key: str | None = Field(None, validation_alias=_env("MERCHANT_API_KEY", "merchant_api_key"))
-    # Peers whose X-Forwarded-For is believed (the router on loopback); others are keyed by peer address.
-    trusted_proxies: str = Field("127.0.0.1,::1", validation_alias=_env("TRUSTED_PROXIES", "trusted_proxies"))
 
     # Transactional outbox delivery (history records, marketplace notices).
     outbox_max_attempts: int = Field(8, validation_alias=_env("OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"))
@@ -71,10 +69,6 @@ class TransactionsConfig(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
-
-    @property
-    def trusted_proxy_set(self) -> frozenset[str]:
-        return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
 
 
 @lru_cache(maxsize=1)

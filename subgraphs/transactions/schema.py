@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import hmac
-import ipaddress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,11 +15,13 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
+from shared.clientip import client_address
 from shared.context import Context
 from shared.errors import AppError, ErrorCode, not_found
 from shared.money import Money
 from shared.ratelimit import SlidingWindow
 from shared.schema import build_schema
+from shared.settings import get_settings
 from shared.tokens import Principal
 from subgraphs.transactions import models
 from subgraphs.transactions.config import TransactionsConfig
@@ -282,21 +283,9 @@ class CreateTransactionInput:
     )
 
 
-def client_address(info: Info) -> str:
-    """The caller's IP: when the peer is a trusted proxy (the router), the address it appended last
-    to X-Forwarded-For (earlier entries are whatever the client sent); else the peer itself."""
-    request: Any = info.context.request
-    peer = request.client.host if request is not None and request.client else "unknown"
-    if request is None:
-        return peer
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded and peer in info.context.deps.config.trusted_proxy_set:
-        last = forwarded.split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(last))
-        except ValueError:
-            return peer
-    return peer
+def client_of(info: Info) -> str:
+    """The caller's IP for rate limits (X-Forwarded-For believed only from trusted proxies)."""
+    return client_address(info.context.request, get_settings().trusted_proxy_set) or "unknown"
 
 
 def _check_merchant(info: Info) -> None:
@@ -384,7 +373,7 @@ class Mutation:
     async def generate_invoice_va(self, info: Info, amount: Money, description: str | None = None) -> str:
         deps = info.context.deps
         # Every attempt counts, so a wrong merchant key cannot be guessed at full speed either.
-        if not deps.invoice_limiter.allow(client_address(info)):
+        if not deps.invoice_limiter.allow(client_of(info)):
             raise AppError(ErrorCode.RATE_LIMITED, "Too many invoices requested; try again later")
         _check_merchant(info)
         invoice = await deps.service.generate_invoice(int(amount), description)
