@@ -89,7 +89,7 @@ def _start(base_env: dict[str, str], log_dir: Path, database_url: str, backend: 
     return WalletProcess(process, f"http://127.0.0.1:{port}/graphql", database_url, backend)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def wallet_process(
     request: pytest.FixtureRequest, base_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[WalletProcess]:

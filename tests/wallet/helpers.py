@@ -50,9 +50,14 @@ class WalletClient:
         self.service = service_token(*ALL_SCOPES)
 
     async def gql(self, query: str, token: str, **variables: Any) -> dict[str, Any]:
-        response = await self.client.post(
-            self.url, json={"query": query, "variables": variables}, headers=bearer(token)
-        )
+        payload = {"query": query, "variables": variables}
+        try:
+            response = await self.client.post(self.url, json=payload, headers=bearer(token))
+        except httpx.RemoteProtocolError:
+            # A pooled keep-alive connection the server closed just as it was reused (a race of
+            # HTTP/1.1, not of the ledger). Sending again is safe: every money movement is
+            # idempotent by its transaction id, which is exactly what a real caller relies on.
+            response = await self.client.post(self.url, json=payload, headers=bearer(token))
         assert response.status_code == 200, response.text
         return response.json()
 
