@@ -34,6 +34,6 @@ def build_schema(
         mutation=mutation,
         types=list(types),
         # The router sends the same few operations again and again: parse and validate each once.
-        extensions=[ErrorCodes, ParserCache(maxsize=256), ValidationCache(maxsize=256)],
+        extensions=[ErrorCodes, lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
         **kwargs,
     )
