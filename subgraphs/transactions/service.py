@@ -614,8 +614,13 @@ class TransactionService:
                 self._inflight.discard(row.transaction_id)
         return settled
 
-    async def _recover(self, row: Transaction) -> bool:
-        tx_id = row.transaction_id
+    async def _recover(self, stale: Transaction) -> bool:
+        tx_id = stale.transaction_id
+        # The batch was read before this row's turn: a live saga (or reversal) may have settled it
+        # since. Act only on the row as it stands now, or a settled FAILED could still move money.
+        row = await self.find(tx_id)
+        if row is None:
+            return False
         if row.status == TxStatus.SUCCESS and row.step == SagaStep.REVERSING:
             try:
                 await self._finish_reversal(row)
@@ -632,7 +637,7 @@ class TransactionService:
                 expect=(SagaStep.RECORDED, SagaStep.CHECKED),
             )
             return settled.status != TxStatus.PENDING
-        if row.step != SagaStep.DEBITING:
+        if row.status != TxStatus.PENDING or row.step != SagaStep.DEBITING:
             return False
         try:
             movements = await self.clients.wallet.movements_of(tx_id)

@@ -1,0 +1,115 @@
+"""Races between a live saga, the recovery worker and an admin: no settled transaction moves money later.
+
+A `GatedWallet` sits between transactions and the real wallet and holds each kind of call (by its
+root field) until the test opens that gate, so the interleavings below are exact, not timing luck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tests.transactions.conftest import LocalServer, Stack, WalletProxy, running_app
+
+OPERATIONS = ("movementsOf", "deductWallet", "topupWallet", "transferWallet", "reverseLedger")
+
+
+@dataclass
+class GatedWallet:
+    """Forwards to the real wallet; a call of a closed operation waits until its gate opens."""
+
+    target: str
+    gates: dict[str, asyncio.Event] = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    server: LocalServer | None = None
+    _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10.0))
+
+    def close(self, operation: str) -> None:
+        self.gates[operation] = asyncio.Event()
+
+    def open(self, operation: str) -> None:
+        self.gates.pop(operation).set()
+
+    async def arrived(self, operation: str, count: int = 1) -> None:
+        for _ in range(500):
+            if self.seen[operation] >= count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"{operation} never reached the wallet")
+
+    async def handle(self, request: Request) -> Response:
+        body = await request.body()
+        operation = next((name for name in OPERATIONS if name.encode() in body), "other")
+        self.seen[operation] += 1
+        gate = self.gates.get(operation)
+        if gate is not None:
+            await gate.wait()
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
+        upstream = await self._http.post(self.target, content=body, headers=headers)
+        return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/graphql", self.handle, methods=["POST"])])
+
+
+async def test_recovery_never_re_debits_a_payment_that_failed_while_its_batch_was_being_worked(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Recovery reads a batch, then works it row by row. A live saga in that batch may settle FAILED
+    (and release its VA) before recovery reaches it; recovery must not act on its stale copy and
+    debit the wallet (now funded) for a transaction everyone was told FAILED."""
+    down = WalletProxy(stack.wallet_url, mode="down")
+    down.server = await LocalServer(down.app()).start()
+    gated = GatedWallet(stack.wallet_url)
+    gated.server = await LocalServer(gated.app()).start()
+    try:
+        async with running_app(stack, tmp_path / "tx.db", wallet_url=down.server.url) as api:
+            # An older saga stuck in DEBITING (wallet unreachable): first in recovery's batch.
+            stuck_user = await stack.new_user()
+            stuck_wallet = await stack.new_wallet(stuck_user)
+            stuck = await api.create(stuck_user, walletId=stuck_wallet, amount=1000, type="DEPOSIT")
+            assert stuck["status"] == "PENDING"
+            # From now on the wallet answers, through the gates.
+            api.service.clients.wallet.client.client.url = gated.server.url  # type: ignore[attr-defined]
+
+            payer = await stack.new_user()
+            payer_wallet = await stack.new_wallet(payer)  # empty: the payment will be refused
+            va = await api.invoice("25000")
+            gated.close("deductWallet")
+            paying = asyncio.create_task(
+                api.create(payer, walletId=payer_wallet, amount=25000, type="PAYMENT", vaNumber=va)
+            )
+            await gated.arrived("deductWallet")  # the live saga is in DEBITING, waiting for the wallet
+
+            gated.close("movementsOf")
+            recovering = asyncio.create_task(api.service.recover_once())
+            await gated.arrived("movementsOf")  # recovery read both rows and works on the stuck one
+
+            gated.open("deductWallet")
+            failed = await paying
+            assert failed["status"] == "FAILED"
+            assert failed["failureReason"]["code"] == "INSUFFICIENT_FUNDS"
+            await stack.topup(payer, payer_wallet, 25_000)  # the payer funds the wallet afterwards
+
+            gated.open("movementsOf")
+            await recovering
+
+            assert (await api.get(payer, failed["transactionId"]))["status"] == "FAILED"
+            assert await stack.movements(failed["transactionId"]) == []
+            assert await stack.balance(payer, payer_wallet) == "25000.00"
+            assert (await api.get(stuck_user, stuck["transactionId"]))["status"] == "SUCCESS"
+            invoice = await api.data(
+                "query($v: String!) { invoice(vaNumber: $v) { status } }", {"v": va}, payer.token
+            )
+            assert invoice["invoice"]["status"] == "UNPAID"
+    finally:
+        await down.server.stop()
+        await gated.server.stop()
