@@ -201,7 +201,9 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
 
 
 def _parse_args(argv: list[str] | None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description="Federation v2 router (settings also via ROUTER_* env vars)")
+    parser = argparse.ArgumentParser(
+        prog="sawit-router", description="Federation v2 router (settings also via ROUTER_* env vars)"
+    )
     parser.add_argument("--host", dest="ROUTER_HOST")
     parser.add_argument("--port", dest="ROUTER_PORT", type=int)
     parser.add_argument("--config", dest="SUPERGRAPH_CONFIG", help="Rover supergraph.yaml")
