@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from supergraph.fetcher import SubgraphClients, SubgraphUnavailable
-from supergraph.planner import LIST, FetchGroup, QueryPlan
+from supergraph.plan import LIST, FetchGroup, QueryPlan
 from supergraph.selection import SelectionSet
 from supergraph.supergraph_schema import Supergraph
 

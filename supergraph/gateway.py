@@ -25,7 +25,8 @@ from supergraph import metrics
 from supergraph.executor import Executor
 from supergraph.fetcher import SubgraphClients
 from supergraph.limits import LimitExceeded, Limits, check_operation, check_tokens
-from supergraph.planner import PlanningError, QueryPlan, build_plan, should_include, skip_include_variables
+from supergraph.plan import PlanningError, QueryPlan, skip_include_variables
+from supergraph.planner import build_plan
 from supergraph.response import shape_response
 from supergraph.supergraph_schema import Supergraph
 
@@ -236,6 +237,3 @@ class Gateway:
         if include_plan:
             response.setdefault("extensions", {})["queryPlan"] = plan.describe()
         return response
-
-
-__all__ = ["Gateway", "PlanCache", "RequestError", "should_include"]

@@ -26,7 +26,7 @@ from graphql import (
     is_leaf_type,
 )
 
-from supergraph.planner import should_include
+from supergraph.plan import should_include
 
 Path = list[str | int]
 
