@@ -671,7 +671,14 @@ class TransactionService:
                 row.reversal_reason = reason
                 row.reversed_by = admin.subject
                 row.updated_at = utcnow()
-        return await self._finish_reversal(row)
+        # Like a live saga: the recovery worker leaves a reversal alone while it runs here.
+        owner = tx_id not in self._inflight
+        self._inflight.add(tx_id)
+        try:
+            return await self._finish_reversal(row)
+        finally:
+            if owner:
+                self._inflight.discard(tx_id)
 
     async def _finish_reversal(self, row: Transaction) -> Transaction:
         tx_id = row.transaction_id
@@ -692,7 +699,9 @@ class TransactionService:
             raise
         async with self.db.write() as session:
             current = await self._locked(session, tx_id)
-            if current.status != TxStatus.SUCCESS or current.step != SagaStep.REVERSING:
+            # The wallet confirmed that this reversal id moved the money: the transaction is
+            # REVERSED, even if a refused attempt with the same id already set the step back.
+            if current.status != TxStatus.SUCCESS or current.reversal_id != row.reversal_id:
                 return current
             now = utcnow()
             current.status = TxStatus.REVERSED.value

@@ -7,6 +7,7 @@ root field) until the test opens that gate, so the interleavings below are exact
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.support.tokens import user_token
 from tests.transactions.conftest import LocalServer, Stack, WalletProxy, running_app
 
 OPERATIONS = ("movementsOf", "deductWallet", "topupWallet", "transferWallet", "reverseLedger")
@@ -24,19 +26,26 @@ OPERATIONS = ("movementsOf", "deductWallet", "topupWallet", "transferWallet", "r
 
 @dataclass
 class GatedWallet:
-    """Forwards to the real wallet; a call of a closed operation waits until its gate opens."""
+    """Forwards to the real wallet; a call of a closed operation waits until its gate opens (all held
+    calls) or until `release_next` lets the oldest held one through."""
 
     target: str
-    gates: dict[str, asyncio.Event] = field(default_factory=dict)
+    closed: set[str] = field(default_factory=set)
+    held: dict[str, list[asyncio.Event]] = field(default_factory=lambda: defaultdict(list))
     seen: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     server: LocalServer | None = None
     _http: httpx.AsyncClient = field(default_factory=lambda: httpx.AsyncClient(timeout=10.0))
 
     def close(self, operation: str) -> None:
-        self.gates[operation] = asyncio.Event()
+        self.closed.add(operation)
 
     def open(self, operation: str) -> None:
-        self.gates.pop(operation).set()
+        self.closed.discard(operation)
+        for event in self.held.pop(operation, []):
+            event.set()
+
+    def release_next(self, operation: str) -> None:
+        self.held[operation].pop(0).set()
 
     async def arrived(self, operation: str, count: int = 1) -> None:
         for _ in range(500):
@@ -49,9 +58,10 @@ class GatedWallet:
         body = await request.body()
         operation = next((name for name in OPERATIONS if name.encode() in body), "other")
         self.seen[operation] += 1
-        gate = self.gates.get(operation)
-        if gate is not None:
-            await gate.wait()
+        if operation in self.closed:
+            event = asyncio.Event()
+            self.held[operation].append(event)
+            await event.wait()
         headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
         upstream = await self._http.post(self.target, content=body, headers=headers)
         return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
@@ -76,7 +86,7 @@ async def test_recovery_never_re_debits_a_payment_that_failed_while_its_batch_wa
             stuck_user = await stack.new_user()
             stuck_wallet = await stack.new_wallet(stuck_user)
             stuck = await api.create(stuck_user, walletId=stuck_wallet, amount=1000, type="DEPOSIT")
-            assert stuck["status"] == "PENDING"
+            assert stuck["status"] == "PENDING", stuck
             # From now on the wallet answers, through the gates.
             api.service.clients.wallet.client.client.url = gated.server.url  # type: ignore[attr-defined]
 
@@ -112,4 +122,54 @@ async def test_recovery_never_re_debits_a_payment_that_failed_while_its_batch_wa
             assert invoice["invoice"]["status"] == "UNPAID"
     finally:
         await down.server.stop()
+        await gated.server.stop()
+
+
+REVERSE = """mutation($id: ID!) { reverseTransaction(transactionId: $id) { transactionId status } }"""
+
+
+async def test_recovery_does_not_race_a_live_reversal_into_moving_money_behind_a_success(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """An admin's reversal waits on the wallet past the recovery grace; the recovery worker must not
+    send the same reversal alongside it. Otherwise the live call may be refused (funds spent), the
+    row goes back to SUCCESS, and recovery's copy succeeds after a top-up: the ledger reversed, the
+    transaction still SUCCESS, no REVERSED history, and every later reversal refused as a CONFLICT."""
+    gated = GatedWallet(stack.wallet_url)
+    gated.server = await LocalServer(gated.app()).start()
+    try:
+        async with running_app(stack, tmp_path / "tx.db", wallet_url=gated.server.url) as api:
+            user = await stack.new_user()
+            wallet = await stack.new_wallet(user)
+            deposit = await api.create(user, walletId=wallet, amount=10_000, type="DEPOSIT")
+            assert deposit["status"] == "SUCCESS"
+            va = await api.invoice("10000")
+            spent = await api.create(user, walletId=wallet, amount=10_000, type="PAYMENT", vaNumber=va)
+            assert spent["status"] == "SUCCESS"  # the deposit is spent: reversing it is refused for now
+
+            admin = user_token(str(uuid.uuid4()), role="ADMIN")
+            gated.close("reverseLedger")
+            reversing = asyncio.create_task(api.call(REVERSE, {"id": deposit["transactionId"]}, admin))
+            await gated.arrived("reverseLedger")
+            recovering = asyncio.create_task(api.service.recover_once())
+            for _ in range(100):  # recovery either skips the row or sends its own reverseLedger
+                if recovering.done() or gated.seen["reverseLedger"] >= 2:
+                    break
+                await asyncio.sleep(0.01)
+
+            gated.release_next("reverseLedger")  # the admin's call: INSUFFICIENT_FUNDS
+            refused = await reversing
+            assert refused["errors"][0]["extensions"]["code"] == "INSUFFICIENT_FUNDS"
+            await stack.topup(user, wallet, 10_000)
+            gated.open("reverseLedger")
+            await recovering
+
+            row = await api.service.get(deposit["transactionId"])
+            moved = await stack.movements(row.reversal_id or "")
+            assert (row.status == "REVERSED") == bool(moved), (row.status, moved)
+
+            again = await api.data(REVERSE, {"id": deposit["transactionId"]}, admin)
+            assert again["reverseTransaction"]["status"] == "REVERSED"
+            assert await stack.balance(user, wallet) == "0.00"
+    finally:
         await gated.server.stop()
