@@ -168,6 +168,12 @@ def is_retryable(exc: DBAPIError) -> bool:
     return "database is locked" in text or "unique constraint failed: wallet_operations" in text
 
 
+def has_nul(*values: str | None) -> bool:
+    """PostgreSQL refuses a NUL character in any text parameter (even in a WHERE); no id, name or
+    cursor of ours contains one, so such input is answered before it reaches the database."""
+    return any(value is not None and "\x00" in value for value in values)
+
+
 def month_start(moment: datetime) -> datetime:
     """The first instant of the calendar month (UTC) that `moment` falls in."""
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -239,6 +245,8 @@ class WalletService:
         clean = (name or "").strip()
         if not 1 <= len(clean) <= WALLET_NAME_MAX_CHARS:
             raise bad_input(f"Wallet name must be 1 to {WALLET_NAME_MAX_CHARS} characters")
+        if has_nul(clean):
+            raise bad_input("Wallet name must not contain a NUL character")
         now = utcnow()
         record = WalletRecord(
             wallet_id=str(uuid.uuid4()),
@@ -278,6 +286,10 @@ class WalletService:
     ) -> list[WalletRecord]:
         """A user's wallets, newest first; CLOSED ones only when asked; `after` is a wallet id."""
         _check_page(first)
+        if has_nul(after):
+            raise bad_input("Unknown cursor 'after'")
+        if has_nul(owner_id):
+            return []
         query = select(wallets_t).where(wallets_t.c.owner_id == owner_id)
         if not include_closed:
             query = query.where(wallets_t.c.status != WalletStatus.CLOSED.value)
@@ -298,6 +310,8 @@ class WalletService:
         return [_wallet_from_row(row) for row in rows]
 
     async def find_wallet(self, wallet_id: str) -> WalletRecord | None:
+        if has_nul(wallet_id):
+            return None
         async with self.db.read() as session:
             row = (await session.execute(select(wallets_t).where(wallets_t.c.wallet_id == wallet_id))).first()
         return _wallet_from_row(row) if row else None
@@ -379,6 +393,10 @@ class WalletService:
     ) -> list[EntryRecord]:
         """A wallet's statement, newest first; `after` is the entry id of the previous page's last item."""
         _check_page(first)
+        if has_nul(after):
+            raise bad_input("Unknown cursor 'after'")
+        if has_nul(wallet_id):
+            return []
         query = select(entries_t).where(entries_t.c.wallet_id == wallet_id)
         async with self.db.read() as session:
             if after is not None:
@@ -398,6 +416,8 @@ class WalletService:
 
     async def movements_of(self, transaction_id: str) -> list[EntryRecord]:
         """Every entry a transaction id posted (debits first); [] when it moved nothing."""
+        if has_nul(transaction_id):
+            return []
         async with self.db.read() as session:
             rows = (
                 await session.execute(
@@ -544,6 +564,8 @@ class WalletService:
         ordered = sorted(set(wallet_ids))
         found: dict[str, WalletRecord] = {}
         for wallet_id in ordered:  # one statement per row keeps the lock order explicit
+            if has_nul(wallet_id):
+                continue  # no wallet has such an id: reported as not found
             row = (
                 await session.execute(
                     select(wallets_t).where(wallets_t.c.wallet_id == wallet_id).with_for_update()
@@ -694,6 +716,8 @@ class WalletService:
         clean = (value or "").strip()
         if not 1 <= len(clean) <= TRANSACTION_ID_MAX_CHARS:
             raise bad_input(f"{name} must be 1 to {TRANSACTION_ID_MAX_CHARS} characters")
+        if has_nul(clean):
+            raise bad_input(f"{name} must not contain a NUL character")
         return clean
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from shared.db import Database
 from shared.errors import AppError, ErrorCode
 from shared.migrations import upgrade_to_head_sync
+from shared.tokens import Principal
 from subgraphs.wallet.app import MIGRATIONS_DIR
 from subgraphs.wallet.config import WalletSettings
 from subgraphs.wallet.models import Direction
@@ -123,3 +124,45 @@ async def test_postgres_refuses_rows_that_break_the_ledger(pg_service: WalletSer
     with pytest.raises(IntegrityError):
         async with pg_service.db.write() as session:
             await session.execute(text(statement), {"wallet": wallet_id, "dep": f"dep-{owner}"})
+
+
+async def test_a_nul_character_in_any_text_is_a_clear_error_not_a_database_failure_on_postgres(
+    pg_service: WalletService,
+) -> None:
+    """PostgreSQL refuses NUL in text outright; the ledger must answer with our codes, not INTERNAL."""
+    owner = new_id()
+    wallet_id = (await pg_service.create_wallet(owner, "A")).wallet_id
+    await expect_code(ErrorCode.BAD_USER_INPUT, pg_service.create_wallet(owner, "Tabungan\x00"))
+    for transaction_id in ("tx\x00", "\x00"):
+        await expect_code(
+            ErrorCode.BAD_USER_INPUT,
+            pg_service.topup(transaction_id=transaction_id, user_id=owner, wallet_id=wallet_id, amount=1),
+        )
+        await expect_code(
+            ErrorCode.BAD_USER_INPUT,
+            pg_service.reverse(transaction_id=transaction_id, reversal_id=new_id()),
+        )
+    await expect_code(
+        ErrorCode.NOT_FOUND,
+        pg_service.topup(transaction_id=new_id(), user_id=owner, wallet_id=f"{wallet_id}\x00", amount=1),
+    )
+    await expect_code(
+        ErrorCode.NOT_FOUND,
+        pg_service.transfer(
+            transaction_id=new_id(),
+            user_id=owner,
+            from_wallet_id=wallet_id,
+            to_wallet_id="\x00",
+            amount=1,
+        ),
+    )
+    assert await pg_service.find_wallet("\x00") is None
+    assert await pg_service.movements_of("tx\x00") == []
+    assert await pg_service.wallets_of("\x00") == []
+    assert await pg_service.entries_of("\x00") == []
+    await expect_code(ErrorCode.BAD_USER_INPUT, pg_service.wallets_of(owner, after="\x00"))
+    await expect_code(ErrorCode.BAD_USER_INPUT, pg_service.entries_of(wallet_id, after="\x00"))
+    admin = Principal(kind="user", subject="admin", role="ADMIN")
+    await expect_code(ErrorCode.NOT_FOUND, pg_service.close_wallet(admin, "\x00"))
+    await expect_code(ErrorCode.NOT_FOUND, pg_service.set_frozen("\x00", True))
+    assert (await pg_service.find_wallet(wallet_id)).balance == 0
