@@ -6,6 +6,7 @@ exercise entity jumps, @requires, @provides, interfaces, unions, errors and muta
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated, Any, NewType
 
@@ -78,6 +79,11 @@ class AccountsQuery:
     @strawberry.field
     def request_id(self, info: Info) -> str | None:
         return _headers(info).get("x-request-id")
+
+    @strawberry.field
+    async def slow(self) -> str | None:
+        await asyncio.sleep(1.0)
+        return "finally"
 
 
 @strawberry.type

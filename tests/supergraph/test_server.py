@@ -262,3 +262,14 @@ async def test_recomposition_picks_up_changes_and_keeps_the_old_supergraph_when_
         assert runtime.last_error is not None and "nope" in runtime.last_error
     finally:
         await runtime.stop()
+
+
+async def test_a_subgraph_slower_than_its_timeout_is_reported_unavailable(
+    make_router: Callable[..., Any],
+) -> None:
+    async with make_router(ROUTER_SUBGRAPH_TIMEOUT_S=0.2) as (client, _):
+        body = (await client.post("/graphql", json={"query": "{ slow topProducts { name } }"})).json()
+        assert body["data"] == {"slow": None, "topProducts": [{"name": "Kettle"}, {"name": "Teapot"}]}
+        assert body["errors"][0]["path"] == ["slow"]
+        assert body["errors"][0]["extensions"]["code"] == "SUBGRAPH_UNAVAILABLE"
+        assert "timed out" in body["errors"][0]["message"]
