@@ -340,6 +340,15 @@ def _merge_output_types(a: TypeNode, b: TypeNode, subtype: Any) -> TypeNode | No
     return None
 
 
+def _deprecated(nodes: Any) -> str:
+    """Keep `@deprecated` (clients see it through introspection) from the first subgraph using it."""
+    for node in nodes:
+        for directive in getattr(node, "directives", None) or ():
+            if directive.name.value == "deprecated":
+                return " " + print_ast(directive)
+    return ""
+
+
 def _enum_name(name: str, taken: set[str]) -> str:
     base = re.sub(r"[^A-Za-z0-9_]", "_", name).upper() or "GRAPH"
     if base[0].isdigit():
@@ -551,7 +560,8 @@ class Composer:
         arguments = self._arguments(type_name, fname, fdefs)
         inaccessible = self._inaccessible(any(f.inaccessible for f in fdefs))
         description = f"{print_ast(node.description)} " if node.description else ""
-        return f"{description}{fname}{arguments}: {merged_str}{joins}{inaccessible}"
+        deprecated = _deprecated(f.node for f in fdefs)
+        return f"{description}{fname}{arguments}: {merged_str}{joins}{inaccessible}{deprecated}"
 
     def _arguments(self, type_name: str, fname: str, fdefs: list[_FieldDef]) -> str:
         names: list[str] = []
@@ -615,7 +625,8 @@ class Composer:
                 f"@join__enumValue(graph: {self._enum(d.graph)})" for d in defs if value in d.values
             )
             inaccessible = self._inaccessible(any(d.values.get(value) for d in defs))
-            lines.append(f"  {value} {joins}{inaccessible}")
+            deprecated = _deprecated(v for d in defs for v in d.node.values or () if v.name.value == value)
+            lines.append(f"  {value} {joins}{inaccessible}{deprecated}")
         dirs = "".join(f"\n  {x}" for x in directives) + self._inaccessible(any(d.inaccessible for d in defs))
         return f"enum {name}{dirs}\n{{\n" + "\n".join(lines) + "\n}"
 

@@ -123,3 +123,13 @@ def test_the_cli_exits_non_zero_with_the_errors(tmp_path: Path, capsys: pytest.C
     config.write_text("subgraphs:\n  a:\n    routing_url: http://a\n    schema:\n      file: a.graphql\n")
     assert compose_main(["--config", str(config)]) == 1
     assert 'field "User.nope" does not exist' in capsys.readouterr().err
+
+
+def test_deprecations_survive_composition_into_the_api_schema() -> None:
+    a = FED2 + 'type Query { old: Int @deprecated(reason: "use new") new: Int }\nenum E { A B @deprecated }'
+    b = FED2 + "type Query { e: E }\nenum E { A B }"
+    api = Supergraph(
+        compose([SubgraphSource("a", "http://a", a), SubgraphSource("b", "http://b", b)])
+    ).api_schema
+    assert api.query_type.fields["old"].deprecation_reason == "use new"  # type: ignore[union-attr]
+    assert api.get_type("E").values["B"].deprecation_reason == "No longer supported"  # type: ignore[union-attr]
