@@ -96,8 +96,23 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+def has_nul(*values: str | None) -> bool:
+    """PostgreSQL refuses a NUL character in any text parameter (even in a WHERE); none of our ids,
+    VA numbers or texts contains one, so such input is answered before it reaches the database."""
+    return any(value is not None and "\x00" in value for value in values)
+
+
 def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:
     """The input with blanks removed, or BAD_USER_INPUT when its fields do not fit its type."""
+    for name, value in (
+        ("walletId", raw.wallet_id),
+        ("vaNumber", raw.va_number),
+        ("toWalletId", raw.to_wallet_id),
+        ("description", raw.description),
+        ("idempotencyKey", raw.idempotency_key),
+    ):
+        if has_nul(value):
+            raise bad_input(f"{name} must not contain a NUL character", field=name)
     wallet_id = _clean(raw.wallet_id)
     va = _clean(raw.va_number)
     to_wallet = _clean(raw.to_wallet_id)
@@ -657,6 +672,10 @@ class TransactionService:
         reason = _clean(reason)
         if reason is not None and len(reason) > DESCRIPTION_MAX:
             raise bad_input(f"reason may have at most {DESCRIPTION_MAX} characters", field="reason")
+        if has_nul(reason):
+            raise bad_input("reason must not contain a NUL character", field="reason")
+        if has_nul(tx_id):
+            raise not_found("Transaction not found")
         async with self.db.write() as session:
             row = await self._locked(session, tx_id)
             if row.status == TxStatus.REVERSED:
@@ -719,6 +738,8 @@ class TransactionService:
         description = _clean(description)
         if description is not None and len(description) > DESCRIPTION_MAX:
             raise bad_input(f"description may have at most {DESCRIPTION_MAX} characters", field="description")
+        if has_nul(description):
+            raise bad_input("description must not contain a NUL character", field="description")
         for _ in range(VA_MAX_ATTEMPTS):
             now = utcnow()
             invoice = Invoice(
@@ -739,23 +760,27 @@ class TransactionService:
         raise AppError(ErrorCode.INTERNAL, "Could not allocate a VA number")
 
     async def get_invoice(self, va_number: str) -> Invoice | None:
+        if has_nul(va_number):
+            return None
         async with self.db.read() as session:
             return await session.get(Invoice, va_number.strip())
 
     # ------------------------------------------------------------------------------- queries
 
     async def get(self, tx_id: str) -> Transaction:
-        async with self.db.read() as session:
-            row = await session.get(Transaction, tx_id)
+        row = await self.find(tx_id)
         if row is None:
             raise not_found("Transaction not found")
         return row
 
     async def find(self, tx_id: str) -> Transaction | None:
+        if has_nul(tx_id):
+            return None
         async with self.db.read() as session:
             return await session.get(Transaction, tx_id)
 
     async def find_many(self, tx_ids: Sequence[str]) -> dict[str, Transaction]:
+        tx_ids = [tx_id for tx_id in tx_ids if not has_nul(tx_id)]
         if not tx_ids:
             return {}
         async with self.db.read() as session:
@@ -776,7 +801,9 @@ class TransactionService:
     ) -> list[Transaction]:
         """Newest first; `after` is the id of the last item of the previous page."""
         size = _page_size(first)
-        if size == 0:
+        if has_nul(after):
+            raise bad_input("Unknown cursor in after", field="after")
+        if size == 0 or has_nul(user_id, wallet_id):
             return []
         query = select(Transaction)
         if user_id is not None:
@@ -833,6 +860,8 @@ class TransactionService:
 
     async def retry_outbox_message(self, message_id: str) -> OutboxMessage:
         """Put a DEAD (or failing) message back in the queue with a fresh attempt budget."""
+        if has_nul(message_id):
+            raise not_found("Outbox message not found")
         async with self.db.write() as session:
             row = await session.get(OutboxMessage, message_id, with_for_update=True)
             if row is None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tests.support.tokens import user_token
-from tests.transactions.conftest import LocalServer, Stack, TxApi, WalletProxy, running_app
+from tests.transactions.conftest import (
+    CREATE,
+    LocalServer,
+    Stack,
+    TxApi,
+    WalletProxy,
+    error_code,
+    running_app,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -63,3 +71,49 @@ async def _flow(api: TxApi, stack: Stack, proxy: WalletProxy) -> None:
         transfer["transactionId"],
         deposit["transactionId"],
     ]
+
+
+async def test_a_nul_character_in_any_input_is_a_clear_error_not_internal_on_postgresql(
+    postgres_admin_url: str, pg_url: str, stack: Stack
+) -> None:
+    """PostgreSQL refuses NUL in any text parameter; every entry point answers with our codes."""
+    async with running_app(stack, pg_url) as api:
+        user = await stack.new_user()
+        wallet = await stack.new_wallet(user)
+        va = await api.invoice("1000")
+        base = {"walletId": wallet, "amount": 1000, "type": "DEPOSIT"}
+        for fields in (
+            {"description": "Gaji\u0000"},
+            {"idempotencyKey": "k\u0000"},
+            {"walletId": f"{wallet}\u0000"},
+            {"type": "PAYMENT", "vaNumber": f"{va}\u0000"},
+            {"type": "TRANSFER", "toWalletId": "\u0000"},
+        ):
+            body = await api.call(CREATE, {"input": {**base, **fields}}, user.token)
+            assert error_code(body) == "BAD_USER_INPUT", (fields, body)
+        assert await api.data("{ myTransactions { transactionId } }", token=user.token) == {
+            "myTransactions": []
+        }
+
+        admin = user_token("pg-admin", role="ADMIN")
+        refused = {
+            'query { transaction(transactionId: "\\u0000") { status } }': ("NOT_FOUND", user.token),
+            'query { myTransactions(after: "\\u0000") { status } }': ("BAD_USER_INPUT", user.token),
+            'mutation { generateInvoiceVA(amount: 5, description: "x\\u0000") }': ("BAD_USER_INPUT", None),
+            'mutation { reverseTransaction(transactionId: "\\u0000") { status } }': ("NOT_FOUND", admin),
+            'mutation { retryOutboxMessage(id: "\\u0000") { state } }': ("NOT_FOUND", admin),
+        }
+        for query, (code, token) in refused.items():
+            assert error_code(await api.call(query, token=token)) == code, query
+        invoice = await api.data('query { invoice(vaNumber: "\\u0000") { status } }', token=user.token)
+        assert invoice == {"invoice": None}
+        entities = """query($r: [_Any!]!) { _entities(representations: $r) {
+            ... on User { transactions { transactionId } } ... on Wallet { transactions { transactionId } }
+            ... on Transaction { status } } }"""
+        representations = [
+            {"__typename": "User", "id": "\u0000"},
+            {"__typename": "Wallet", "walletId": "\u0000"},
+            {"__typename": "Transaction", "transactionId": "\u0000"},
+        ]
+        found = await api.data(entities, {"r": representations}, admin)
+        assert found["_entities"] == [{"transactions": []}, {"transactions": []}, None]
