@@ -29,8 +29,9 @@ ADMIN_PASSWORD = "admin-e2e-password-123"
 
 # Knobs that keep the end-to-end run short and deterministic; each one is a documented env var of
 # its subgraph. The outbox retries quickly (a notice reaches the sandbox within ~1 s once it is up,
-# and is retried for longer than any test keeps the marketplace down); invoices are not
-# rate-limited per test client; the velocity rule does not flag the 20-payment concurrency test.
+# and is retried for longer than any test keeps the marketplace down); registrations and invoices
+# are not rate-limited per client (every test request comes from 127.0.0.1 through the router);
+# the velocity rule does not flag the 20-payment concurrency test.
 FAST_ENV: dict[str, str] = {
     "OUTBOX_POLL_S": "0.2",
     "OUTBOX_BACKOFF_S": "0.2",
@@ -38,6 +39,7 @@ FAST_ENV: dict[str, str] = {
     "OUTBOX_MAX_ATTEMPTS": "60",
     "RECOVERY_INTERVAL_S": "2",
     "INVOICE_RATE_LIMIT": "100000",
+    "REGISTER_CLIENT_MAX": "100000",
     "FRAUD_VELOCITY_MAX_CHECKS": "1000",
     "ROUTER_POLL_INTERVAL_S": "5",
     "SANDBOX_WALLET_TIMEOUT_S": "10",
