@@ -261,8 +261,8 @@ class _Subgraph:
                     inaccessible=bool(self.has(fnode, "inaccessible")),
                     is_key=fname in key_fields,
                 )
-                if not self.fed2 and tdef.extension and fdef.is_key:
-                    fdef.external = False
+                if tdef.extension and fdef.is_key:
+                    fdef.external = False  # key fields of a type extension are resolvable there
                 tdef.fields[fname] = fdef
             for fdef in tdef.fields.values():
                 fdef.is_key = fdef.is_key or fdef.node.name.value in key_fields
@@ -444,7 +444,7 @@ class Composer:
     def _join_type(self, d: _TypeDef) -> list[str]:
         enum = self._enum(d.graph)
         extra = ", isInterfaceObject: true" if d.interface_object else ""
-        ext = ", extension: true" if d.extension and not self._fed2(d.graph) else ""
+        ext = ", extension: true" if d.extension else ""
         if not d.keys:
             return [f"@join__type(graph: {enum}{extra})"]
         out = []
