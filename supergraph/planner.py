@@ -366,7 +366,7 @@ class Planner:
             if model is not None and model.is_interface_object(group.graph):
                 return self._plan_interface_object(group, target, type_name, selections, path, provided)
             target.add_field("__typename", "__typename", "", False)
-            possible = self.sg.possible_types_in(type_name, group.graph)
+            possible = self._shared_possible_types(type_name, group.graph)
             if kind == "interface" and not possible:
                 fields = self.collect(type_name, selections)
                 prov = self._provided_fields(provided, type_name)
@@ -431,6 +431,42 @@ class Planner:
             inner.add_field("__typename", "__typename", "", False)
             touched |= self.plan_selection(entity, inner, type_name, concrete, path, None)
         return touched
+
+    def _shared_possible_types(self, type_name: str, graph: str) -> list[str]:
+        """Runtime types to ask for under the field being planned.
+
+        A union returned by a field that several subgraphs resolve (@shareable) is only trusted
+        for the members every one of those subgraphs knows, as Apollo's planner does.
+        """
+        possible = self.sg.possible_types_in(type_name, graph)
+        model = self.sg.types.get(type_name)
+        if not self._frames or model is None or model.kind != "union":
+            return possible
+        frame = self._frames[-1]
+        graphs = [
+            g
+            for g in self.sg.resolving_graphs(frame.type_name, frame.nodes[0].name.value)
+            if self._reachable(len(self._frames) - 1, g)
+        ]
+        if len(graphs) < 2:
+            return possible
+        shared = set(possible)
+        for other in graphs:
+            shared &= set(self.sg.possible_types_in(type_name, other))
+        return [t for t in possible if t in shared]
+
+    def _reachable(self, index: int, graph: str) -> bool:
+        """Whether the object holding field `self._frames[index]` can be obtained from `graph`."""
+        parent = self._frames[index].type_name
+        model = self.sg.types.get(parent)
+        if model is not None and model.keys(graph):
+            return True
+        if index == 0:
+            return parent in ("Query", "Mutation")
+        above = self._frames[index - 1]
+        if not self.sg.field_resolvable_in(above.type_name, above.nodes[0].name.value, graph):
+            return False
+        return self._reachable(index - 1, graph)
 
     def _interface_owner(self, interface: str) -> str | None:
         model = self.sg.types.get(interface)
