@@ -103,3 +103,16 @@ def test_skip_and_include_are_decided_at_plan_time() -> None:
     query = "query($x: Boolean!) { p { id extra @include(if: $x) } }"
     assert [g["subgraph"] for g in plan(sg, query, {"x": True})] == ["A", "B"]
     assert [g["subgraph"] for g in plan(sg, query, {"x": False})] == ["A"]
+
+
+def test_a_union_under_a_shareable_field_asks_only_for_members_every_subgraph_knows() -> None:
+    sg = supergraph(
+        a='type Query { c: C }\ntype C @key(fields: "id") { id: ID! w: W @shareable }\n'
+        "type W @shareable { items: [Item!]! }\nunion Item = Both | OnlyA\n"
+        "type Both @shareable { x: Int }\ntype OnlyA { a: Int }",
+        b='type C @key(fields: "id") { id: ID! w: W @shareable }\n'
+        "type W @shareable { items: [Item!]! }\nunion Item = Both | OnlyB\n"
+        "type Both @shareable { x: Int }\ntype OnlyB { b: Int }",
+    )
+    (root,) = plan(sg, "{ c { w { items { ... on Both { x } ... on OnlyA { a } } } } }")
+    assert "... on Both" in root["operation"] and "OnlyA" not in root["operation"]
