@@ -52,6 +52,7 @@ import uvicorn
 from scripts.sandbox.apps import create_orders_app, create_users_app
 from scripts.sandbox.store import Store
 from scripts.sandbox.wallet import WalletGateway
+from shared.logs import configure_logging
 
 log = logging.getLogger("marketplace_sandbox")
 
@@ -143,9 +144,7 @@ async def serve(settings: SandboxSettings) -> None:
 
 def main() -> None:
     settings = SandboxSettings.from_env()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging("marketplace-sandbox", settings.log_level)
     asyncio.run(serve(settings))
 
 
