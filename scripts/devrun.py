@@ -160,6 +160,8 @@ def plan(settings: Settings, with_router: bool) -> tuple[list[Child], list[Child
     if with_router and (ROOT / "supergraph" / "server.py").exists():
         env = dict(base_env)
         env.setdefault("SUPERGRAPH_CONFIG", str(write_supergraph_config(settings, names)))
+        # The marketplace authenticates generateInvoiceVA with X-Merchant-Key when one is configured.
+        env.setdefault("ROUTER_FORWARD_HEADERS", "authorization,x-merchant-key")
         web = ROOT / "web"
         if (web / "index.html").exists():
             env.setdefault("ROUTER_STATIC_DIR", str(web))

@@ -31,7 +31,17 @@ from supergraph.runtime import RouterRuntime
 
 log = logging.getLogger("supergraph.server")
 
-FORWARDED_HEADERS = ("authorization",)
+def subgraph_headers(request: Request, forward: frozenset[str]) -> dict[str, str]:
+    """What subgraphs receive: the configured client headers, the request id, and X-Forwarded-For
+    with the address this router saw appended last (subgraphs that trust the router key their
+    per-client limits on that last hop; whatever the client wrote before it is kept, not trusted)."""
+    headers = {k: v for k, v in request.headers.items() if k.lower() in forward}
+    headers["x-request-id"] = request_id_var.get() or uuid.uuid4().hex
+    if request.client is not None:
+        previous = request.headers.get("x-forwarded-for")
+        peer = request.client.host
+        headers["x-forwarded-for"] = f"{previous}, {peer}" if previous else peer
+    return headers
 
 
 class ORJSONResponse(JSONResponse):
@@ -158,8 +168,7 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
         if not query:
             return _error("Must provide a query string.", "BAD_REQUEST", 400)
         operation_name = payload.get("operationName") or None
-        headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_HEADERS}
-        headers["x-request-id"] = request_id_var.get() or uuid.uuid4().hex
+        headers = subgraph_headers(request, settings.forward_headers)
         include_plan = settings.router_debug and request.headers.get("x-debug-query-plan") == "1"
         try:
             if is_get:
