@@ -128,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     with ExitStack() as stack:
+        if args.url:
+            # A running stack (./scripts/run) verifies tokens with its own keys: $KEYS_DIR or keys/.
+            print(f"running stack at {args.url}: DEPOSIT sagas, {args.seconds:.0f} s")
+            asyncio.run(_run(args.url, args.wallet_url or args.url, args.clients, args.seconds))
+            return 0
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-payments-")))
         os.environ.setdefault("KEYS_DIR", str(workdir / "keys"))
         from scripts.keygen import ensure_keys
@@ -135,10 +140,6 @@ def main(argv: list[str] | None = None) -> int:
 
         get_settings.cache_clear()
         ensure_keys(Path(os.environ["KEYS_DIR"]))
-        if args.url:
-            print(f"running stack at {args.url}: DEPOSIT sagas, {args.seconds:.0f} s")
-            asyncio.run(_run(args.url, args.wallet_url or args.url, args.clients, args.seconds))
-            return 0
         transactions_db = f"sqlite+aiosqlite:///{workdir / 'transactions.db'}"
         label = "sqlite"
         if args.postgres:
