@@ -195,6 +195,11 @@ class Planner:
     def _local(
         self, graph: str, type_name: str, field_name: str, provided: dict[str, list[FieldNode]]
     ) -> bool:
+        """Whether `graph` can return the field in the same fetch (no `_entities` jump needed).
+
+        @provides makes external fields local; @requires never is (its inputs must be fetched
+        first); key fields of a fed1-style type extension are local although marked external.
+        """
         if field_name == "__typename":
             return True
         if field_name in provided:
@@ -722,6 +727,7 @@ class Planner:
     def _merge_requirement(
         self, target: SelectionSet, type_name: str, selections: Sequence[SelectionNode]
     ) -> None:
+        """Record what an entity fetch copies into each representation (keys, @requires inputs)."""
         for selection in selections:
             if isinstance(selection, FieldNode):
                 fdef = self._field_def(type_name, selection.name.value)

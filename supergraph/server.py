@@ -31,6 +31,7 @@ from supergraph.runtime import RouterRuntime
 
 log = logging.getLogger("supergraph.server")
 
+
 def subgraph_headers(request: Request, forward: frozenset[str]) -> dict[str, str]:
     """What subgraphs receive: the configured client headers, the request id, and X-Forwarded-For
     with the address this router saw appended last (subgraphs that trust the router key their
