@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import yaml
 
-from supergraph.server import FORWARDED_HEADERS
+from supergraph.config import RouterSettings
 from tests.support.procs import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
 # what every subgraph needs from a gateway: the caller's token and the request id across hops
-NEEDED = {*FORWARDED_HEADERS, "x-request-id"}
+NEEDED = {*RouterSettings().forward_headers, "x-request-id"}
 
 
 def test_apollo_router_settings_propagate_the_token_and_the_request_id() -> None:
