@@ -108,8 +108,10 @@ def _parse_literal(node: ValueNode, _variables: dict[str, Any] | None = None) ->
     raise MoneyError("Amount must be an Int, a Float or a decimal String")
 
 
-Money = strawberry.scalar(
-    NewType("Money", int),
+Money = NewType("Money", int)
+"""Annotate amounts with `Money`; `build_schema` maps it to `MONEY_SCALAR` (StrawberryConfig.scalar_map)."""
+
+MONEY_SCALAR = strawberry.scalar(
     name="Money",
     description=(
         "An exact amount of rupiah. Input: Int, Float or decimal String, > 0, at most 2 decimals. "

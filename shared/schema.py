@@ -8,10 +8,12 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from shared.errors import AppError
 from shared.graphql_errors import ErrorCodes, _root_cause
+from shared.money import MONEY_SCALAR, Money
 
 
 class SubgraphSchema(strawberry.federation.Schema):
@@ -29,7 +31,10 @@ class SubgraphSchema(strawberry.federation.Schema):
 def build_schema(
     query: type, mutation: type | None = None, types: Iterable[type] = (), **kwargs: Any
 ) -> SubgraphSchema:
+    config = kwargs.pop("config", None) or StrawberryConfig()
+    config.scalar_map = {**config.scalar_map, Money: MONEY_SCALAR}
     return SubgraphSchema(
+        config=config,
         query=query,
         mutation=mutation,
         types=list(types),

@@ -18,6 +18,9 @@ os.environ["ARGON2_MEMORY_KIB"] = "1024"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 # Every test client is 127.0.0.1; tests that prove registration throttling set their own limit.
 os.environ.setdefault("REGISTER_CLIENT_MAX", "100000")
+# A 2-core CI machine running a concurrency test can take seconds per call; the saga's answer under
+# a timeout is PENDING (correct, but not what a test of the happy path asserts).
+os.environ.setdefault("SUBGRAPH_TIMEOUT_S", "30")
 
 from scripts.keygen import ensure_keys  # noqa: E402
 from shared.settings import get_settings  # noqa: E402
@@ -45,6 +48,7 @@ def base_env() -> dict[str, str]:
         "ARGON2_MEMORY_KIB": "1024",
         "LOG_LEVEL": "INFO",
         "REGISTER_CLIENT_MAX": "100000",
+        "SUBGRAPH_TIMEOUT_S": os.environ["SUBGRAPH_TIMEOUT_S"],
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -371,7 +371,7 @@ def make_settings(
         fraud_url=fraud_url or stack.fraud_url,
         history_url=stack.history_url,
         transactions_database_url=url,
-        subgraph_timeout_s=5.0,
+        subgraph_timeout_s=15.0,  # generous: a loaded 2-core CI machine must not turn calls into PENDING
     )
 
 
