@@ -8,8 +8,10 @@ keeps the callee's code when it is one of ours.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -33,11 +35,18 @@ class SubgraphClient:
         minter: ServiceTokenMinter | None = None,
         http: httpx.AsyncClient | None = None,
         unavailable_code: ErrorCode = ErrorCode.SUBGRAPH_UNAVAILABLE,
+        foreign: bool = False,
+        exact_numbers: bool = False,
     ) -> None:
+        """`foreign`: a service outside this project (the marketplace), whose error codes are not
+        ours, so any GraphQL error it answers means "not done" (`unavailable_code`, retriable).
+        `exact_numbers`: JSON numbers come back as Decimal (150000.10 stays exactly that)."""
         self.name = name
         self.url = url
         self.minter = minter
         self.unavailable_code = unavailable_code
+        self.foreign = foreign
+        self.exact_numbers = exact_numbers
         self._http = http or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s),
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
@@ -61,7 +70,7 @@ class SubgraphClient:
     def _unavailable(self, reason: str) -> AppError:
         return AppError(
             self.unavailable_code,
-            f"The {self.name} service is unavailable",
+            f"The {self.name} is unavailable" if self.foreign else f"The {self.name} service is unavailable",
             service=self.name,
             retriable=True,
             reason=reason,
@@ -84,15 +93,20 @@ class SubgraphClient:
         except httpx.TransportError as exc:
             raise self._unavailable(type(exc).__name__) from None
         try:
-            payload = response.json()
+            payload = (
+                json.loads(response.text, parse_float=Decimal) if self.exact_numbers else response.json()
+            )
         except ValueError:
             raise self._unavailable(f"HTTP {response.status_code} without JSON") from None
         if not isinstance(payload, dict):
             raise self._unavailable("response is not a JSON object")
         errors = payload.get("errors")
         if errors:
-            raise self._error_from(errors[0])
-        if response.status_code >= 500:
+            first = errors[0] if isinstance(errors, list) and isinstance(errors[0], dict) else {}
+            if self.foreign:
+                raise self._unavailable(f"GraphQL error: {str(first.get('message', 'error'))[:200]}")
+            raise self._error_from(first)
+        if response.status_code >= 400:
             raise self._unavailable(f"HTTP {response.status_code}")
         data = payload.get("data")
         if not isinstance(data, dict):

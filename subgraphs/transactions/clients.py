@@ -13,7 +13,6 @@ as Decimal from the JSON text (never through a float) so `totalHarga` compares e
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,7 +22,7 @@ from typing import Any
 import httpx
 
 from shared.client import SubgraphClient
-from shared.errors import AppError, ErrorCode
+from shared.errors import ErrorCode
 from shared.money import MoneyError, decimal_to_minor, format_minor
 from shared.security import ServiceTokenMinter
 from shared.settings import Settings
@@ -341,52 +340,25 @@ class MarketplaceClient:
 
     def __init__(self, url: str, *, timeout_s: float, http: httpx.AsyncClient | None = None) -> None:
         self.url = url
-        self._http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=5),
+        self._client = SubgraphClient(
+            "marketplace",
+            url,
+            timeout_s=timeout_s,
+            http=http
+            or httpx.AsyncClient(
+                timeout=httpx.Timeout(timeout_s),
+                limits=httpx.Limits(max_connections=20, max_keepalive_connections=5),
+            ),
+            unavailable_code=ErrorCode.MARKETPLACE_UNAVAILABLE,
+            foreign=True,
+            exact_numbers=True,
         )
 
     async def aclose(self) -> None:
-        await self._http.aclose()
-
-    def _unavailable(self, reason: str) -> AppError:
-        return AppError(
-            ErrorCode.MARKETPLACE_UNAVAILABLE,
-            "The marketplace is unavailable",
-            service="marketplace",
-            retriable=True,
-            reason=reason,
-        )
+        await self._client.aclose()
 
     async def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        try:
-            response = await self._http.post(
-                self.url,
-                json={"query": query, "variables": variables},
-                headers={"content-type": "application/json", "accept": "application/json"},
-            )
-        except httpx.TimeoutException:
-            raise self._unavailable("timeout") from None
-        except httpx.TransportError as exc:
-            raise self._unavailable(type(exc).__name__) from None
-        try:
-            # Numbers as Decimal straight from the JSON text: 150000.10 stays exactly 150000.10.
-            payload = json.loads(response.text, parse_float=Decimal)
-        except ValueError:
-            raise self._unavailable(f"HTTP {response.status_code} without JSON") from None
-        if not isinstance(payload, dict):
-            raise self._unavailable("response is not a JSON object")
-        errors = payload.get("errors")
-        if errors:
-            first = errors[0] if isinstance(errors, list) and errors else {}
-            message = str(first.get("message", "error")) if isinstance(first, dict) else "error"
-            raise self._unavailable(f"GraphQL error: {message[:200]}")
-        if response.status_code >= 400:
-            raise self._unavailable(f"HTTP {response.status_code}")
-        data = payload.get("data")
-        if not isinstance(data, dict):
-            raise self._unavailable("response has no data")
-        return data
+        return await self._client.execute(query, variables)
 
     async def get_order_by_va(self, va_number: str) -> MarketplaceOrder | None:
         data = await self._execute(GET_ORDER_BY_VA, {"va": va_number})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 import pytest
 
@@ -86,3 +88,31 @@ async def test_the_service_token_carries_the_requested_scopes_and_verifies() -> 
     assert principal is not None and principal.kind == "service"
     assert principal.subject == "service:transactions"
     assert principal.scopes == frozenset({"wallet:debit"})
+
+
+async def test_a_foreign_service_s_graphql_error_means_not_done_whatever_code_it_claims() -> None:
+    body = {"errors": [{"message": "nope", "extensions": {"code": "INSUFFICIENT_FUNDS"}}]}
+    client = SubgraphClient(
+        "marketplace",
+        "http://market.test/graphql",
+        timeout_s=1.0,
+        http=httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, json=body))),
+        unavailable_code=ErrorCode.MARKETPLACE_UNAVAILABLE,
+        foreign=True,
+    )
+    with pytest.raises(AppError) as caught:
+        await client.execute("{ x }")
+    assert caught.value.code is ErrorCode.MARKETPLACE_UNAVAILABLE
+    assert caught.value.details["retriable"] is True
+
+
+async def test_exact_numbers_come_back_as_decimals_not_floats() -> None:
+    text = '{"data": {"totalHarga": 150000.10}}'
+    client = SubgraphClient(
+        "marketplace",
+        "http://market.test/graphql",
+        timeout_s=1.0,
+        http=httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200, text=text))),
+        exact_numbers=True,
+    )
+    assert (await client.execute("{ x }"))["totalHarga"] == Decimal("150000.10")
