@@ -15,7 +15,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.clock import as_utc, utcnow  # noqa: F401 - re-exported
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input
 from shared.keys import SigningKey
@@ -94,15 +94,6 @@ def _login_password(value: str) -> str:
     if not isinstance(value, str) or not value or len(value) > PASSWORD_MAX_LEN:
         raise bad_input(f"Password must be 1-{PASSWORD_MAX_LEN} characters", field="password")
     return value
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored moment is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def make_hasher(settings: Settings) -> PasswordHasher:

@@ -11,16 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+from shared.clock import as_utc  # noqa: F401 - re-exported
 
 GENESIS_HASH = "0" * 64
-
-
-def as_utc(moment: datetime) -> datetime:
-    """An aware UTC datetime; a naive one (SQLite hands those back) is taken as UTC already."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def iso_utc(moment: datetime) -> str:

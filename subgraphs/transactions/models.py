@@ -8,7 +8,7 @@ transaction that moves a saga to its debit step), one outbox row per (transactio
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field
 
+from shared.clock import as_utc, utcnow  # noqa: F401 - re-exported
 from shared.db import make_model_base
 
 Base = make_model_base()
@@ -69,15 +70,6 @@ class OutboxState(StrEnum):
     PENDING = "PENDING"
     DELIVERED = "DELIVERED"
     DEAD = "DEAD"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; every stored moment is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Transaction(Base, table=True):

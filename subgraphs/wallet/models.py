@@ -9,7 +9,7 @@ same tables by hand; keep both in step.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field
 
+from shared.clock import as_utc, utcnow  # noqa: F401 - re-exported
 from shared.db import make_model_base
 
 Base = make_model_base()
@@ -49,15 +50,6 @@ class OperationKind(StrEnum):
     DEDUCT = "DEDUCT"
     TRANSFER = "TRANSFER"
     REVERSAL = "REVERSAL"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands datetimes back naive; every stored moment is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Wallet(Base, table=True):
