@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
 
-from tests.support.stack import Stack
+from tests.support.postgres import admin_url
+from tests.support.stack import Stack, fresh_postgres_urls
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,12 +28,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             report.sections.append((f"{name} log (last lines)", running.logs(name, 25)))
 
 
-@pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory, base_env: dict[str, str]) -> Iterator[Stack]:
-    """The whole system on SQLite files in a temp dir: started once for the session's e2e tests and
-    stopped right after the last of them (package scope), so it does not idle through other suites."""
-    running = Stack(tmp_path_factory.mktemp("stack"), base_env).start()
-    try:
+@pytest.fixture(scope="package", params=["sqlite", "postgresql"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, base_env: dict[str, str]
+) -> Iterator[Stack]:
+    """The whole system, started once per backend: every subgraph on its own SQLite file, then every
+    subgraph on its own fresh PostgreSQL database, so the whole e2e suite proves both. Package scope
+    stops it right after the last e2e test, so it does not idle through other suites."""
+    with contextlib.ExitStack() as cleanup:
+        database_urls = None
+        if request.param == "postgresql":
+            admin, reason = admin_url()
+            if admin is None:
+                pytest.skip(f"PostgreSQL e2e run skipped: {reason}")
+            database_urls = cleanup.enter_context(fresh_postgres_urls())
+        running = Stack(
+            tmp_path_factory.mktemp(f"stack-{request.param}"), base_env, database_urls=database_urls
+        )
+        running.start()
+        cleanup.callback(running.stop)
         yield running
-    finally:
-        running.stop()
