@@ -1,4 +1,4 @@
-"""The gateway settings docs/scaling.md hands out forward what our router forwards to the subgraphs.
+"""The gateway settings the README hands out (scale-out section) forward what our router forwards.
 
 (The Node gateways are also run for real against a live stack in tests/gateway; Apollo Router's
 file is checked here only, as its binary cannot be installed on the test machines.)"""

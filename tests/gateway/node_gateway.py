@@ -2,7 +2,7 @@
 
 Each is installed once with `npm install --no-audit --no-fund` into its own folder under
 .tmp/gateway-node/ (git-ignored) and reused while its pinned versions match; the server or config
-file from deploy/node-gateways/ (the one docs/scaling.md hands out) is copied in at test time.
+file from deploy/node-gateways/ (the one the README hands out) is copied in at test time.
 When Node or the npm registry is unavailable, `ensure_installed` answers None plus the reason, so
 the caller can skip saying why.
 
