@@ -185,7 +185,10 @@ def banner(settings: Settings, children: list[Child]) -> str:
     if any(c.name == "marketplace" for c in children):
         lines.append(f"  {'marketplace':<13} http://127.0.0.1:{SANDBOX_USERS_PORT}/graphql (users)")
     if any(c.name == "router" for c in children):
-        lines.append(f"  -> the API (GraphiQL in a browser): http://127.0.0.1:{settings.router_port}/graphql")
+        base = f"http://127.0.0.1:{settings.router_port}"
+        lines.append(f"  -> the API (a query page in a browser): {base}/graphql")
+        if (ROOT / "web" / "index.html").exists():
+            lines.append(f"  -> the web app: {base}/")
     lines.append("Press Ctrl-C to stop everything.")
     return "\n".join(lines)
 
