@@ -14,12 +14,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, case, delete, func, or_, select, text
+from sqlalchemy import and_, case, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input
+from shared.pagination import newest_first, older_than
 from shared.settings import get_settings
 from subgraphs.fraud.config import FraudConfig
 from subgraphs.fraud.models import STATUSES, FraudLog
@@ -355,13 +356,8 @@ class FraudService:
                 cursor = await session.get(FraudLog, after)
                 if cursor is None:
                     raise bad_input("after is not the id of a fraud log", field="after")
-                query = query.where(
-                    or_(
-                        col.created_at < cursor.created_at,
-                        and_(col.created_at == cursor.created_at, col.log_id < cursor.log_id),
-                    )
-                )
-            query = query.order_by(col.created_at.desc(), col.log_id.desc()).limit(first)
+                query = query.where(older_than(col.created_at, col.log_id, cursor.created_at, cursor.log_id))
+            query = query.order_by(*newest_first(col.created_at, col.log_id)).limit(first)
             return list((await session.execute(query)).scalars())
 
     async def delete(self, log_id: str) -> bool:

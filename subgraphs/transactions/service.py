@@ -36,6 +36,7 @@ from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input, not_found
 from shared.metrics import SAGA_OUTCOMES
 from shared.money import format_minor
+from shared.pagination import newest_first, older_than
 from shared.tokens import Principal
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
@@ -820,16 +821,15 @@ class TransactionService:
                 if anchor is None or (user_id is not None and anchor.user_id != user_id):
                     raise bad_input("Unknown cursor in after", field="after")
                 query = query.where(
-                    or_(
-                        Transaction.created_at < anchor.created_at,
-                        and_(
-                            Transaction.created_at == anchor.created_at,
-                            Transaction.transaction_id < anchor.transaction_id,
-                        ),
+                    older_than(
+                        Transaction.created_at,
+                        Transaction.transaction_id,
+                        anchor.created_at,
+                        anchor.transaction_id,
                     )
                 )
-            newest_first = (Transaction.created_at.desc(), Transaction.transaction_id.desc())
-            query = query.order_by(*newest_first).limit(size)
+            query = query.order_by(*newest_first(Transaction.created_at, Transaction.transaction_id))
+            query = query.limit(size)
             result = await session.execute(query)
             return list(result.scalars())
 

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input, forbidden, not_found
 from shared.money import format_minor
+from shared.pagination import newest_first, older_than
 from shared.settings import get_settings
 from shared.tokens import Principal
 from subgraphs.wallet.config import WalletSettings
@@ -304,8 +305,8 @@ class WalletService:
                 ).first()
                 if cursor is None:
                     raise bad_input("Unknown cursor 'after'")
-                query = query.where(_before(wallets_t.c.created_at, wallets_t.c.wallet_id, cursor))
-            query = query.order_by(wallets_t.c.created_at.desc(), wallets_t.c.wallet_id.desc()).limit(first)
+                query = query.where(older_than(wallets_t.c.created_at, wallets_t.c.wallet_id, *cursor))
+            query = query.order_by(*newest_first(wallets_t.c.created_at, wallets_t.c.wallet_id)).limit(first)
             rows = (await session.execute(query)).all()
         return [_wallet_from_row(row) for row in rows]
 
@@ -409,8 +410,8 @@ class WalletService:
                 ).first()
                 if cursor is None:
                     raise bad_input("Unknown cursor 'after'")
-                query = query.where(_before(entries_t.c.created_at, entries_t.c.entry_id, cursor))
-            query = query.order_by(entries_t.c.created_at.desc(), entries_t.c.entry_id.desc()).limit(first)
+                query = query.where(older_than(entries_t.c.created_at, entries_t.c.entry_id, *cursor))
+            query = query.order_by(*newest_first(entries_t.c.created_at, entries_t.c.entry_id)).limit(first)
             rows = (await session.execute(query)).all()
         return [_entry_from_row(row) for row in rows]
 
@@ -732,11 +733,6 @@ class WalletDeps:
 def _check_page(first: int) -> None:
     if not 1 <= first <= PAGE_MAX:
         raise bad_input(f"first must be between 1 and {PAGE_MAX}")
-
-
-def _before(created_at: Any, item_id: Any, cursor: Any) -> Any:
-    """Keyset condition: strictly older than the cursor row in (created_at, id) descending order."""
-    return or_(created_at < cursor[0], and_(created_at == cursor[0], item_id < cursor[1]))
 
 
 def can_see(viewer: Principal | None, owner_id: str) -> bool:

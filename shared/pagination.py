@@ -1,0 +1,23 @@
+"""Keyset pagination, newest first, for every list the subgraphs serve.
+
+Lists are ordered by (created_at, id) descending and `after` names the last item of the previous
+page; "older than that item" is a keyset condition, so pages stay stable while rows are added and
+no OFFSET scan grows with the page number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlalchemy.sql.elements import ColumnElement
+
+
+def older_than(created_at: Any, item_id: Any, anchor_created_at: Any, anchor_id: Any) -> ColumnElement[bool]:
+    """Rows strictly after the anchor row in (created_at, id) descending order."""
+    return or_(created_at < anchor_created_at, and_(created_at == anchor_created_at, item_id < anchor_id))
+
+
+def newest_first(created_at: Any, item_id: Any) -> tuple[Any, Any]:
+    """The ORDER BY that `older_than` pages through."""
+    return created_at.desc(), item_id.desc()
