@@ -28,7 +28,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
             report.sections.append((f"{name} log (last lines)", running.logs(name, 25)))
 
 
-@pytest.fixture(scope="package", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="package", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, base_env: dict[str, str]
 ) -> Iterator[Stack]:
