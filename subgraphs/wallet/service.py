@@ -295,19 +295,9 @@ class WalletService:
         if not include_closed:
             query = query.where(wallets_t.c.status != WalletStatus.CLOSED.value)
         async with self.db.read() as session:
-            if after is not None:
-                cursor = (
-                    await session.execute(
-                        select(wallets_t.c.created_at, wallets_t.c.wallet_id).where(
-                            wallets_t.c.wallet_id == after, wallets_t.c.owner_id == owner_id
-                        )
-                    )
-                ).first()
-                if cursor is None:
-                    raise bad_input("Unknown cursor 'after'")
-                query = query.where(older_than(wallets_t.c.created_at, wallets_t.c.wallet_id, *cursor))
-            query = query.order_by(*newest_first(wallets_t.c.created_at, wallets_t.c.wallet_id)).limit(first)
-            rows = (await session.execute(query)).all()
+            rows = await _newest_first_page(
+                session, query, wallets_t.c.wallet_id, wallets_t.c.owner_id == owner_id, first, after
+            )
         return [_wallet_from_row(row) for row in rows]
 
     async def find_wallet(self, wallet_id: str) -> WalletRecord | None:
@@ -400,19 +390,9 @@ class WalletService:
             return []
         query = select(entries_t).where(entries_t.c.wallet_id == wallet_id)
         async with self.db.read() as session:
-            if after is not None:
-                cursor = (
-                    await session.execute(
-                        select(entries_t.c.created_at, entries_t.c.entry_id).where(
-                            entries_t.c.entry_id == after, entries_t.c.wallet_id == wallet_id
-                        )
-                    )
-                ).first()
-                if cursor is None:
-                    raise bad_input("Unknown cursor 'after'")
-                query = query.where(older_than(entries_t.c.created_at, entries_t.c.entry_id, *cursor))
-            query = query.order_by(*newest_first(entries_t.c.created_at, entries_t.c.entry_id)).limit(first)
-            rows = (await session.execute(query)).all()
+            rows = await _newest_first_page(
+                session, query, entries_t.c.entry_id, entries_t.c.wallet_id == wallet_id, first, after
+            )
         return [_entry_from_row(row) for row in rows]
 
     async def movements_of(self, transaction_id: str) -> list[EntryRecord]:
@@ -728,6 +708,22 @@ class WalletDeps:
 
     database: Database
     service: WalletService
+
+
+async def _newest_first_page(
+    session: AsyncSession, query: Any, item_id: Any, scope: Any, first: int, after: str | None
+) -> list[Any]:
+    """One page of `query` newest first; `after` must be an item inside `scope` (another owner's or
+    wallet's id is an unknown cursor, revealing nothing)."""
+    created_at = item_id.table.c.created_at
+    if after is not None:
+        anchor = (await session.execute(select(created_at, item_id).where(item_id == after, scope))).first()
+        if anchor is None:
+            raise bad_input("Unknown cursor 'after'")
+        query = query.where(older_than(created_at, item_id, *anchor))
+    return list(
+        (await session.execute(query.order_by(*newest_first(created_at, item_id)).limit(first))).all()
+    )
 
 
 def _check_page(first: int) -> None:
