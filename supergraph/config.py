@@ -26,6 +26,7 @@ class RouterSettings(BaseSettings):
     router_max_body_bytes: int = Field(1_000_000, alias="ROUTER_MAX_BODY_BYTES")
     router_plan_cache_size: int = Field(1000, alias="ROUTER_PLAN_CACHE_SIZE")
     router_static_dir: str | None = Field(None, alias="ROUTER_STATIC_DIR")
+    router_deduplicate_queries: bool = Field(True, alias="ROUTER_DEDUPLICATE_QUERIES")
     router_forward_headers: str = Field("authorization", alias="ROUTER_FORWARD_HEADERS")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
 

@@ -187,7 +187,12 @@ class Executor:
         if not group.is_entity:
             try:
                 payload = await self.clients.post(
-                    graph.name, graph.url, group.query_text, fetch_vars, headers
+                    graph.name,
+                    graph.url,
+                    group.query_text,
+                    fetch_vars,
+                    headers,
+                    is_query=group.operation_kind == "query",
                 )
             except SubgraphUnavailable as exc:
                 for key in group.selection.fields:

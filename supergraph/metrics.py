@@ -10,4 +10,9 @@ SUBGRAPH_ERRORS = Counter("router_subgraph_fetch_errors_total", "Failed subgraph
 SUBGRAPH_LATENCY = Histogram(
     "router_subgraph_fetch_seconds", "Subgraph fetch latency in seconds", ["subgraph"]
 )
+SUBGRAPH_DEDUPLICATED = Counter(
+    "router_subgraph_fetch_deduplicated_total",
+    "Subgraph queries answered by an identical fetch already in flight",
+    ["subgraph"],
+)
 PLAN_CACHE = Counter("router_plan_cache_total", "Plan cache lookups", ["result"])

@@ -6,8 +6,6 @@ import asyncio
 import logging
 from pathlib import Path
 
-import httpx
-
 from supergraph.compose import compose
 from supergraph.config import RouterSettings
 from supergraph.fetcher import SubgraphClients
@@ -24,7 +22,9 @@ class RouterRuntime:
 
     def __init__(self, settings: RouterSettings) -> None:
         self.settings = settings
-        self.clients = SubgraphClients(settings.router_subgraph_timeout_s)
+        self.clients = SubgraphClients(
+            settings.router_subgraph_timeout_s, deduplicate=settings.router_deduplicate_queries
+        )
         self.gateway: Gateway | None = None
         self.sdl: str | None = None
         self.last_error: str | None = None
@@ -115,14 +115,5 @@ class RouterRuntime:
             return False
         graphs = list(self.gateway.supergraph.graphs.values())
 
-        async def probe(url: str) -> bool:
-            try:
-                response = await self.clients.client(url).post(
-                    url, json={"query": "{ __typename }"}, timeout=2.0
-                )
-            except httpx.HTTPError:
-                return False
-            return response.status_code < 500
-
-        results = await asyncio.gather(*(probe(g.url) for g in graphs))
+        results = await asyncio.gather(*(self.clients.probe(g.url) for g in graphs))
         return all(results)

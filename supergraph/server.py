@@ -7,15 +7,16 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
@@ -30,19 +31,50 @@ from supergraph.logs import configure_logging, request_id_var
 from supergraph.runtime import RouterRuntime
 
 log = logging.getLogger("supergraph.server")
+JSON = b"application/json"
 
 
-def subgraph_headers(request: Request, forward: frozenset[str]) -> dict[str, str]:
+def headers_for_subgraphs(
+    raw_headers: Iterable[tuple[bytes, bytes]], peer: str | None, forward: frozenset[str], request_id: str
+) -> dict[str, str]:
     """What subgraphs receive: the configured client headers, the request id, and X-Forwarded-For
     with the address this router saw appended last (subgraphs that trust the router key their
     per-client limits on that last hop; whatever the client wrote before it is kept, not trusted)."""
-    headers = {k: v for k, v in request.headers.items() if k.lower() in forward}
-    headers["x-request-id"] = request_id_var.get() or uuid.uuid4().hex
-    if request.client is not None:
-        previous = request.headers.get("x-forwarded-for")
-        peer = request.client.host
+    headers: dict[str, str] = {}
+    previous = None
+    for raw_name, raw_value in raw_headers:
+        name = raw_name.decode("latin-1").lower()
+        if name in forward:
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        elif name == "x-forwarded-for":
+            previous = raw_value.decode("latin-1")
+    headers["x-request-id"] = request_id
+    if peer is not None:
         headers["x-forwarded-for"] = f"{previous}, {peer}" if previous else peer
     return headers
+
+
+def subgraph_headers(request: Request, forward: frozenset[str]) -> dict[str, str]:
+    """`headers_for_subgraphs` for a Starlette request (the request id from the log context)."""
+    peer = request.client.host if request.client is not None else None
+    return headers_for_subgraphs(
+        request.scope.get("headers", ()), peer, forward, request_id_var.get() or uuid.uuid4().hex
+    )
+
+
+def _request_id(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:
+    for name, value in raw_headers:
+        if name == b"x-request-id":
+            rid = value.decode("latin-1")[:200]
+            if rid:
+                return rid
+            break
+    return uuid.uuid4().hex
+
+
+def _error_body(message: str, code: str) -> bytes:
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
 
 
 class ORJSONResponse(JSONResponse):
@@ -53,10 +85,8 @@ class ORJSONResponse(JSONResponse):
 
 
 class RequestIdMiddleware:
-    """Pure ASGI middleware: request id in the log context and response header, one access line.
-
-    (Starlette's `BaseHTTPMiddleware` costs about a millisecond per request; this does not.)
-    """
+    """Pure ASGI middleware for the non-GraphQL routes: request id in the log context and the
+    response header. (Starlette's `BaseHTTPMiddleware` costs about a millisecond per request.)"""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -65,52 +95,197 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = ""
-        for name, value in scope.get("headers", ()):
-            if name == b"x-request-id":
-                rid = value.decode("latin-1")[:200]
-                break
-        rid = rid or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = rid
+        rid = _request_id(scope.get("headers", ()))
         token = request_id_var.set(rid)
-        started = time.perf_counter()
-        status = 0
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = int(message["status"])
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = rid
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if scope.get("path") == "/graphql":
+            request_id_var.reset(token)
+
+
+class GraphQLEndpoint:
+    """`POST` and `GET /graphql` as a pure ASGI app: no framework layer on the hot path.
+
+    One JSON log line per request (at INFO), the request id in the log context, the response
+    header and every subgraph request, and the router's request metrics.
+    """
+
+    def __init__(self, settings: RouterSettings, runtime: RouterRuntime) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self.apq = PersistedQueries()
+        self._status_counters: dict[int, Any] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_headers = scope.get("headers", ())
+        rid = _request_id(raw_headers)
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 500
+        try:
+            try:
+                status, body, content_type = await self._respond(scope, receive, raw_headers, rid)
+            except Exception:  # noqa: BLE001 - never leak a stack trace to clients
+                log.exception("request failed")
+                status, body, content_type = 500, _error_body("Internal server error", "INTERNAL"), JSON
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [
+                        (b"content-type", content_type),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"x-request-id", rid.encode("latin-1")),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            elapsed = time.perf_counter() - started
+            counter = self._status_counters.get(status)
+            if counter is None:
+                counter = self._status_counters[status] = metrics.REQUESTS.labels(status=str(status))
+            counter.inc()
+            metrics.REQUEST_LATENCY.observe(elapsed)
+            if log.isEnabledFor(logging.INFO):
                 log.info(
                     "request",
                     extra={
                         "method": scope.get("method"),
                         "path": "/graphql",
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "duration_ms": round(elapsed * 1000, 2),
                     },
                 )
             request_id_var.reset(token)
 
+    async def _respond(
+        self, scope: Scope, receive: Receive, raw_headers: Iterable[tuple[bytes, bytes]], rid: str
+    ) -> tuple[int, bytes, bytes]:
+        method = scope.get("method")
+        if method == "POST":
+            payload_or_error = await self._read_json(receive, raw_headers)
+            if isinstance(payload_or_error, tuple):
+                return payload_or_error
+            return await self._execute(scope, raw_headers, payload_or_error, rid, is_get=False)
+        if method == "GET":
+            params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+            accept = next((v for k, v in raw_headers if k == b"accept"), b"").decode("latin-1")
+            if "query" not in params and "extensions" not in params and "text/html" in accept:
+                return 200, GRAPHIQL_HTML.encode(), b"text/html; charset=utf-8"
+            payload: dict[str, Any] = {
+                "query": params.get("query"),
+                "operationName": params.get("operationName"),
+            }
+            for name in ("variables", "extensions"):
+                raw = params.get(name)
+                if raw:
+                    try:
+                        payload[name] = orjson.loads(raw)
+                    except orjson.JSONDecodeError:
+                        return 400, _error_body(f"'{name}' is not valid JSON", "BAD_REQUEST"), JSON
+            return await self._execute(scope, raw_headers, payload, rid, is_get=True)
+        return 405, _error_body("Use GET or POST", "METHOD_NOT_ALLOWED"), JSON
 
-def _error(message: str, code: str, status: int) -> ORJSONResponse:
-    return ORJSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status
-    )
+    async def _read_json(
+        self, receive: Receive, raw_headers: Iterable[tuple[bytes, bytes]]
+    ) -> Any | tuple[int, bytes, bytes]:
+        limit = self.settings.router_max_body_bytes
+        declared = next((v for k, v in raw_headers if k == b"content-length"), None)
+        too_large = 413, _error_body(f"Request body exceeds {limit} bytes", "BODY_TOO_LARGE"), JSON
+        if limit > 0 and declared is not None and declared.isdigit() and int(declared) > limit:
+            return too_large
+        message = await receive()
+        body = message.get("body", b"")
+        if message.get("more_body"):
+            chunks = bytearray(body)
+            while message.get("more_body"):
+                message = await receive()
+                chunks.extend(message.get("body", b""))
+                if limit > 0 and len(chunks) > limit:
+                    return too_large
+            body = bytes(chunks)
+        if limit > 0 and len(body) > limit:
+            return too_large
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return 400, _error_body("Request body is not valid JSON", "BAD_REQUEST"), JSON
+
+    async def _execute(
+        self,
+        scope: Scope,
+        raw_headers: Iterable[tuple[bytes, bytes]],
+        payload: Any,
+        rid: str,
+        *,
+        is_get: bool,
+    ) -> tuple[int, bytes, bytes]:
+        if not isinstance(payload, dict):
+            return 400, _error_body("Request body must be a JSON object", "BAD_REQUEST"), JSON
+        gateway = self.runtime.gateway
+        if gateway is None:
+            error = self.runtime.last_error
+            detail = f": {error}" if error else ""
+            message = f"The supergraph is not composed yet{detail}"
+            return 503, _error_body(message, "SUPERGRAPH_NOT_READY"), JSON
+        query = payload.get("query")
+        if query is not None and not isinstance(query, str):
+            return 400, _error_body("'query' must be a string", "BAD_REQUEST"), JSON
+        try:
+            query = self.apq.resolve(query, payload.get("extensions"))
+        except PersistedQueryError as exc:
+            status = 200 if exc.code == "PERSISTED_QUERY_NOT_FOUND" else 400
+            return status, _error_body(str(exc), exc.code), JSON
+        if not query:
+            return 400, _error_body("Must provide a query string.", "BAD_REQUEST"), JSON
+        operation_name = payload.get("operationName") or None
+        client = scope.get("client")
+        headers = headers_for_subgraphs(
+            raw_headers, client[0] if client else None, self.settings.forward_headers, rid
+        )
+        include_plan = self.settings.router_debug and any(
+            k == b"x-debug-query-plan" and v == b"1" for k, v in raw_headers
+        )
+        try:
+            if is_get:
+                prepared = gateway.prepare(query, operation_name)
+                if prepared.operation.operation.value != "query":
+                    return 405, _error_body("Only queries may be sent with GET", "BAD_REQUEST"), JSON
+            result = await gateway.execute(
+                query, operation_name, payload.get("variables"), headers, include_plan
+            )
+        except RequestError as exc:
+            errors = [{"message": m, "extensions": {"code": exc.code}} for m in exc.messages]
+            return exc.status, orjson.dumps({"errors": errors}), JSON
+        return 200, orjson.dumps(result), JSON
 
 
-def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | None = None) -> FastAPI:
-    """Build the FastAPI app; tests pass their own runtime to drive composition directly."""
+class RouterApp:
+    """The router's ASGI app: `/graphql` straight to its endpoint, everything else to FastAPI."""
+
+    def __init__(self, graphql: GraphQLEndpoint, rest: FastAPI) -> None:
+        self.graphql = graphql
+        self.rest = rest
+        self.state = rest.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/graphql":
+            await self.graphql(scope, receive, send)
+        else:
+            await self.rest(scope, receive, send)
+
+
+def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | None = None) -> ASGIApp:
+    """Build the router's ASGI app; tests pass their own runtime to drive composition directly."""
     settings = settings or RouterSettings()
     runtime = runtime or RouterRuntime(settings)
-    apq = PersistedQueries()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -126,102 +301,16 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
         finally:
             await runtime.stop()
 
-    app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.runtime = runtime
-    app.state.settings = settings
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["*"],
-            expose_headers=["X-Request-ID"],
-        )
+    rest = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    rest.state.runtime = runtime
+    rest.state.settings = settings
+    rest.add_middleware(RequestIdMiddleware)
 
-    app.add_middleware(RequestIdMiddleware)
-
-    async def handle(request: Request, payload: Any, is_get: bool) -> Response:
-        started = time.perf_counter()
-        try:
-            response = await _handle(request, payload, is_get)
-        except Exception:  # noqa: BLE001 - never leak a stack trace to clients
-            log.exception("request failed")
-            response = _error("Internal server error", "INTERNAL", 500)
-        metrics.REQUESTS.labels(status=str(response.status_code)).inc()
-        metrics.REQUEST_LATENCY.observe(time.perf_counter() - started)
-        return response
-
-    async def _handle(request: Request, payload: Any, is_get: bool) -> Response:
-        if not isinstance(payload, dict):
-            return _error("Request body must be a JSON object", "BAD_REQUEST", 400)
-        gateway = runtime.gateway
-        if gateway is None:
-            detail = f": {runtime.last_error}" if runtime.last_error else ""
-            return _error(f"The supergraph is not composed yet{detail}", "SUPERGRAPH_NOT_READY", 503)
-        query = payload.get("query")
-        if query is not None and not isinstance(query, str):
-            return _error("'query' must be a string", "BAD_REQUEST", 400)
-        try:
-            query = apq.resolve(query, payload.get("extensions"))
-        except PersistedQueryError as exc:
-            status = 200 if exc.code == "PERSISTED_QUERY_NOT_FOUND" else 400
-            return _error(str(exc), exc.code, status)
-        if not query:
-            return _error("Must provide a query string.", "BAD_REQUEST", 400)
-        operation_name = payload.get("operationName") or None
-        headers = subgraph_headers(request, settings.forward_headers)
-        include_plan = settings.router_debug and request.headers.get("x-debug-query-plan") == "1"
-        try:
-            if is_get:
-                prepared = gateway.prepare(query, operation_name)
-                if prepared.operation.operation.value != "query":
-                    return _error("Only queries may be sent with GET", "BAD_REQUEST", 405)
-            result = await gateway.execute(
-                query, operation_name, payload.get("variables"), headers, include_plan
-            )
-        except RequestError as exc:
-            errors = [{"message": m, "extensions": {"code": exc.code}} for m in exc.messages]
-            return ORJSONResponse({"errors": errors}, status_code=exc.status)
-        return ORJSONResponse(result)
-
-    @app.post("/graphql")
-    async def graphql_post(request: Request) -> Response:
-        limit = settings.router_max_body_bytes
-        declared = request.headers.get("content-length")
-        if limit > 0 and declared and declared.isdigit() and int(declared) > limit:
-            return _error(f"Request body exceeds {limit} bytes", "BODY_TOO_LARGE", 413)
-        body = bytearray()
-        async for chunk in request.stream():
-            body.extend(chunk)
-            if limit > 0 and len(body) > limit:
-                return _error(f"Request body exceeds {limit} bytes", "BODY_TOO_LARGE", 413)
-        try:
-            payload = orjson.loads(bytes(body))
-        except orjson.JSONDecodeError:
-            return _error("Request body is not valid JSON", "BAD_REQUEST", 400)
-        return await handle(request, payload, is_get=False)
-
-    @app.get("/graphql")
-    async def graphql_get(request: Request) -> Response:
-        params = request.query_params
-        accept = request.headers.get("accept", "")
-        if "query" not in params and "extensions" not in params and "text/html" in accept:
-            return HTMLResponse(GRAPHIQL_HTML)
-        payload: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
-        for name in ("variables", "extensions"):
-            raw = params.get(name)
-            if raw:
-                try:
-                    payload[name] = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    return _error(f"'{name}' is not valid JSON", "BAD_REQUEST", 400)
-        return await handle(request, payload, is_get=True)
-
-    @app.get("/health")
+    @rest.get("/health")
     async def health() -> Response:
         return ORJSONResponse({"status": "ok"})
 
-    @app.get("/ready")
+    @rest.get("/ready")
     async def ready() -> Response:
         if runtime.gateway is None:
             return ORJSONResponse({"status": "not ready", "error": runtime.last_error}, status_code=503)
@@ -231,12 +320,21 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
             )
         return ORJSONResponse({"status": "ready"})
 
-    @app.get("/metrics")
+    @rest.get("/metrics")
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     if settings.router_static_dir:
-        app.mount("/", StaticFiles(directory=settings.router_static_dir, html=True), name="static")
+        rest.mount("/", StaticFiles(directory=settings.router_static_dir, html=True), name="static")
+    app: ASGIApp = RouterApp(GraphQLEndpoint(settings, runtime), rest)
+    if settings.cors_origins:
+        app = CORSMiddleware(
+            app,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID"],
+        )
     return app
 
 
@@ -260,7 +358,16 @@ def main(argv: list[str] | None = None) -> None:
     settings = RouterSettings(**_parse_args(argv))
     configure_logging(logging.getLevelName(settings.log_level.upper()))
     app = create_app(settings)
-    uvicorn.run(app, host=settings.router_host, port=settings.router_port, log_config=None, access_log=False)
+    uvicorn.run(
+        app,
+        host=settings.router_host,
+        port=settings.router_port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,
+    )
 
 
 if __name__ == "__main__":

@@ -85,6 +85,12 @@ class AccountsQuery:
         await asyncio.sleep(1.0)
         return "finally"
 
+    @strawberry.field
+    async def slow_whoami(self, info: Info) -> str | None:
+        """Who the subgraph saw, answered late (so that concurrent requests overlap)."""
+        await asyncio.sleep(0.3)
+        return _headers(info).get("authorization")
+
 
 @strawberry.type
 class AccountsMutation:
@@ -92,6 +98,12 @@ class AccountsMutation:
     def log_account(self, entry: str) -> list[str]:
         MUTATION_LOG.append(f"accounts:{entry}")
         return list(MUTATION_LOG)
+
+    @strawberry.mutation
+    async def slow_log_account(self, entry: str) -> int:
+        await asyncio.sleep(0.3)
+        MUTATION_LOG.append(f"accounts:{entry}")
+        return len(MUTATION_LOG)
 
     @strawberry.federation.mutation(inaccessible=True)
     def internal_reset(self) -> bool:
