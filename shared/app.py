@@ -15,21 +15,118 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
-from strawberry.fastapi import GraphQLRouter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
 
 from shared.context import Context
 from shared.db import Database
 from shared.logs import configure_logging, request_id_var
-from shared.metrics import metrics_middleware, metrics_response
+from shared.metrics import LATENCY, REQUESTS, metrics_response
 from shared.migrations import upgrade_to_head
 from shared.security import Authenticator, build_authenticator
 from shared.settings import Settings, get_settings
 
 Hook = Callable[[], Awaitable[None]]
 access_log = logging.getLogger("sawit.access")
+
+
+class RequestContext:
+    """Pure ASGI middleware: the request id (from X-Request-ID or new) in the log context and the
+    response, one access log line and the HTTP metrics per request. Starlette's `BaseHTTPMiddleware`
+    (what `@app.middleware("http")` builds) costs about a millisecond per request; this does not."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    def _metrics(self, path: str, status: int) -> tuple[Any, Any]:
+        key = (path, status)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = (
+                REQUESTS.labels(self.service, path, str(status)),
+                LATENCY.labels(self.service, path),
+            )
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = ""
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                rid = value.decode("latin-1")[:128]
+                break
+        rid = rid or uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status = 500
+        header = (b"x-request-id", rid.encode("latin-1"))
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            path = scope.get("path", "")
+            label = path if path in ("/graphql", "/health") else "other"
+            requests, latency = self._metrics(label, status)
+            requests.inc()
+            latency.observe(elapsed)
+            if path != "/health" and access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %s",
+                    scope.get("method"),
+                    path,
+                    status,
+                    extra={"fields": {"status": status, "duration_ms": round(elapsed * 1000, 2)}},
+                )
+            request_id_var.reset(token)
+
+
+class SubgraphGraphQL(GraphQL):
+    """Strawberry's plain ASGI GraphQL app (GraphiQL in a browser) with our per-request Context."""
+
+    def __init__(self, schema: Any, deps: Any, authenticator: Authenticator) -> None:
+        super().__init__(schema)
+        self.deps = deps
+        self.authenticator = authenticator
+
+    async def get_context(self, request: Any, response: Any) -> Context[Any]:
+        return Context(
+            deps=self.deps,
+            authenticator=self.authenticator,
+            authorization=request.headers.get("authorization"),
+            request_id=request_id_var.get(),
+            request=request,
+            response=response,
+        )
+
+
+class SubgraphApp(FastAPI):
+    """A FastAPI app whose `/graphql` skips the framework: straight to Strawberry's ASGI app.
+
+    Every other route (health, metrics, a subgraph's own extras) goes through FastAPI as usual.
+    """
+
+    graphql_endpoint: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == "/graphql":
+            await self.graphql_endpoint(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_subgraph_app(
@@ -63,46 +160,11 @@ def create_subgraph_app(
             if database is not None:
                 await database.dispose()
 
-    app = FastAPI(title=f"sawit-{name}", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = SubgraphApp(title=f"sawit-{name}", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.deps = deps
     app.state.authenticator = auth
-
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
-        rid = (request.headers.get("x-request-id") or uuid.uuid4().hex)[:128]
-        token = request_id_var.set(rid)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-            if request.url.path != "/health":
-                access_log.info(
-                    "%s %s %s",
-                    request.method,
-                    request.url.path,
-                    response.status_code,
-                    extra={
-                        "fields": {
-                            "status": response.status_code,
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                        }
-                    },
-                )
-        finally:
-            request_id_var.reset(token)
-        response.headers["x-request-id"] = rid
-        return response
-
-    app.middleware("http")(metrics_middleware(name))
-
-    async def get_context(request: Request) -> Context[Any]:
-        return Context(
-            deps=deps,
-            authenticator=auth,
-            authorization=request.headers.get("authorization"),
-            request_id=request_id_var.get(),
-        )
-
-    app.include_router(GraphQLRouter(schema, context_getter=get_context), prefix="/graphql")
+    app.graphql_endpoint = RequestContext(SubgraphGraphQL(schema, deps, auth), name)
+    app.add_middleware(RequestContext, service=name)
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -128,4 +190,7 @@ def serve(name: str, app: FastAPI, settings: Settings | None = None) -> None:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=False,
     )

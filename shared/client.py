@@ -1,26 +1,35 @@
 """The one GraphQL client for subgraph-to-subgraph calls.
 
-One `httpx.AsyncClient` per target (connection reuse), a timeout on every call, the service token
-for the scopes an operation needs, the current request id forwarded, and failures turned into our
-error codes: a transport failure is SUBGRAPH_UNAVAILABLE (marked `retriable`), a GraphQL error
-keeps the callee's code when it is one of ours.
+One pooled aiohttp session per target (keep-alive connections), a timeout on every call, the
+service token for the scopes an operation needs, the current request id forwarded, and failures
+turned into our error codes: a transport failure is SUBGRAPH_UNAVAILABLE (marked `retriable`), a
+GraphQL error keeps the callee's code when it is one of ours.
+
+aiohttp rather than httpx, by measurement (README, "Performance"): ~0.1 ms of CPU per call against
+1.0-1.8 ms for httpx at 10-50 calls in flight. A call is never retried here: a mutation may have
+run even when its answer was lost, so retrying is the caller's decision (the saga's recovery).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-import httpx
+import aiohttp
+import orjson
 
 from shared.errors import KNOWN_CODES, AppError, ErrorCode
 from shared.logs import request_id_var
 from shared.security import ServiceTokenMinter
 
 log = logging.getLogger(__name__)
+
+# Pooled connections idle this long are dropped before the callee (uvicorn: 5 s) drops them.
+KEEPALIVE_S = 4.0
 
 
 class SubgraphClient:
@@ -33,7 +42,7 @@ class SubgraphClient:
         *,
         timeout_s: float,
         minter: ServiceTokenMinter | None = None,
-        http: httpx.AsyncClient | None = None,
+        max_connections: int = 100,
         unavailable_code: ErrorCode = ErrorCode.SUBGRAPH_UNAVAILABLE,
         foreign: bool = False,
         exact_numbers: bool = False,
@@ -47,13 +56,27 @@ class SubgraphClient:
         self.unavailable_code = unavailable_code
         self.foreign = foreign
         self.exact_numbers = exact_numbers
-        self._http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-        )
+        self.timeout_s = timeout_s
+        self.max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _pooled(self) -> aiohttp.ClientSession:
+        """The session of the running event loop, created on first use."""
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=KEEPALIVE_S),
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+                skip_auto_headers=("User-Agent",),
+            )
+            self._loop = loop
+        return self._session
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
 
     def _headers(self, scopes: Iterable[str], extra: Mapping[str, str] | None) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "application/json"}
@@ -85,19 +108,21 @@ class SubgraphClient:
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """The `data` of a successful response; AppError for any error (first error's code)."""
-        body = {"query": query, "variables": dict(variables or {})}
+        body = orjson.dumps({"query": query, "variables": dict(variables or {})})
         try:
-            response = await self._http.post(self.url, json=body, headers=self._headers(scopes, headers))
-        except httpx.TimeoutException:
+            async with self._pooled().post(
+                self.url, data=body, headers=self._headers(scopes, headers)
+            ) as response:
+                status = response.status
+                raw = await response.read()
+        except TimeoutError:
             raise self._unavailable("timeout") from None
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise self._unavailable(type(exc).__name__) from None
         try:
-            payload = (
-                json.loads(response.text, parse_float=Decimal) if self.exact_numbers else response.json()
-            )
+            payload = json.loads(raw, parse_float=Decimal) if self.exact_numbers else orjson.loads(raw)
         except ValueError:
-            raise self._unavailable(f"HTTP {response.status_code} without JSON") from None
+            raise self._unavailable(f"HTTP {status} without JSON") from None
         if not isinstance(payload, dict):
             raise self._unavailable("response is not a JSON object")
         errors = payload.get("errors")
@@ -106,8 +131,8 @@ class SubgraphClient:
             if self.foreign:
                 raise self._unavailable(f"GraphQL error: {str(first.get('message', 'error'))[:200]}")
             raise self._error_from(first)
-        if response.status_code >= 400:
-            raise self._unavailable(f"HTTP {response.status_code}")
+        if status >= 400:
+            raise self._unavailable(f"HTTP {status}")
         data = payload.get("data")
         if not isinstance(data, dict):
             raise self._unavailable("response has no data")

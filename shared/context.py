@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from strawberry.fastapi import BaseContext
-
 from shared.errors import AppError, ErrorCode, forbidden, unauthenticated
 from shared.security import Authenticator
 from shared.tokens import Principal
@@ -13,13 +11,25 @@ from shared.tokens import Principal
 DepsT = TypeVar("DepsT")
 
 
-class Context(BaseContext, Generic[DepsT]):
-    """Verifies the caller lazily (once per request) and hands resolvers the subgraph's deps."""
+class Context(Generic[DepsT]):
+    """Verifies the caller lazily (once per request) and hands resolvers the subgraph's deps.
+
+    `request` is the Starlette request (headers, client address), `response` the response
+    Strawberry will send (resolvers may set headers or a status on it).
+    """
 
     def __init__(
-        self, *, deps: DepsT, authenticator: Authenticator, authorization: str | None, request_id: str
+        self,
+        *,
+        deps: DepsT,
+        authenticator: Authenticator,
+        authorization: str | None,
+        request_id: str,
+        request: Any = None,
+        response: Any = None,
     ) -> None:
-        super().__init__()
+        self.request = request
+        self.response = response
         self.deps = deps
         self.authenticator = authenticator
         self.authorization = authorization

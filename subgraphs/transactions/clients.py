@@ -19,8 +19,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
 from shared.client import SubgraphClient
 from shared.errors import ErrorCode
 from shared.money import MoneyError, decimal_to_minor, format_minor
@@ -338,17 +336,13 @@ mutation ($va: String!, $s: String!) {
 class MarketplaceClient:
     """The external marketplace (marketplace.md); failures are MARKETPLACE_UNAVAILABLE (retriable)."""
 
-    def __init__(self, url: str, *, timeout_s: float, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, url: str, *, timeout_s: float) -> None:
         self.url = url
         self._client = SubgraphClient(
             "marketplace",
             url,
             timeout_s=timeout_s,
-            http=http
-            or httpx.AsyncClient(
-                timeout=httpx.Timeout(timeout_s),
-                limits=httpx.Limits(max_connections=20, max_keepalive_connections=5),
-            ),
+            max_connections=20,
             unavailable_code=ErrorCode.MARKETPLACE_UNAVAILABLE,
             foreign=True,
             exact_numbers=True,
