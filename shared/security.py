@@ -65,6 +65,9 @@ class Authenticator:
         return await self.principal_from_token(token.strip())
 
     async def principal_from_token(self, token: str) -> Principal:
+        known = self.verifier.cached(token)
+        if known is not None:
+            return known
         if not self.verifier.kid_is_known(token):
             await self._maybe_refresh()
         return self.verifier.verify(token)

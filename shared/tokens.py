@@ -19,6 +19,7 @@ from shared.errors import AppError, ErrorCode
 from shared.keys import KeySet, SigningKey
 
 ALGORITHM = "RS256"
+VERIFIED_CACHE_MAX = 10_000
 USER_CLAIMS = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti")
 
 
@@ -121,6 +122,31 @@ class TokenVerifier:
         self.service_issuer = service_issuer
         self.service_audience = service_audience
         self.leeway_s = leeway_s
+        self._verified: dict[str, tuple[Principal, float]] = {}
+
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token verified before and not yet expired, without verifying again.
+
+        Keyed by the whole token text: the signature covers header and claims, so the same text is
+        the same verified token. An entry is dropped at the token's `exp` (no leeway: after that,
+        `verify` decides again, leeway included)."""
+        entry = self._verified.get(token)
+        if entry is None:
+            return None
+        if time.time() >= entry[1]:
+            self._verified.pop(token, None)
+            return None
+        return entry[0]
+
+    def _remember(self, token: str, principal: Principal) -> Principal:
+        expires = principal.claims.get("exp")
+        if isinstance(expires, int | float) and not isinstance(expires, bool):
+            if len(self._verified) >= VERIFIED_CACHE_MAX:
+                # bounded: drop the oldest entries (dicts keep insertion order)
+                for stale in list(self._verified)[: VERIFIED_CACHE_MAX // 10]:
+                    del self._verified[stale]
+            self._verified[token] = (principal, float(expires))
+        return principal
 
     def kid_is_known(self, token: str) -> bool:
         try:
@@ -130,7 +156,16 @@ class TokenVerifier:
         return isinstance(kid, str) and (kid in self.user_keys or kid in self.service_keys)
 
     def verify(self, token: str) -> Principal:
-        """The principal a token proves; raises AppError(UNAUTHENTICATED) for any defect."""
+        """The principal a token proves; raises AppError(UNAUTHENTICATED) for any defect.
+
+        A token verified before is answered from memory until its `exp` (an RSA verification costs
+        more than the rest of a small internal request)."""
+        known = self.cached(token)
+        if known is not None:
+            return known
+        return self._remember(token, self._verify(token))
+
+    def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

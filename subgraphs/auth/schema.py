@@ -132,9 +132,7 @@ class Mutation:
 
     @strawberry.mutation(description="Exchange email and password for a bearer access token.")
     async def login_user(self, info: Info, email: str, password: str) -> LoginPayload:
-        result = await info.context.deps.service.login(
-            email=email, password=password, client=client_of(info)
-        )
+        result = await info.context.deps.service.login(email=email, password=password, client=client_of(info))
         viewer = Principal(kind="user", subject=result.user.id, role=result.user.role)
         return LoginPayload(
             access_token=result.access_token,

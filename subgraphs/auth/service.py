@@ -20,7 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared.clock import as_utc, utcnow  # noqa: F401 - re-exported
 from shared.db import Database
@@ -171,36 +171,38 @@ class AuthService:
     # -- lookups ---------------------------------------------------------------------------------
 
     @staticmethod
-    async def _by_email(session: AsyncSession, email: str) -> User | None:
-        result = await session.execute(select(User).where(func.lower(User.email) == email.lower()))
+    def _by_email(session: Session, email: str) -> User | None:
+        result = session.execute(select(User).where(func.lower(User.email) == email.lower()))
         return result.scalars().first()
 
     @staticmethod
-    async def _by_username(session: AsyncSession, username: str) -> User | None:
-        result = await session.execute(select(User).where(func.lower(User.username) == username.lower()))
+    def _by_username(session: Session, username: str) -> User | None:
+        result = session.execute(select(User).where(func.lower(User.username) == username.lower()))
         return result.scalars().first()
 
-    async def _conflict(self, session: AsyncSession, email: str, username: str) -> AppError | None:
-        if await self._by_email(session, email) is not None:
+    def _conflict(self, session: Session, email: str, username: str) -> AppError | None:
+        if self._by_email(session, email) is not None:
             return AppError(ErrorCode.CONFLICT, "Email is already registered", field="email")
-        if await self._by_username(session, username) is not None:
+        if self._by_username(session, username) is not None:
             return AppError(ErrorCode.CONFLICT, "Username is already taken", field="username")
         return None
 
     async def get_user(self, user_id: str) -> User | None:
-        async with self.db.read() as session:
-            return await session.get(User, user_id)
+        return await self.db.read(lambda session: session.get(User, user_id))
 
     async def get_users(self, user_ids: list[str]) -> dict[str, User]:
         if not user_ids:
             return {}
-        async with self.db.read() as session:
-            result = await session.execute(select(User).where(User.id.in_(set(user_ids))))
-            return {user.id: user for user in result.scalars()}
+        query = select(User).where(User.id.in_(set(user_ids)))
+
+        def work(session: Session) -> dict[str, User]:
+            return {user.id: user for user in session.execute(query).scalars()}
+
+        return await self.db.read(work)
 
     async def count_users(self) -> int:
-        async with self.db.read() as session:
-            return int((await session.execute(select(func.count()).select_from(User))).scalar_one())
+        query = select(func.count()).select_from(User)
+        return await self.db.read(lambda session: int(session.execute(query).scalar_one()))
 
     # -- registration ----------------------------------------------------------------------------
 
@@ -225,8 +227,7 @@ class AuthService:
         fullname = validate_fullname(fullname)
         email = normalize_email(email)
         password = validate_password(password)
-        async with self.db.read() as session:
-            conflict = await self._conflict(session, email, username)
+        conflict = await self.db.read(lambda session: self._conflict(session, email, username))
         if conflict is not None:
             raise conflict
         password_hash = await self.hash_password(password)
@@ -241,17 +242,19 @@ class AuthService:
             created_at=now,
             updated_at=now,
         )
+
+        def insert(session: Session) -> None:
+            conflict = self._conflict(session, email, username)
+            if conflict is not None:
+                raise conflict
+            session.add(user)
+            session.flush()
+
         try:
-            async with self.db.write() as session:
-                conflict = await self._conflict(session, email, username)
-                if conflict is not None:
-                    raise conflict
-                session.add(user)
-                await session.flush()
+            await self.db.write(insert)
         except IntegrityError:
             # A concurrent registration won the race between our check and the unique index.
-            async with self.db.read() as session:
-                conflict = await self._conflict(session, email, username)
+            conflict = await self.db.read(lambda session: self._conflict(session, email, username))
             raise conflict or AppError(
                 ErrorCode.CONFLICT, "Email or username is already registered", field="email"
             ) from None
@@ -275,8 +278,7 @@ class AuthService:
         async with self._account_locks.hold(account):
             if self.account_failures.is_limited(account) or self.client_failures.is_limited(client_key):
                 raise self._rate_limited()
-            async with self.db.read() as session:
-                user = await self._by_email(session, account)
+            user = await self.db.read(lambda session: self._by_email(session, account))
             if user is None:
                 await self.verify_password(await self._dummy(), password)
                 ok = False
@@ -299,14 +301,17 @@ class AuthService:
     async def _rehash(self, user: User, password: str) -> User:
         """Store the hash again with today's argon2 parameters (they were raised since)."""
         new_hash = await self.hash_password(password)
-        async with self.db.write() as session:
-            current = await session.get(User, user.id)
+
+        def store(session: Session) -> User:
+            current = session.get(User, user.id)
             if current is None:
                 return user
             current.password_hash = new_hash
             current.updated_at = utcnow()
             session.add(current)
-        return current
+            return current
+
+        return await self.db.write(store)
 
     def issue_token(self, user: User) -> str:
         return issue_access_token(
@@ -325,10 +330,9 @@ class AuthService:
         """Create the configured admin once; an existing account with that email/username is left as is."""
         s = self.settings
         email = normalize_email(s.admin_email)
-        async with self.db.read() as session:
-            existing = await self._by_email(session, email) or await self._by_username(
-                session, s.admin_username
-            )
+        existing = await self.db.read(
+            lambda session: self._by_email(session, email) or self._by_username(session, s.admin_username)
+        )
         if existing is not None:
             if existing.role != ROLE_ADMIN or existing.email != email:
                 log.warning("admin seed skipped: %s already belongs to another account", email)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, delete, func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input
@@ -214,39 +214,43 @@ class FraudService:
             type=type,
             va_number=va_number,
         )
-        try:
-            async with self.db.write() as session:
-                if not self.db.is_sqlite:
-                    await session.execute(
-                        text("SELECT pg_advisory_xact_lock(hashtext(:user_id))"),
-                        {"user_id": request.user_id},
-                    )
-                existing = await self._by_transaction(session, request.transaction_id)
-                if existing is not None:
-                    return CheckOutcome(self._same_request(existing, request), replayed=True)
-                now = self.clock()
-                activity = await self._activity(session, request.user_id, now)
-                verdict = evaluate(request, activity, self.config, now)
-                log = FraudLog(
-                    log_id=uuid.uuid4().hex,
-                    transaction_id=request.transaction_id,
-                    user_id=request.user_id,
-                    wallet_id=request.wallet_id,
-                    amount_minor=request.amount_minor,
-                    type=request.type,
-                    va_number=request.va_number,
-                    status=verdict.status,
-                    score=verdict.score,
-                    reasons=",".join(verdict.reasons),
-                    created_at=_naive_utc(now),
+
+        def work(session: Session) -> CheckOutcome:
+            if not self.db.is_sqlite:
+                session.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:user_id))"),
+                    {"user_id": request.user_id},
                 )
-                session.add(log)
-                await session.flush()
+            existing = self._by_transaction(session, request.transaction_id)
+            if existing is not None:
+                return CheckOutcome(self._same_request(existing, request), replayed=True)
+            now = self.clock()
+            activity = self._activity(session, request.user_id, now)
+            verdict = evaluate(request, activity, self.config, now)
+            log = FraudLog(
+                log_id=uuid.uuid4().hex,
+                transaction_id=request.transaction_id,
+                user_id=request.user_id,
+                wallet_id=request.wallet_id,
+                amount_minor=request.amount_minor,
+                type=request.type,
+                va_number=request.va_number,
+                status=verdict.status,
+                score=verdict.score,
+                reasons=",".join(verdict.reasons),
+                created_at=_naive_utc(now),
+            )
+            session.add(log)
+            session.flush()
             return CheckOutcome(log, replayed=False)
+
+        try:
+            return await self.db.write(work)
         except IntegrityError:
             # A concurrent check of the same transaction id (another user's lock) won the insert.
-            async with self.db.read() as session:
-                existing = await self._by_transaction(session, request.transaction_id)
+            existing = await self.db.read(
+                lambda session: self._by_transaction(session, request.transaction_id)
+            )
             if existing is None:
                 raise
             return CheckOutcome(self._same_request(existing, request), replayed=True)
@@ -267,11 +271,11 @@ class FraudService:
         return existing
 
     @staticmethod
-    async def _by_transaction(session: AsyncSession, transaction_id: str) -> FraudLog | None:
-        result = await session.execute(select(FraudLog).where(FraudLog.transaction_id == transaction_id))
+    def _by_transaction(session: Session, transaction_id: str) -> FraudLog | None:
+        result = session.execute(select(FraudLog).where(FraudLog.transaction_id == transaction_id))
         return result.scalar_one_or_none()
 
-    async def _activity(self, session: AsyncSession, user_id: str, now: datetime) -> UserActivity:
+    def _activity(self, session: Session, user_id: str, now: datetime) -> UserActivity:
         config = self.config
         naive_now = _naive_utc(now)
         velocity_start = naive_now - timedelta(seconds=config.velocity_window_s)
@@ -280,8 +284,8 @@ class FraudService:
         earliest = min(velocity_start, day_start, structuring_start)
         col = FraudLog.__table__.c  # type: ignore[attr-defined]
 
-        first_seen = (
-            await session.execute(select(func.min(col.created_at)).where(col.user_id == user_id))
+        first_seen = session.execute(
+            select(func.min(col.created_at)).where(col.user_id == user_id)
         ).scalar_one_or_none()
         if first_seen is None:
             return UserActivity()
@@ -299,14 +303,12 @@ class FraudService:
             col.amount_minor >= config.structuring_lower_minor,
             col.amount_minor < config.amount_suspicious_minor,
         )
-        row = (
-            await session.execute(
-                select(
-                    count_if(col.created_at > velocity_start),
-                    func.coalesce(func.sum(case((outgoing_today, col.amount_minor), else_=0)), 0),
-                    count_if(near_threshold),
-                ).where(col.user_id == user_id, col.created_at >= earliest)
-            )
+        row = session.execute(
+            select(
+                count_if(col.created_at > velocity_start),
+                func.coalesce(func.sum(case((outgoing_today, col.amount_minor), else_=0)), 0),
+                count_if(near_threshold),
+            ).where(col.user_id == user_id, col.created_at >= earliest)
         ).one()
         return UserActivity(
             checks_in_velocity_window=int(row[0]),
@@ -318,18 +320,18 @@ class FraudService:
     # -- reads and admin ------------------------------------------------------------------------
 
     async def get(self, log_id: str) -> FraudLog | None:
-        async with self.db.read() as session:
-            return await session.get(FraudLog, log_id)
+        return await self.db.read(lambda session: session.get(FraudLog, log_id))
 
     async def by_transaction_ids(self, transaction_ids: Sequence[str]) -> dict[str, FraudLog]:
         wanted = sorted({tid for tid in transaction_ids if tid})
         if not wanted:
             return {}
-        async with self.db.read() as session:
-            result = await session.execute(
-                select(FraudLog).where(FraudLog.transaction_id.in_(wanted))  # type: ignore[attr-defined]
-            )
-            return {log.transaction_id: log for log in result.scalars()}
+        query = select(FraudLog).where(FraudLog.transaction_id.in_(wanted))  # type: ignore[attr-defined]
+
+        def work(session: Session) -> dict[str, FraudLog]:
+            return {log.transaction_id: log for log in session.execute(query).scalars()}
+
+        return await self.db.read(work)
 
     async def list_logs(
         self,
@@ -351,17 +353,20 @@ class FraudService:
             query = query.where(col.status == wanted)
         if user_id is not None:
             query = query.where(col.user_id == user_id.strip())
-        async with self.db.read() as session:
+
+        def work(session: Session) -> list[FraudLog]:
+            page = query
             if after:
-                cursor = await session.get(FraudLog, after)
+                cursor = session.get(FraudLog, after)
                 if cursor is None:
                     raise bad_input("after is not the id of a fraud log", field="after")
-                query = query.where(older_than(col.created_at, col.log_id, cursor.created_at, cursor.log_id))
-            query = query.order_by(*newest_first(col.created_at, col.log_id)).limit(first)
-            return list((await session.execute(query)).scalars())
+                page = page.where(older_than(col.created_at, col.log_id, cursor.created_at, cursor.log_id))
+            page = page.order_by(*newest_first(col.created_at, col.log_id)).limit(first)
+            return list(session.execute(page).scalars())
+
+        return await self.db.read(work)
 
     async def delete(self, log_id: str) -> bool:
         """Remove one log; False when there was none with that id."""
-        async with self.db.write() as session:
-            result = await session.execute(delete(FraudLog).where(FraudLog.log_id == log_id))
-            return bool(result.rowcount)
+        statement = delete(FraudLog).where(FraudLog.log_id == log_id)
+        return await self.db.write(lambda session: bool(session.execute(statement).rowcount))

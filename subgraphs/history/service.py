@@ -2,15 +2,13 @@
 
 No GraphQL here; every refusal is an AppError. Appends are serialised so the chain never forks:
 the "read the chain head + insert + move the head" step runs inside ONE write transaction that
-holds the head row (PostgreSQL `SELECT ... FOR UPDATE`; SQLite's BEGIN IMMEDIATE already admits one
-writer at a time), and UNIQUE constraints on `seq`, `prev_hash` and (transaction_id, status) guard
-the same rules at the database level.
+holds the head row (PostgreSQL `SELECT ... FOR UPDATE`; on SQLite the database's one writer thread
+and BEGIN IMMEDIATE already admit one writer at a time), and UNIQUE constraints on `seq`,
+`prev_hash` and (transaction_id, status) guard the same rules at the database level.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input, not_found
@@ -165,9 +163,6 @@ class HistoryService:
     def __init__(self, db: Database, config: HistoryConfig) -> None:
         self.db = db
         self.config = config
-        # SQLite admits one writer anyway (BEGIN IMMEDIATE); queueing this process's appends here
-        # spares them SQLite's sleeping busy handler. The database lock still serialises processes.
-        self._local_append_lock = asyncio.Lock() if db.is_sqlite else contextlib.nullcontext()
 
     # -- appending -----------------------------------------------------------------------------
 
@@ -196,41 +191,37 @@ class HistoryService:
         """Append one entry; replaying (transactionId, status) returns the entry already recorded."""
         new = self.validate(request)
         try:
-            async with self._local_append_lock, self.db.write() as session:
-                return await self._append(session, new)
+            return await self.db.write(lambda session: self._append(session, new))
         except IntegrityError:
             # Only reachable if a writer slipped past the head lock; the constraints kept the chain.
-            async with self.db.read() as session:
-                existing = await self._by_transaction(session, new)
+            existing = await self.db.read(lambda session: self._by_transaction(session, new))
             if existing is None:
                 raise
             return self._replay(existing, new)
 
-    async def _append(self, session: AsyncSession, new: NewHistory) -> HistoryRecord:
+    def _append(self, session: Session, new: NewHistory) -> HistoryRecord:
         # One statement locks the head and re-checks for a duplicate under that lock (a concurrent
         # duplicate may have committed meanwhile); round trips are what the lock is held for.
         already = select(HistoryEntryRow.history_id).where(
             HistoryEntryRow.transaction_id == new.transaction_id,
             HistoryEntryRow.status == new.status,
         )
-        head = (
-            await session.execute(
-                select(
-                    ChainHeadRow.last_seq,
-                    ChainHeadRow.last_hash,
-                    already.scalar_subquery().label("existing_id"),
-                )
-                .where(ChainHeadRow.id == CHAIN_HEAD_ID)
-                .with_for_update(of=ChainHeadRow)
+        head = session.execute(
+            select(
+                ChainHeadRow.last_seq,
+                ChainHeadRow.last_hash,
+                already.scalar_subquery().label("existing_id"),
             )
+            .where(ChainHeadRow.id == CHAIN_HEAD_ID)
+            .with_for_update(of=ChainHeadRow)
         ).one()
         existing_id = head.existing_id
         if existing_id is None and not self.db.is_sqlite:
             # PostgreSQL (READ COMMITTED): that subquery read the snapshot taken before the wait
             # for the lock; a duplicate committed meanwhile shows only to a new statement.
-            existing_id = (await session.execute(already)).scalar_one_or_none()
+            existing_id = session.execute(already).scalar_one_or_none()
         if existing_id is not None:
-            existing = await self._by_transaction(session, new)
+            existing = self._by_transaction(session, new)
             assert existing is not None, "an entry seen under the chain lock cannot vanish"
             return self._replay(existing, new)
         facts = ChainedFacts(
@@ -249,7 +240,7 @@ class HistoryService:
         )
         digest = entry_hash(facts)
         # Core statements, not the ORM unit of work: fewer round trips while the chain is locked.
-        await session.execute(
+        session.execute(
             insert(HistoryEntryRow).values(
                 history_id=facts.history_id,
                 seq=facts.seq,
@@ -266,7 +257,7 @@ class HistoryService:
                 entry_hash=digest,
             )
         )
-        await session.execute(
+        session.execute(
             update(ChainHeadRow)
             .where(ChainHeadRow.id == CHAIN_HEAD_ID)
             .values(last_seq=facts.seq, last_hash=digest, last_history_id=facts.history_id)
@@ -286,8 +277,8 @@ class HistoryService:
             hidden=False,
         )
 
-    async def _by_transaction(self, session: AsyncSession, new: NewHistory) -> HistoryRecord | None:
-        result = await session.execute(
+    def _by_transaction(self, session: Session, new: NewHistory) -> HistoryRecord | None:
+        result = session.execute(
             self._select_with_hidden().where(
                 HistoryEntryRow.transaction_id == new.transaction_id,
                 HistoryEntryRow.status == new.status,
@@ -323,9 +314,9 @@ class HistoryService:
             HistoryHiddenRow, HistoryHiddenRow.history_id == HistoryEntryRow.history_id
         )
 
-    async def _page(
+    def _page(
         self,
-        session: AsyncSession,
+        session: Session,
         stmt: Select[tuple[HistoryEntryRow, str | None]],
         first: int | None,
         after: str | None,
@@ -338,13 +329,13 @@ class HistoryService:
             cursor = select(HistoryEntryRow.seq).where(HistoryEntryRow.history_id == after)
             if owner_id is not None:
                 cursor = cursor.where(HistoryEntryRow.user_id == owner_id)
-            cursor_seq = (await session.execute(cursor)).scalar_one_or_none()
+            cursor_seq = session.execute(cursor).scalar_one_or_none()
             if cursor_seq is None:
                 raise bad_input(
                     "Unknown cursor: after must be the id of an entry of this list", field="after"
                 )
             stmt = stmt.where(HistoryEntryRow.seq < cursor_seq)
-        rows = (await session.execute(stmt.order_by(HistoryEntryRow.seq.desc()).limit(first))).all()
+        rows = session.execute(stmt.order_by(HistoryEntryRow.seq.desc()).limit(first)).all()
         return [_record(row, hidden_id is not None) for row, hidden_id in rows]
 
     async def my_history(
@@ -366,8 +357,7 @@ class HistoryService:
             stmt = stmt.where(HistoryEntryRow.occurred_at >= low)
         if high is not None:
             stmt = stmt.where(HistoryEntryRow.occurred_at <= high)
-        async with self.db.read() as session:
-            return await self._page(session, stmt, first, after, owner_id=user_id)
+        return await self.db.read(lambda session: self._page(session, stmt, first, after, owner_id=user_id))
 
     async def audit_trail(
         self, user_id: str | None, first: int | None = PAGE_DEFAULT, after: str | None = None
@@ -376,8 +366,7 @@ class HistoryService:
         stmt = self._select_with_hidden()
         if user_id is not None:
             stmt = stmt.where(HistoryEntryRow.user_id == user_id)
-        async with self.db.read() as session:
-            return await self._page(session, stmt, first, after, owner_id=user_id)
+        return await self.db.read(lambda session: self._page(session, stmt, first, after, owner_id=user_id))
 
     async def history_of(
         self, viewer_id: str, viewer_is_admin: bool, user_id: str, first: int | None, after: str | None
@@ -391,15 +380,15 @@ class HistoryService:
 
     async def entry_for(self, viewer_id: str, viewer_is_admin: bool, history_id: str) -> HistoryRecord | None:
         """One entry for its owner (unless hidden) or an admin; None for anyone else."""
-        async with self.db.read() as session:
-            found = (
-                await session.execute(
-                    self._select_with_hidden().where(HistoryEntryRow.history_id == history_id)
-                )
-            ).first()
-        if found is None:
+        stmt = self._select_with_hidden().where(HistoryEntryRow.history_id == history_id)
+
+        def work(session: Session) -> HistoryRecord | None:
+            found = session.execute(stmt).first()
+            return None if found is None else _record(found[0], found[1] is not None)
+
+        record = await self.db.read(work)
+        if record is None:
             return None
-        record = _record(found[0], found[1] is not None)
         if viewer_is_admin:
             return record
         if record.user_id == viewer_id and not record.hidden:
@@ -413,12 +402,15 @@ class HistoryService:
         history_id = (history_id or "").strip()
         if not history_id:
             raise bad_input("historyId must not be empty", field="historyId")
-        async with self.db.write() as session:
-            row = await session.get(HistoryEntryRow, history_id)
+
+        def work(session: Session) -> None:
+            row = session.get(HistoryEntryRow, history_id)
             if row is None or row.user_id != user_id:
                 raise not_found("History entry not found", historyId=history_id)
-            if await session.get(HistoryHiddenRow, history_id) is None:
+            if session.get(HistoryHiddenRow, history_id) is None:
                 session.add(HistoryHiddenRow(history_id=history_id, user_id=user_id, hidden_at=_now()))
+
+        await self.db.write(work)
         return True
 
     # -- verifying -----------------------------------------------------------------------------
@@ -427,23 +419,22 @@ class HistoryService:
         """Walk the chain in seq order: each hash must match its content, each prev_hash its
         predecessor, seq must have no gap, and the tail must be the entry the chain head names."""
         batch = self.config.verify_batch_size
-        checked = 0
-        broken: str | None = None
-        expected_seq = 1
-        prev_hash = GENESIS_HASH
-        last_seen_seq = 0
-        async with self.db.read() as session:
-            head = await session.get(ChainHeadRow, CHAIN_HEAD_ID)
+
+        def work(session: Session) -> Verification:
+            checked = 0
+            broken: str | None = None
+            expected_seq = 1
+            prev_hash = GENESIS_HASH
+            last_seen_seq = 0
+            head = session.get(ChainHeadRow, CHAIN_HEAD_ID)
             head_seq = head.last_seq if head is not None else 0
             while True:
                 rows = (
-                    (
-                        await session.execute(
-                            select(HistoryEntryRow)
-                            .where(and_(HistoryEntryRow.seq > last_seen_seq, HistoryEntryRow.seq <= head_seq))
-                            .order_by(HistoryEntryRow.seq)
-                            .limit(batch)
-                        )
+                    session.execute(
+                        select(HistoryEntryRow)
+                        .where(and_(HistoryEntryRow.seq > last_seen_seq, HistoryEntryRow.seq <= head_seq))
+                        .order_by(HistoryEntryRow.seq)
+                        .limit(batch)
                     )
                     .scalars()
                     .all()
@@ -467,9 +458,9 @@ class HistoryService:
                 if not tail_matches:
                     broken = head.last_history_id or "chain-head"
             if broken is None and head is None:
-                extra = (
-                    await session.execute(select(func.count()).select_from(HistoryEntryRow))
-                ).scalar_one()
+                extra = session.execute(select(func.count()).select_from(HistoryEntryRow)).scalar_one()
                 if extra:
                     broken = "chain-head"
-        return Verification(ok=broken is None, checked=checked, first_broken_id=broken)
+            return Verification(ok=broken is None, checked=checked, first_broken_id=broken)
+
+        return await self.db.read(work)

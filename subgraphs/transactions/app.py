@@ -13,7 +13,7 @@ from shared.settings import Settings, get_settings
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig, get_transactions_config
 from subgraphs.transactions.schema import TransactionsDeps, schema
-from subgraphs.transactions.service import LocalDatabase, TransactionService
+from subgraphs.transactions.service import TransactionService
 from subgraphs.transactions.workers import OutboxWorker, RecoveryWorker
 
 NAME = "transactions"
@@ -39,10 +39,9 @@ def create_app(
         marketplace_timeout_s=config.marketplace_timeout_s,
         max_in_flight=config.downstream_max_in_flight,
     )
-    local = LocalDatabase(database)
-    outbox = OutboxWorker(database=local, clients=clients, config=config)
+    outbox = OutboxWorker(database=database, clients=clients, config=config)
     service = TransactionService(
-        database=local, clients=clients, config=config, on_outbox_written=outbox.wake
+        database=database, clients=clients, config=config, on_outbox_written=outbox.wake
     )
     recovery = RecoveryWorker(service.recover_once, config.recovery_interval_s)
     deps = TransactionsDeps(

@@ -23,14 +23,13 @@ import logging
 import os
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input, not_found
@@ -187,38 +186,13 @@ def _page_size(first: int | None) -> int:
     return first
 
 
-class LocalDatabase:
-    """Our database with writes serialised inside this process when it is SQLite.
-
-    SQLite admits one writer at a time anyway; queueing writers on an asyncio lock instead of in
-    SQLite's busy handler (which sleeps in growing steps) keeps latency flat under concurrency.
-    PostgreSQL writers run concurrently and rely on row locks and constraints.
-    """
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-        self._lock = asyncio.Lock() if database.is_sqlite else None
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        if self._lock is None:
-            async with self.database.write() as session:
-                yield session
-            return
-        async with self._lock, self.database.write() as session:
-            yield session
-
-    def read(self) -> AbstractAsyncContextManager[AsyncSession]:
-        return self.database.read()
-
-
 class TransactionService:
     """Runs sagas, issues invoices, answers queries; the workers call `recover_once`."""
 
     def __init__(
         self,
         *,
-        database: LocalDatabase,
+        database: Database,
         clients: Clients,
         config: TransactionsConfig,
         on_outbox_written: Callable[[], None] = lambda: None,
@@ -266,8 +240,7 @@ class TransactionService:
         self._inflight.add(tx_id)
         self._waiters[tx_id] = asyncio.get_running_loop().create_future()
         try:
-            async with self.db.write() as session:
-                session.add(tx)
+            await self.db.write(lambda session: session.add(tx))
         except BaseException as exc:
             self._release(tx_id)
             if not isinstance(exc, IntegrityError) or inp.idempotency_key is None:
@@ -309,11 +282,8 @@ class TransactionService:
         return existing
 
     async def _by_key(self, user_id: str, key: str) -> Transaction | None:
-        async with self.db.read() as session:
-            result = await session.execute(
-                select(Transaction).where(Transaction.user_id == user_id, Transaction.idempotency_key == key)
-            )
-            return result.scalar_one_or_none()
+        query = select(Transaction).where(Transaction.user_id == user_id, Transaction.idempotency_key == key)
+        return await self.db.read(lambda session: session.execute(query).scalar_one_or_none())
 
     async def _run(self, tx: Transaction) -> Transaction:
         try:
@@ -374,8 +344,8 @@ class TransactionService:
     async def _advance(
         self, tx_id: str, expect: SagaStep, to: SagaStep, flagged: bool, fraud_status: str
     ) -> Transaction | None:
-        async with self.db.write() as session:
-            row = await self._locked(session, tx_id)
+        def work(session: Session) -> Transaction | None:
+            row = self._locked(session, tx_id)
             if row.status != TxStatus.PENDING or row.step != expect:
                 return None
             row.step = to.value
@@ -384,13 +354,15 @@ class TransactionService:
             row.updated_at = utcnow()
             return row
 
+        return await self.db.write(work)
+
     async def _validate_va(self, tx: Transaction) -> Failure | None:
         va = tx.va_number or ""
         if va.upper().startswith("OFFLINE-"):
             return Failure(ErrorCode.VA_NOT_FOUND, "This VA was not issued by this wallet; it cannot be paid")
-        async with self.db.read() as session:
-            invoice = await session.get(Invoice, va)
-            claim = await session.get(VaPayment, va)
+        invoice, claim = await self.db.read(
+            lambda session: (session.get(Invoice, va), session.get(VaPayment, va))
+        )
         failure = self._invoice_failure(invoice, claim, tx.amount)
         if failure is not None:
             return failure
@@ -430,27 +402,29 @@ class TransactionService:
 
     async def _enter_debit(self, tx: Transaction, flagged: bool, fraud_status: str) -> bool | Failure:
         """Move to DEBITING (claiming a PAYMENT's VA) in one local transaction; False if settled elsewhere."""
+        tx_id = tx.transaction_id
+
+        def work(session: Session) -> bool | Failure:
+            row = self._locked(session, tx_id)
+            if row.status != TxStatus.PENDING or row.step not in (SagaStep.RECORDED, SagaStep.CHECKED):
+                return False
+            if row.type == TxType.PAYMENT:
+                va = row.va_number or ""
+                invoice = session.get(Invoice, va, with_for_update=True)
+                claim = session.get(VaPayment, va)
+                failure = self._invoice_failure(invoice, claim, row.amount)
+                if failure is not None:
+                    return failure
+                session.add(VaPayment(va_number=va, transaction_id=row.transaction_id, created_at=utcnow()))
+                session.flush()
+            row.step = SagaStep.DEBITING.value
+            row.flagged = flagged
+            row.fraud_status = fraud_status
+            row.updated_at = utcnow()
+            return True
+
         try:
-            async with self.db.write() as session:
-                row = await self._locked(session, tx.transaction_id)
-                if row.status != TxStatus.PENDING or row.step not in (SagaStep.RECORDED, SagaStep.CHECKED):
-                    return False
-                if row.type == TxType.PAYMENT:
-                    va = row.va_number or ""
-                    invoice = await session.get(Invoice, va, with_for_update=True)
-                    claim = await session.get(VaPayment, va)
-                    failure = self._invoice_failure(invoice, claim, row.amount)
-                    if failure is not None:
-                        return failure
-                    session.add(
-                        VaPayment(va_number=va, transaction_id=row.transaction_id, created_at=utcnow())
-                    )
-                    await session.flush()
-                row.step = SagaStep.DEBITING.value
-                row.flagged = flagged
-                row.fraud_status = fraud_status
-                row.updated_at = utcnow()
-                return True
+            return await self.db.write(work)
         except IntegrityError:
             # Another transaction claimed this VA between our check and our insert.
             return Failure(ErrorCode.VA_ALREADY_PAID, "This VA is already paid")
@@ -495,8 +469,8 @@ class TransactionService:
         return await self._finish(tx_id, TxStatus.SUCCESS, None, expect=(SagaStep.DEBITING,))
 
     async def _note_unavailable(self, tx_id: str, exc: AppError) -> Transaction:
-        async with self.db.write() as session:
-            row = await self._locked(session, tx_id)
+        def work(session: Session) -> Transaction:
+            row = self._locked(session, tx_id)
             if row.status == TxStatus.PENDING:
                 row.failure_code = ErrorCode.SUBGRAPH_UNAVAILABLE.value
                 row.failure_message = (
@@ -504,8 +478,12 @@ class TransactionService:
                     "once the wallet answers"
                 )[:DESCRIPTION_MAX]
                 row.updated_at = utcnow()
-            log.warning("transaction %s left PENDING: %s", tx_id, exc.message)
             return row
+
+        row = await self.db.write(work)
+        # Logged here, on the event loop, so the line keeps the request id (a context variable).
+        log.warning("transaction %s left PENDING: %s", tx_id, exc.message)
+        return row
 
     async def _finish(
         self,
@@ -517,10 +495,12 @@ class TransactionService:
         fraud_status: str | None = None,
     ) -> Transaction:
         """Record a final status with its outbox rows in one local transaction (compare-and-set)."""
-        async with self.db.write() as session:
-            row = await self._locked(session, tx_id)
+
+        def work(session: Session) -> tuple[Transaction, bool]:
+            """The row as it stands, and whether this call settled it (and wrote outbox rows)."""
+            row = self._locked(session, tx_id)
             if row.status != TxStatus.PENDING or row.step not in {step.value for step in expect}:
-                return row
+                return row, False
             now = utcnow()
             row.status = status.value
             row.step = SagaStep.DONE.value
@@ -532,24 +512,29 @@ class TransactionService:
             row.settled_at = now
             if row.type == TxType.PAYMENT and row.va_number:
                 if status is TxStatus.SUCCESS:
-                    invoice = await session.get(Invoice, row.va_number, with_for_update=True)
+                    invoice = session.get(Invoice, row.va_number, with_for_update=True)
                     if invoice is not None:
                         invoice.status = InvoiceStatus.PAID.value
                         invoice.paid_at = now
                         invoice.paid_by_transaction_id = row.transaction_id
                 else:
-                    await session.execute(
+                    session.execute(
                         delete(VaPayment).where(
                             VaPayment.va_number == row.va_number,
                             VaPayment.transaction_id == row.transaction_id,
                         )
                     )
             self._write_outbox(session, row, status, now)
+            return row, True
+
+        row, settled = await self.db.write(work)
+        if not settled:
+            return row
         SAGA_OUTCOMES.labels(row.type, row.status).inc()
         self.on_outbox_written()
         return row
 
-    def _write_outbox(self, session: AsyncSession, row: Transaction, status: TxStatus, now: datetime) -> None:
+    def _write_outbox(self, session: Session, row: Transaction, status: TxStatus, now: datetime) -> None:
         history = {
             "transactionId": row.transaction_id,
             "userId": row.user_id,
@@ -587,8 +572,8 @@ class TransactionService:
         )
 
     @staticmethod
-    async def _locked(session: AsyncSession, tx_id: str) -> Transaction:
-        row = await session.get(Transaction, tx_id, with_for_update=True, populate_existing=True)
+    def _locked(session: Session, tx_id: str) -> Transaction:
+        row = session.get(Transaction, tx_id, with_for_update=True, populate_existing=True)
         if row is None:
             raise not_found("Transaction not found")
         return row
@@ -599,23 +584,22 @@ class TransactionService:
         """Settle or resume sagas left PENDING (and reversals left half-way); returns how many settled."""
         grace = self.config.recovery_grace_s if grace_s is None else grace_s
         cutoff = utcnow() - timedelta(seconds=grace)
-        async with self.db.read() as session:
-            result = await session.execute(
-                select(Transaction)
-                .where(
-                    or_(
-                        Transaction.status == TxStatus.PENDING.value,
-                        and_(
-                            Transaction.status == TxStatus.SUCCESS.value,
-                            Transaction.step == SagaStep.REVERSING.value,
-                        ),
+        query = (
+            select(Transaction)
+            .where(
+                or_(
+                    Transaction.status == TxStatus.PENDING.value,
+                    and_(
+                        Transaction.status == TxStatus.SUCCESS.value,
+                        Transaction.step == SagaStep.REVERSING.value,
                     ),
-                    Transaction.updated_at <= cutoff,
-                )
-                .order_by(Transaction.updated_at)
-                .limit(self.config.recovery_batch_size)
+                ),
+                Transaction.updated_at <= cutoff,
             )
-            rows = list(result.scalars())
+            .order_by(Transaction.updated_at)
+            .limit(self.config.recovery_batch_size)
+        )
+        rows = await self.db.read(lambda session: list(session.execute(query).scalars()))
         settled = 0
         for row in rows:
             if row.transaction_id in self._inflight:
@@ -677,10 +661,12 @@ class TransactionService:
             raise bad_input("reason must not contain a NUL character", field="reason")
         if has_nul(tx_id):
             raise not_found("Transaction not found")
-        async with self.db.write() as session:
-            row = await self._locked(session, tx_id)
+
+        def work(session: Session) -> tuple[Transaction, bool]:
+            """The row, and whether it still needs the wallet's reversal (False: already REVERSED)."""
+            row = self._locked(session, tx_id)
             if row.status == TxStatus.REVERSED:
-                return row
+                return row, False
             if row.status != TxStatus.SUCCESS:
                 raise AppError(
                     ErrorCode.CONFLICT, f"Only SUCCESS transactions can be reversed (this is {row.status})"
@@ -691,6 +677,11 @@ class TransactionService:
                 row.reversal_reason = reason
                 row.reversed_by = admin.subject
                 row.updated_at = utcnow()
+            return row, True
+
+        row, to_reverse = await self.db.write(work)
+        if not to_reverse:
+            return row
         # Like a live saga: the recovery worker leaves a reversal alone while it runs here.
         owner = tx_id not in self._inflight
         self._inflight.add(tx_id)
@@ -711,23 +702,34 @@ class TransactionService:
                     "The wallet did not confirm the reversal; it is retried automatically",
                     retriable=True,
                 ) from None
-            async with self.db.write() as session:
-                current = await self._locked(session, tx_id)
+
+            def refused(session: Session) -> None:
+                current = self._locked(session, tx_id)
                 if current.status == TxStatus.SUCCESS and current.step == SagaStep.REVERSING:
                     current.step = SagaStep.DONE.value
                     current.updated_at = utcnow()
+
+            await self.db.write(refused)
             raise
-        async with self.db.write() as session:
-            current = await self._locked(session, tx_id)
+        reversal_id = row.reversal_id
+
+        def work(session: Session) -> tuple[Transaction, bool]:
+            """The row as it stands, and whether this call marked it REVERSED (and wrote outbox rows)."""
+            current = self._locked(session, tx_id)
             # The wallet confirmed that this reversal id moved the money: the transaction is
             # REVERSED, even if a refused attempt with the same id already set the step back.
-            if current.status != TxStatus.SUCCESS or current.reversal_id != row.reversal_id:
-                return current
+            if current.status != TxStatus.SUCCESS or current.reversal_id != reversal_id:
+                return current, False
             now = utcnow()
             current.status = TxStatus.REVERSED.value
             current.step = SagaStep.DONE.value
             current.updated_at = now
             self._write_outbox(session, current, TxStatus.REVERSED, now)
+            return current, True
+
+        current, reversed_now = await self.db.write(work)
+        if not reversed_now:
+            return current
         SAGA_OUTCOMES.labels(current.type, current.status).inc()
         self.on_outbox_written()
         return current
@@ -752,8 +754,7 @@ class TransactionService:
                 expires_at=now + timedelta(seconds=self.config.invoice_ttl_s),
             )
             try:
-                async with self.db.write() as session:
-                    session.add(invoice)
+                await self.db.write(lambda session, invoice=invoice: session.add(invoice))
             except IntegrityError:
                 log.warning("VA number collision; drawing another")
                 continue
@@ -763,8 +764,8 @@ class TransactionService:
     async def get_invoice(self, va_number: str) -> Invoice | None:
         if has_nul(va_number):
             return None
-        async with self.db.read() as session:
-            return await session.get(Invoice, va_number.strip())
+        va = va_number.strip()
+        return await self.db.read(lambda session: session.get(Invoice, va))
 
     # ------------------------------------------------------------------------------- queries
 
@@ -777,18 +778,16 @@ class TransactionService:
     async def find(self, tx_id: str) -> Transaction | None:
         if has_nul(tx_id):
             return None
-        async with self.db.read() as session:
-            return await session.get(Transaction, tx_id)
+        return await self.db.read(lambda session: session.get(Transaction, tx_id))
 
     async def find_many(self, tx_ids: Sequence[str]) -> dict[str, Transaction]:
         tx_ids = [tx_id for tx_id in tx_ids if not has_nul(tx_id)]
         if not tx_ids:
             return {}
-        async with self.db.read() as session:
-            result = await session.execute(
-                select(Transaction).where(Transaction.transaction_id.in_(list(set(tx_ids))))
-            )
-            return {row.transaction_id: row for row in result.scalars()}
+        query = select(Transaction).where(Transaction.transaction_id.in_(list(set(tx_ids))))
+        return await self.db.read(
+            lambda session: {row.transaction_id: row for row in session.execute(query).scalars()}
+        )
 
     async def list(
         self,
@@ -815,12 +814,14 @@ class TransactionService:
             query = query.where(Transaction.type == type.value)
         if status is not None:
             query = query.where(Transaction.status == status.value)
-        async with self.db.read() as session:
+
+        def work(session: Session) -> list[Transaction]:
+            page = query
             if after:
-                anchor = await session.get(Transaction, after)
+                anchor = session.get(Transaction, after)
                 if anchor is None or (user_id is not None and anchor.user_id != user_id):
                     raise bad_input("Unknown cursor in after", field="after")
-                query = query.where(
+                page = page.where(
                     older_than(
                         Transaction.created_at,
                         Transaction.transaction_id,
@@ -828,23 +829,23 @@ class TransactionService:
                         anchor.transaction_id,
                     )
                 )
-            query = query.order_by(*newest_first(Transaction.created_at, Transaction.transaction_id))
-            query = query.limit(size)
-            result = await session.execute(query)
-            return list(result.scalars())
+            page = page.order_by(*newest_first(Transaction.created_at, Transaction.transaction_id))
+            page = page.limit(size)
+            return list(session.execute(page).scalars())
+
+        return await self.db.read(work)
 
     async def notifications(self, tx_ids: Sequence[str]) -> dict[str, OutboxMessage]:
         """The marketplace notice of each transaction that has one."""
         if not tx_ids:
             return {}
-        async with self.db.read() as session:
-            result = await session.execute(
-                select(OutboxMessage).where(
-                    OutboxMessage.transaction_id.in_(list(set(tx_ids))),
-                    OutboxMessage.kind == OutboxKind.MARKETPLACE.value,
-                )
-            )
-            return {row.transaction_id: row for row in result.scalars()}
+        query = select(OutboxMessage).where(
+            OutboxMessage.transaction_id.in_(list(set(tx_ids))),
+            OutboxMessage.kind == OutboxKind.MARKETPLACE.value,
+        )
+        return await self.db.read(
+            lambda session: {row.transaction_id: row for row in session.execute(query).scalars()}
+        )
 
     async def outbox_messages(self, state: str | None, first: int | None) -> list[OutboxMessage]:
         size = _page_size(first)
@@ -855,30 +856,32 @@ class TransactionService:
                 raise bad_input("state must be PENDING, DELIVERED or DEAD", field="state")
             query = query.where(OutboxMessage.state == wanted)
         query = query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.message_id.desc()).limit(size)
-        async with self.db.read() as session:
-            return list((await session.execute(query)).scalars())
+        return await self.db.read(lambda session: list(session.execute(query).scalars()))
 
     async def retry_outbox_message(self, message_id: str) -> OutboxMessage:
         """Put a DEAD (or failing) message back in the queue with a fresh attempt budget."""
         if has_nul(message_id):
             raise not_found("Outbox message not found")
-        async with self.db.write() as session:
-            row = await session.get(OutboxMessage, message_id, with_for_update=True)
+
+        def work(session: Session) -> OutboxMessage:
+            row = session.get(OutboxMessage, message_id, with_for_update=True)
             if row is None:
                 raise not_found("Outbox message not found")
             if row.state != OutboxState.DELIVERED:
                 row.state = OutboxState.PENDING.value
                 row.attempts = 0
                 row.next_attempt_at = utcnow()
+            return row
+
+        row = await self.db.write(work)
         self.on_outbox_written()
         return row
 
     async def outbox_backlog(self) -> dict[str, int]:
-        async with self.db.read() as session:
-            result = await session.execute(
-                select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
-            )
-            return {str(state): int(count) for state, count in result.all()}
+        query = select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
+        return await self.db.read(
+            lambda session: {str(state): int(count) for state, count in session.execute(query).all()}
+        )
 
     async def drain(self) -> None:
         """Wait for sagas still running (shutdown)."""

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from shared.db import Database
 from shared.errors import AppError
 from shared.metrics import OUTBOX_BACKLOG
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.models import OutboxKind, OutboxMessage, OutboxState, utcnow
-from subgraphs.transactions.service import LocalDatabase
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def backoff_s(attempts: int, base_s: float, cap_s: float) -> float:
 class OutboxWorker:
     """Delivers outbox rows with retries and exponential backoff."""
 
-    def __init__(self, *, database: LocalDatabase, clients: Clients, config: TransactionsConfig) -> None:
+    def __init__(self, *, database: Database, clients: Clients, config: TransactionsConfig) -> None:
         self.db = database
         self.clients = clients
         self.config = config
@@ -107,39 +108,43 @@ class OutboxWorker:
 
     async def update_backlog_gauge(self) -> None:
         """`sawit_outbox_backlog{state}`: messages PENDING (not yet delivered) and DEAD."""
-        async with self.db.read() as session:
-            result = await session.execute(
-                select(OutboxMessage.state, func.count())
-                .where(OutboxMessage.state != OutboxState.DELIVERED.value)
-                .group_by(OutboxMessage.state)
-            )
-            counts = {str(state): int(count) for state, count in result.all()}
+        query = (
+            select(OutboxMessage.state, func.count())
+            .where(OutboxMessage.state != OutboxState.DELIVERED.value)
+            .group_by(OutboxMessage.state)
+        )
+        counts = await self.db.read(
+            lambda session: {str(state): int(count) for state, count in session.execute(query).all()}
+        )
         for state in (OutboxState.PENDING, OutboxState.DEAD):
             OUTBOX_BACKLOG.labels(state.value).set(counts.get(state.value, 0))
 
     async def _claim(self) -> list[_Claimed]:
         now = utcnow()
-        async with self.db.read() as session:  # an idle poll takes no write lock
-            due = await session.execute(
-                select(OutboxMessage.message_id)
-                .where(OutboxMessage.state == OutboxState.PENDING.value, OutboxMessage.next_attempt_at <= now)
-                .limit(1)
-            )
-            if due.first() is None:
-                return []
-        async with self.db.write() as session:
-            result = await session.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.state == OutboxState.PENDING.value, OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.next_attempt_at)
-                .limit(self.config.outbox_batch_size)
-                .with_for_update(skip_locked=True)
-            )
-            rows = list(result.scalars())
-            lease_until = now + timedelta(seconds=self.config.outbox_lease_s)
+        due = (
+            select(OutboxMessage.message_id)
+            .where(OutboxMessage.state == OutboxState.PENDING.value, OutboxMessage.next_attempt_at <= now)
+            .limit(1)
+        )
+        # An idle poll takes no write lock.
+        if await self.db.read(lambda session: session.execute(due).first()) is None:
+            return []
+        query = (
+            select(OutboxMessage)
+            .where(OutboxMessage.state == OutboxState.PENDING.value, OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at)
+            .limit(self.config.outbox_batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        lease_until = now + timedelta(seconds=self.config.outbox_lease_s)
+
+        def work(session: Session) -> list[_Claimed]:
+            rows = list(session.execute(query).scalars())
             for row in rows:
                 row.next_attempt_at = lease_until
             return [_Claimed(row.message_id, row.kind, row.payload, row.attempts) for row in rows]
+
+        return await self.db.write(work)
 
     async def _deliver_bounded(self, message: _Claimed) -> str | None:
         async with self._semaphore:
@@ -183,9 +188,13 @@ class OutboxWorker:
 
     async def _record(self, claimed: list[_Claimed], outcomes: list[str | None]) -> None:
         now = utcnow()
-        async with self.db.write() as session:
+        config = self.config
+
+        def work(session: Session) -> list[tuple[str, str, str]]:
+            """Record the outcomes; returns (message id, kind, error) of each message that became DEAD."""
+            dead: list[tuple[str, str, str]] = []
             for message, error in zip(claimed, outcomes, strict=True):
-                row = await session.get(OutboxMessage, message.message_id, with_for_update=True)
+                row = session.get(OutboxMessage, message.message_id, with_for_update=True)
                 if row is None or row.state != OutboxState.PENDING:
                     continue
                 row.attempts = row.attempts + 1
@@ -195,13 +204,17 @@ class OutboxWorker:
                     row.last_error = None
                     continue
                 row.last_error = error[:ERROR_MAX]
-                if row.attempts >= self.config.outbox_max_attempts:
+                if row.attempts >= config.outbox_max_attempts:
                     row.state = OutboxState.DEAD.value
-                    log.error("outbox message %s (%s) is DEAD: %s", row.message_id, row.kind, error)
+                    dead.append((row.message_id, row.kind, error))
                 else:
-                    config = self.config
                     delay = backoff_s(row.attempts, config.outbox_backoff_s, config.outbox_backoff_max_s)
                     row.next_attempt_at = now + timedelta(seconds=delay)
+            return dead
+
+        # Logged after the commit, on the event loop (the writer thread has no request context).
+        for message_id, kind, error in await self.db.write(work):
+            log.error("outbox message %s (%s) is DEAD: %s", message_id, kind, error)
 
 
 class RecoveryWorker:

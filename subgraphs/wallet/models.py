@@ -53,12 +53,18 @@ class OperationKind(StrEnum):
 
 
 class Wallet(Base, table=True):
-    """A user's wallet; `balance` (minor units) always equals the sum of its ledger entries."""
+    """A user's wallet; `balance` (minor units) always equals the sum of its ledger entries.
+
+    `incoming_month_minor` is what the wallet received (top-ups and incoming transfers, not
+    reversals) in the calendar month `incoming_month` ("YYYY-MM", UTC): the monthly incoming limit is
+    checked against it in O(1) instead of summing the month's entries; reconciliation proves it.
+    """
 
     __tablename__ = "wallets"
     __table_args__ = (
         CheckConstraint("balance >= 0", name="ck_wallets_balance_non_negative"),
         CheckConstraint("status IN ('ACTIVE', 'FROZEN', 'CLOSED')", name="ck_wallets_status"),
+        CheckConstraint("incoming_month_minor >= 0", name="ck_wallets_incoming_non_negative"),
         Index("ix_wallets_owner_id", "owner_id"),
     )
 
@@ -70,6 +76,10 @@ class Wallet(Base, table=True):
     version: int = Field(sa_column=Column(Integer, nullable=False, default=0))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    incoming_month: str | None = Field(default=None, sa_column=Column(String(7), nullable=True))
+    incoming_month_minor: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, default=0, server_default="0")
+    )
 
 
 class LedgerEntry(Base, table=True):

@@ -15,19 +15,19 @@ the second run finds the original and answers it as a replay.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input, forbidden, not_found
@@ -79,6 +79,12 @@ class WalletRecord:
     version: int
     created_at: datetime
     updated_at: datetime
+    incoming_month: str | None = None
+    incoming_month_minor: int = 0
+
+    def received_in(self, month: str) -> int:
+        """What the wallet received (top-ups, incoming transfers) in `month` ("YYYY-MM")."""
+        return self.incoming_month_minor if self.incoming_month == month else 0
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,8 @@ def _wallet_from_row(row: Any) -> WalletRecord:
         version=int(row.version),
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
+        incoming_month=row.incoming_month,
+        incoming_month_minor=int(row.incoming_month_minor),
     )
 
 
@@ -180,6 +188,39 @@ def month_start(moment: datetime) -> datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def month_key(moment: datetime) -> str:
+    """The calendar month (UTC) of `moment` as the wallet's incoming counter names it: "YYYY-MM"."""
+    return moment.strftime("%Y-%m")
+
+
+# The statements of a money movement, built once: SQLAlchemy then reuses their compiled form.
+_LOCK_WALLET = select(wallets_t).where(wallets_t.c.wallet_id == bindparam("b_wallet")).with_for_update()
+_FIND_OPERATION = select(operations_t).where(operations_t.c.transaction_id == bindparam("b_tx"))
+_MOVE = (
+    update(wallets_t)
+    .where(wallets_t.c.wallet_id == bindparam("b_wallet"), wallets_t.c.balance + bindparam("b_delta") >= 0)
+    .values(
+        balance=wallets_t.c.balance + bindparam("b_delta"),
+        version=wallets_t.c.version + 1,
+        updated_at=bindparam("b_now"),
+    )
+    .returning(wallets_t.c.balance)
+)
+# A credit that counts against the monthly incoming limit also adds to the month's counter.
+_RECEIVE = _MOVE.values(
+    incoming_month=bindparam("b_month"),
+    incoming_month_minor=case(
+        (
+            wallets_t.c.incoming_month == bindparam("b_month"),
+            wallets_t.c.incoming_month_minor + bindparam("b_delta"),
+        ),
+        else_=bindparam("b_delta"),
+    ),
+)
+_ADD_ENTRY = insert(entries_t)
+_ADD_OPERATION = insert(operations_t)
+
+
 def _move_to_json(move: LedgerMove) -> dict[str, Any]:
     return {
         "wallet_id": move.wallet_id,
@@ -210,27 +251,14 @@ class WalletService:
         self.db = db
         self.limits = limits
         self.money_max_minor = money_max_minor or get_settings().money_max_minor
-        # SQLite admits one writer at a time anyway; queueing writers of this process here instead
-        # of in SQLite's busy handler (which sleeps in steps of up to 100 ms) keeps latency low.
-        self._sqlite_writer = asyncio.Lock() if db.is_sqlite else None
 
     # ---- unit of work -------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncSession]:
-        if self._sqlite_writer is None:
-            async with self.db.write() as session:
-                yield session
-            return
-        async with self._sqlite_writer, self.db.write() as session:
-            yield session
-
-    async def _run_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def _run_write(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one write transaction; run it again after a retryable conflict (bounded)."""
         for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
             try:
-                async with self._write() as session:
-                    return await work(session)
+                return await self.db.write(work)
             except DBAPIError as exc:
                 if attempt == WRITE_ATTEMPTS_MAX or not is_retryable(exc):
                     raise
@@ -260,8 +288,8 @@ class WalletService:
             updated_at=now,
         )
 
-        async def work(session: AsyncSession) -> WalletRecord:
-            await session.execute(
+        def work(session: Session) -> WalletRecord:
+            session.execute(
                 insert(wallets_t).values(
                     wallet_id=record.wallet_id,
                     owner_id=owner_id,
@@ -294,17 +322,18 @@ class WalletService:
         query = select(wallets_t).where(wallets_t.c.owner_id == owner_id)
         if not include_closed:
             query = query.where(wallets_t.c.status != WalletStatus.CLOSED.value)
-        async with self.db.read() as session:
-            rows = await _newest_first_page(
+        rows = await self.db.read(
+            lambda session: _newest_first_page(
                 session, query, wallets_t.c.wallet_id, wallets_t.c.owner_id == owner_id, first, after
             )
+        )
         return [_wallet_from_row(row) for row in rows]
 
     async def find_wallet(self, wallet_id: str) -> WalletRecord | None:
         if has_nul(wallet_id):
             return None
-        async with self.db.read() as session:
-            row = (await session.execute(select(wallets_t).where(wallets_t.c.wallet_id == wallet_id))).first()
+        query = select(wallets_t).where(wallets_t.c.wallet_id == wallet_id)
+        row = await self.db.read(lambda session: session.execute(query).first())
         return _wallet_from_row(row) if row else None
 
     async def wallet_visible_to(self, viewer: Principal | None, wallet_id: str) -> WalletRecord | None:
@@ -324,8 +353,8 @@ class WalletService:
     async def close_wallet(self, viewer: Principal, wallet_id: str) -> WalletRecord:
         """Close a zero-balance wallet of the caller (or any, for an admin); its ledger stays."""
 
-        async def work(session: AsyncSession) -> WalletRecord:
-            wallet = (await self._lock(session, [wallet_id])).get(wallet_id)
+        def work(session: Session) -> WalletRecord:
+            wallet = (self._lock(session, [wallet_id])).get(wallet_id)
             if wallet is None or not can_see(viewer, wallet.owner_id):
                 raise not_found("Wallet not found")
             if wallet.status == WalletStatus.CLOSED:
@@ -337,15 +366,15 @@ class WalletService:
                     ErrorCode.CONFLICT,
                     "Only a wallet with a zero balance can be closed; move the money first",
                 )
-            return await self._set_status(session, wallet, WalletStatus.CLOSED, expect_balance=0)
+            return self._set_status(session, wallet, WalletStatus.CLOSED, expect_balance=0)
 
         return await self._run_write(work)
 
     async def set_frozen(self, wallet_id: str, frozen: bool) -> WalletRecord:
         """Freeze (nothing in, nothing out) or unfreeze a wallet; admin-only at the schema."""
 
-        async def work(session: AsyncSession) -> WalletRecord:
-            wallet = (await self._lock(session, [wallet_id])).get(wallet_id)
+        def work(session: Session) -> WalletRecord:
+            wallet = (self._lock(session, [wallet_id])).get(wallet_id)
             if wallet is None:
                 raise not_found("Wallet not found")
             if wallet.status == WalletStatus.CLOSED:
@@ -353,13 +382,13 @@ class WalletService:
             target = WalletStatus.FROZEN if frozen else WalletStatus.ACTIVE
             if wallet.status == target:
                 return wallet
-            return await self._set_status(session, wallet, target)
+            return self._set_status(session, wallet, target)
 
         return await self._run_write(work)
 
-    async def _set_status(
+    def _set_status(
         self,
-        session: AsyncSession,
+        session: Session,
         wallet: WalletRecord,
         status: WalletStatus,
         *,
@@ -374,7 +403,7 @@ class WalletService:
         )
         if expect_balance is not None:
             query = query.where(wallets_t.c.balance == expect_balance)
-        row = (await session.execute(query)).first()
+        row = (session.execute(query)).first()
         if row is None:  # the row is locked by us, so this means a rule above was bypassed
             raise AppError(ErrorCode.CONFLICT, "The wallet changed; try again")
         return _wallet_from_row(row)
@@ -389,24 +418,23 @@ class WalletService:
         if has_nul(wallet_id):
             return []
         query = select(entries_t).where(entries_t.c.wallet_id == wallet_id)
-        async with self.db.read() as session:
-            rows = await _newest_first_page(
+        rows = await self.db.read(
+            lambda session: _newest_first_page(
                 session, query, entries_t.c.entry_id, entries_t.c.wallet_id == wallet_id, first, after
             )
+        )
         return [_entry_from_row(row) for row in rows]
 
     async def movements_of(self, transaction_id: str) -> list[EntryRecord]:
         """Every entry a transaction id posted (debits first); [] when it moved nothing."""
         if has_nul(transaction_id):
             return []
-        async with self.db.read() as session:
-            rows = (
-                await session.execute(
-                    select(entries_t)
-                    .where(entries_t.c.transaction_id == transaction_id)
-                    .order_by(entries_t.c.created_at, entries_t.c.direction.desc(), entries_t.c.entry_id)
-                )
-            ).all()
+        query = (
+            select(entries_t)
+            .where(entries_t.c.transaction_id == transaction_id)
+            .order_by(entries_t.c.created_at, entries_t.c.direction.desc(), entries_t.c.entry_id)
+        )
+        rows = await self.db.read(lambda session: session.execute(query).all())
         return [_entry_from_row(row) for row in rows]
 
     # ---- money movements ------------------------------------------------------------------------
@@ -417,15 +445,16 @@ class WalletService:
         self._check_amount(amount)
         request = _Request(OperationKind.TOPUP, user_id=user_id, wallet_id=wallet_id, amount=amount)
 
-        async def work(session: AsyncSession) -> LedgerMove:
-            locked = await self._lock(session, [wallet_id])
-            replay = await self._replay(session, transaction_id, request)
+        def work(session: Session) -> LedgerMove:
+            now = utcnow()
+            locked = self._lock(session, [wallet_id])
+            replay = self._replay(session, transaction_id, request)
             if replay is not None:
                 return replay[0]
             wallet = self._require_movable(locked.get(wallet_id), user_id)
-            await self._check_incoming(session, wallet, amount)
-            move = await self._post(session, transaction_id, wallet, Direction.CREDIT, amount)
-            await self._record(session, transaction_id, request, [move])
+            self._check_incoming(wallet, amount, now)
+            move = self._post(session, transaction_id, wallet, Direction.CREDIT, amount, now, receiving=True)
+            self._record(session, transaction_id, request, [move], now)
             return move
 
         return await self._run_write(work)
@@ -436,15 +465,16 @@ class WalletService:
         self._check_amount(amount)
         request = _Request(OperationKind.DEDUCT, user_id=user_id, wallet_id=wallet_id, amount=amount)
 
-        async def work(session: AsyncSession) -> LedgerMove:
-            locked = await self._lock(session, [wallet_id])
-            replay = await self._replay(session, transaction_id, request)
+        def work(session: Session) -> LedgerMove:
+            now = utcnow()
+            locked = self._lock(session, [wallet_id])
+            replay = self._replay(session, transaction_id, request)
             if replay is not None:
                 return replay[0]
             wallet = self._require_movable(locked.get(wallet_id), user_id)
             self._check_funds(wallet, amount)
-            move = await self._post(session, transaction_id, wallet, Direction.DEBIT, amount)
-            await self._record(session, transaction_id, request, [move])
+            move = self._post(session, transaction_id, wallet, Direction.DEBIT, amount, now)
+            self._record(session, transaction_id, request, [move], now)
             return move
 
         return await self._run_write(work)
@@ -465,18 +495,21 @@ class WalletService:
             amount=amount,
         )
 
-        async def work(session: AsyncSession) -> TransferMove:
-            locked = await self._lock(session, [from_wallet_id, to_wallet_id])
-            replay = await self._replay(session, transaction_id, request)
+        def work(session: Session) -> TransferMove:
+            now = utcnow()
+            locked = self._lock(session, [from_wallet_id, to_wallet_id])
+            replay = self._replay(session, transaction_id, request)
             if replay is not None:
                 return _transfer_of(transaction_id, replay, replayed=True)
             source = self._require_movable(locked.get(from_wallet_id), user_id)
             target = self._require_movable(locked.get(to_wallet_id), None, side="receiving ")
             self._check_funds(source, amount)
-            await self._check_incoming(session, target, amount)
-            debit = await self._post(session, transaction_id, source, Direction.DEBIT, amount)
-            credit = await self._post(session, transaction_id, target, Direction.CREDIT, amount)
-            await self._record(session, transaction_id, request, [debit, credit])
+            self._check_incoming(target, amount, now)
+            debit = self._post(session, transaction_id, source, Direction.DEBIT, amount, now)
+            credit = self._post(
+                session, transaction_id, target, Direction.CREDIT, amount, now, receiving=True
+            )
+            self._record(session, transaction_id, request, [debit, credit], now)
             return TransferMove(transaction_id, debit, credit)
 
         return await self._run_write(work)
@@ -494,25 +527,26 @@ class WalletService:
             raise bad_input("reversalId must differ from transactionId")
         request = _Request(OperationKind.REVERSAL, reverses_transaction_id=transaction_id)
 
-        async def work(session: AsyncSession) -> list[LedgerMove]:
+        def work(session: Session) -> list[LedgerMove]:
+            now = utcnow()
             originals = [
                 _entry_from_row(row)
                 for row in (
-                    await session.execute(
+                    session.execute(
                         select(entries_t)
                         .where(entries_t.c.transaction_id == transaction_id)
                         .order_by(entries_t.c.direction.desc(), entries_t.c.entry_id)
                     )
                 ).all()
             ]
-            locked = await self._lock(session, [entry.wallet_id for entry in originals])
-            replay = await self._replay(session, reversal_id, request)
+            locked = self._lock(session, [entry.wallet_id for entry in originals])
+            replay = self._replay(session, reversal_id, request)
             if replay is not None:
                 return replay
             if not originals:
                 return []
             earlier = (
-                await session.execute(
+                session.execute(
                     select(operations_t.c.transaction_id).where(
                         operations_t.c.reverses_transaction_id == transaction_id
                     )
@@ -530,39 +564,30 @@ class WalletService:
                 mirror = Direction.DEBIT if entry.direction == Direction.CREDIT else Direction.CREDIT
                 if mirror == Direction.DEBIT:
                     self._check_funds(wallet, entry.amount)
-                move = await self._post(session, reversal_id, wallet, mirror, entry.amount)
+                move = self._post(session, reversal_id, wallet, mirror, entry.amount, now)
                 locked[wallet.wallet_id] = _with_balance(wallet, move.balance_after)
                 moves.append(move)
-            await self._record(session, reversal_id, request, moves)
+            self._record(session, reversal_id, request, moves, now)
             return moves
 
         return await self._run_write(work)
 
     # ---- building blocks (all inside one write transaction) --------------------------------------
 
-    async def _lock(self, session: AsyncSession, wallet_ids: Iterable[str]) -> dict[str, WalletRecord]:
+    def _lock(self, session: Session, wallet_ids: Iterable[str]) -> dict[str, WalletRecord]:
         """Lock the wallets (sorted ids: one global order, so no deadlock) and read them."""
-        ordered = sorted(set(wallet_ids))
         found: dict[str, WalletRecord] = {}
-        for wallet_id in ordered:  # one statement per row keeps the lock order explicit
+        for wallet_id in sorted(set(wallet_ids)):  # one statement per row keeps the lock order explicit
             if has_nul(wallet_id):
                 continue  # no wallet has such an id: reported as not found
-            row = (
-                await session.execute(
-                    select(wallets_t).where(wallets_t.c.wallet_id == wallet_id).with_for_update()
-                )
-            ).first()
+            row = session.execute(_LOCK_WALLET, {"b_wallet": wallet_id}).first()
             if row is not None:
                 found[wallet_id] = _wallet_from_row(row)
         return found
 
-    async def _replay(
-        self, session: AsyncSession, transaction_id: str, request: _Request
-    ) -> list[LedgerMove] | None:
+    def _replay(self, session: Session, transaction_id: str, request: _Request) -> list[LedgerMove] | None:
         """The original moves of a replay; None if the id is new; IDEMPOTENCY_KEY_REUSED on other input."""
-        row = (
-            await session.execute(select(operations_t).where(operations_t.c.transaction_id == transaction_id))
-        ).first()
+        row = session.execute(_FIND_OPERATION, {"b_tx": transaction_id}).first()
         if row is None:
             return None
         recorded = _Request(
@@ -599,7 +624,7 @@ class WalletService:
         if wallet.balance < amount:
             raise AppError(ErrorCode.INSUFFICIENT_FUNDS, "Insufficient funds")
 
-    async def _check_incoming(self, session: AsyncSession, wallet: WalletRecord, amount: int) -> None:
+    def _check_incoming(self, wallet: WalletRecord, amount: int, now: datetime) -> None:
         """Bank Indonesia limits for a registered account: maximum balance and monthly incoming."""
         if wallet.balance + amount > self.limits.max_balance_minor:
             raise AppError(
@@ -607,21 +632,7 @@ class WalletService:
                 f"A wallet may hold at most {format_minor(self.limits.max_balance_minor)}",
                 limit="MAX_BALANCE",
             )
-        received = (
-            await session.execute(
-                select(func.coalesce(func.sum(entries_t.c.amount), 0))
-                .select_from(
-                    entries_t.join(operations_t, operations_t.c.transaction_id == entries_t.c.transaction_id)
-                )
-                .where(
-                    entries_t.c.wallet_id == wallet.wallet_id,
-                    entries_t.c.direction == Direction.CREDIT.value,
-                    entries_t.c.created_at >= month_start(utcnow()),
-                    operations_t.c.kind != OperationKind.REVERSAL.value,
-                )
-            )
-        ).scalar_one()
-        if int(received) + amount > self.limits.monthly_incoming_limit_minor:
+        if wallet.received_in(month_key(now)) + amount > self.limits.monthly_incoming_limit_minor:
             raise AppError(
                 ErrorCode.LIMIT_EXCEEDED,
                 "A wallet may receive at most "
@@ -629,59 +640,65 @@ class WalletService:
                 limit="MONTHLY_INCOMING",
             )
 
-    async def _post(
-        self,
-        session: AsyncSession,
+    @staticmethod
+    def _post(
+        session: Session,
         transaction_id: str,
         wallet: WalletRecord,
         direction: Direction,
         amount: int,
+        now: datetime,
+        *,
+        receiving: bool = False,
     ) -> LedgerMove:
-        """Change the balance (conditionally: never below zero) and append the matching entry."""
-        now = utcnow()
+        """Change the balance (conditionally: never below zero) and append the matching entry.
+
+        `receiving`: a credit that counts against the monthly incoming limit (not a reversal)."""
         delta = amount if direction == Direction.CREDIT else -amount
-        query = (
-            update(wallets_t)
-            .where(wallets_t.c.wallet_id == wallet.wallet_id)
-            .values(balance=wallets_t.c.balance + delta, version=wallets_t.c.version + 1, updated_at=now)
-            .returning(wallets_t.c.balance)
-        )
-        if direction == Direction.DEBIT:
-            query = query.where(wallets_t.c.balance >= amount)
-        balance_after = (await session.execute(query)).scalar()
+        params = {"b_wallet": wallet.wallet_id, "b_delta": delta, "b_now": now}
+        if receiving:
+            params["b_month"] = month_key(now)
+        balance_after = session.execute(_RECEIVE if receiving else _MOVE, params).scalar()
         if balance_after is None:
             raise AppError(ErrorCode.INSUFFICIENT_FUNDS, "Insufficient funds")
         balance_after = int(balance_after)
         assert balance_after >= 0, "a balance never goes below zero"
         assert balance_after == wallet.balance + delta, "the wallet is locked, so nobody else moved it"
-        await session.execute(
-            insert(entries_t).values(
-                entry_id=str(uuid.uuid4()),
-                wallet_id=wallet.wallet_id,
-                transaction_id=transaction_id,
-                direction=direction.value,
-                amount=amount,
-                balance_after=balance_after,
-                created_at=now,
-            )
+        session.execute(
+            _ADD_ENTRY,
+            {
+                "entry_id": str(uuid.uuid4()),
+                "wallet_id": wallet.wallet_id,
+                "transaction_id": transaction_id,
+                "direction": direction.value,
+                "amount": amount,
+                "balance_after": balance_after,
+                "created_at": now,
+            },
         )
         return LedgerMove(transaction_id, wallet.wallet_id, direction, amount, balance_after)
 
-    async def _record(
-        self, session: AsyncSession, transaction_id: str, request: _Request, moves: Sequence[LedgerMove]
+    @staticmethod
+    def _record(
+        session: Session,
+        transaction_id: str,
+        request: _Request,
+        moves: Sequence[LedgerMove],
+        now: datetime,
     ) -> None:
-        await session.execute(
-            insert(operations_t).values(
-                transaction_id=transaction_id,
-                kind=request.kind.value,
-                user_id=request.user_id,
-                wallet_id=request.wallet_id,
-                to_wallet_id=request.to_wallet_id,
-                amount=request.amount,
-                reverses_transaction_id=request.reverses_transaction_id,
-                result=json.dumps([_move_to_json(move) for move in moves]),
-                created_at=utcnow(),
-            )
+        session.execute(
+            _ADD_OPERATION,
+            {
+                "transaction_id": transaction_id,
+                "kind": request.kind.value,
+                "user_id": request.user_id,
+                "wallet_id": request.wallet_id,
+                "to_wallet_id": request.to_wallet_id,
+                "amount": request.amount,
+                "reverses_transaction_id": request.reverses_transaction_id,
+                "result": json.dumps([_move_to_json(move) for move in moves]),
+                "created_at": now,
+            },
         )
 
     def _check_amount(self, amount: int) -> None:
@@ -710,20 +727,18 @@ class WalletDeps:
     service: WalletService
 
 
-async def _newest_first_page(
-    session: AsyncSession, query: Any, item_id: Any, scope: Any, first: int, after: str | None
+def _newest_first_page(
+    session: Session, query: Any, item_id: Any, scope: Any, first: int, after: str | None
 ) -> list[Any]:
     """One page of `query` newest first; `after` must be an item inside `scope` (another owner's or
     wallet's id is an unknown cursor, revealing nothing)."""
     created_at = item_id.table.c.created_at
     if after is not None:
-        anchor = (await session.execute(select(created_at, item_id).where(item_id == after, scope))).first()
+        anchor = (session.execute(select(created_at, item_id).where(item_id == after, scope))).first()
         if anchor is None:
             raise bad_input("Unknown cursor 'after'")
         query = query.where(older_than(created_at, item_id, *anchor))
-    return list(
-        (await session.execute(query.order_by(*newest_first(created_at, item_id)).limit(first))).all()
-    )
+    return list((session.execute(query.order_by(*newest_first(created_at, item_id)).limit(first))).all())
 
 
 def _check_page(first: int) -> None:
@@ -741,16 +756,7 @@ def can_see(viewer: Principal | None, owner_id: str) -> bool:
 
 
 def _with_balance(wallet: WalletRecord, balance: int) -> WalletRecord:
-    return WalletRecord(
-        wallet.wallet_id,
-        wallet.owner_id,
-        wallet.name,
-        balance,
-        wallet.status,
-        wallet.version + 1,
-        wallet.created_at,
-        wallet.updated_at,
-    )
+    return dataclasses.replace(wallet, balance=balance, version=wallet.version + 1)
 
 
 def _transfer_of(transaction_id: str, moves: list[LedgerMove], *, replayed: bool) -> TransferMove:

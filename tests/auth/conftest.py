@@ -43,8 +43,9 @@ class Api:
 
     async def count_users(self) -> int:
         service = self.app.state.deps.service
-        async with service.db.read() as session:
-            return int((await session.execute(text("SELECT count(*) FROM users"))).scalar_one())
+        return await service.db.read(
+            lambda session: int(session.execute(text("SELECT count(*) FROM users")).scalar_one())
+        )
 
     @property
     def service(self) -> Any:

@@ -22,8 +22,8 @@ ADMIN = {
 
 
 async def admins(api: Any) -> list[User]:
-    async with api.service.db.read() as session:
-        return list((await session.execute(select(User).where(User.role == "ADMIN"))).scalars())
+    query = select(User).where(User.role == "ADMIN")
+    return await api.service.db.read(lambda session: list(session.execute(query).scalars()))
 
 
 async def test_the_admin_is_seeded_at_start_and_can_log_in_as_admin(fresh_api: Any) -> None:
@@ -55,8 +55,7 @@ async def test_restarting_never_duplicates_or_changes_the_admin(fresh_api: Any) 
 
 async def test_seeding_twice_at_the_same_moment_stores_one_admin(fresh_api: Any) -> None:
     async with fresh_api(**ADMIN) as api:
-        async with api.service.db.write() as session:
-            await session.execute(delete(User))
+        await api.service.db.write(lambda session: session.execute(delete(User)))
         results = await asyncio.gather(*(api.service.seed_admin() for _ in range(3)))
         assert sum(result is not None for result in results) == 1
         assert len(await admins(api)) == 1

@@ -132,27 +132,23 @@ async def test_a_login_after_the_argon2_cost_was_raised_rehashes_the_password(
 ) -> None:
     async with fresh_api() as api:
         user_id = await register(api, "rehash_me")
-        async with api.service.db.read() as session:
-            old_hash = (await session.get(User, user_id)).password_hash
+        old_hash = (await api.service.db.read(lambda session: session.get(User, user_id))).password_hash
     cost = get_settings().argon2_time_cost + 1
     async with fresh_api(argon2_time_cost=cost) as api:
         assert code_of(await login(api, "rehash_me@example.com", "password123")) is None
-        async with api.service.db.read() as session:
-            new_hash = (await session.get(User, user_id)).password_hash
+        new_hash = (await api.service.db.read(lambda session: session.get(User, user_id))).password_hash
         assert new_hash != old_hash
         assert f"t={cost}," in new_hash
         assert not api.service.hasher.check_needs_rehash(new_hash)
         # The new hash still proves the same password, and a second login keeps it.
         assert code_of(await login(api, "rehash_me@example.com", "password123")) is None
-        async with api.service.db.read() as session:
-            rows = (await session.execute(select(User.password_hash).where(User.id == user_id))).all()
+        query = select(User.password_hash).where(User.id == user_id)
+        rows = await api.service.db.read(lambda session: session.execute(query).all())
         assert rows == [(new_hash,)]
 
 
 async def test_a_login_with_unchanged_parameters_keeps_the_stored_hash(api: Api) -> None:
     user_id = await register(api, "keep_hash")
-    async with api.service.db.read() as session:
-        before = (await session.get(User, user_id)).password_hash
+    before = (await api.service.db.read(lambda session: session.get(User, user_id))).password_hash
     assert code_of(await login(api, "keep_hash@example.com", "password123")) is None
-    async with api.service.db.read() as session:
-        assert (await session.get(User, user_id)).password_hash == before
+    assert (await api.service.db.read(lambda session: session.get(User, user_id))).password_hash == before

@@ -51,9 +51,9 @@ async def test_the_database_itself_refuses_a_duplicate_in_another_case(pg_url: s
             "updated_at) VALUES (:id, :u, 'X', :e, 'h', 'USER', now(), now())"
         )
         for username, email in (("PG_INDEX", "new1@example.com"), ("pg_new", "pg.index@example.com")):
+            params = {"id": username, "u": username, "e": email}
             with pytest.raises(IntegrityError):
-                async with api.service.db.write() as session:
-                    await session.execute(insert, {"id": username, "u": username, "e": email})
+                await api.service.db.write(lambda session, params=params: session.execute(insert, params))
 
 
 async def test_concurrent_registrations_on_postgresql_store_one_and_conflict_the_rest(

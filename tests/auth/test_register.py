@@ -31,8 +31,7 @@ async def test_register_returns_the_new_user_id_and_stores_a_normalised_user(api
     )
     user_id = body["data"]["registerUser"]
     assert uuid.UUID(user_id)
-    async with api.service.db.read() as session:
-        user = await session.get(User, user_id)
+    user = await api.service.db.read(lambda session: session.get(User, user_id))
     assert user is not None
     assert (user.username, user.fullname, user.email, user.role) == (
         "Ani.Sawit",
@@ -121,8 +120,8 @@ async def test_concurrent_registrations_of_one_email_store_exactly_one(api: Api)
     bodies = await asyncio.gather(*(api.gql(REGISTER, v) for v in variables))
     codes = sorted(str(code_of(body)) for body in bodies)
     assert codes == ["CONFLICT", "CONFLICT", "CONFLICT", "None"]
-    async with api.service.db.read() as session:
-        rows = (await session.execute(select(User).where(User.email == "racer@example.com"))).all()
+    query = select(User).where(User.email == "racer@example.com")
+    rows = await api.service.db.read(lambda session: session.execute(query).all())
     assert len(rows) == 1
 
 
@@ -135,12 +134,12 @@ async def test_a_race_lost_at_the_unique_index_is_reported_as_conflict(
     real_conflict = service._conflict
     calls = {"n": 0}
 
-    async def blind_until_retry(session, email, username):  # type: ignore[no-untyped-def]
+    def blind_until_retry(session, email, username):  # type: ignore[no-untyped-def]
         # The pre-checks see nothing (as if the other insert had not committed yet).
         calls["n"] += 1
         if calls["n"] <= 2:
             return None
-        return await real_conflict(session, email, username)
+        return real_conflict(session, email, username)
 
     monkeypatch.setattr(service, "_conflict", blind_until_retry)
     body = await api.gql(REGISTER, {**GOOD, "username": "Index_First", "email": "other_index@example.com"})

@@ -47,11 +47,10 @@ class Clock:
 
 
 async def log_count(db: Database, **where: str) -> int:
-    async with db.read() as session:
-        query = select(func.count()).select_from(FraudLog)
-        for column, value in where.items():
-            query = query.where(getattr(FraudLog, column) == value)
-        return int((await session.execute(query)).scalar_one())
+    query = select(func.count()).select_from(FraudLog)
+    for column, value in where.items():
+        query = query.where(getattr(FraudLog, column) == value)
+    return await db.read(lambda session: int(session.execute(query).scalar_one()))
 
 
 MakeService = Callable[..., Awaitable[FraudService]]

@@ -93,8 +93,7 @@ VERIFY = "{ verifyAuditTrail { ok checked firstBrokenId } }"
 
 async def tamper(service: HistoryService, sql: str, **params: object) -> None:
     """Change the database behind the service's back, as an intruder with SQL access would."""
-    async with service.db.write() as session:
-        await session.execute(text(sql), params)
+    await service.db.write(lambda session: session.execute(text(sql), params))
 
 
 async def add_some(api: HistoryApi, count: int) -> list[dict[str, object]]:

@@ -14,8 +14,9 @@ from tests.support.tokens import service_token, user_token
 
 
 async def count_entries(service: HistoryService) -> int:
-    async with service.db.read() as session:
-        return (await session.execute(select(func.count()).select_from(HistoryEntryRow))).scalar_one()
+    return await service.db.read(
+        lambda session: session.execute(select(func.count()).select_from(HistoryEntryRow)).scalar_one()
+    )
 
 
 async def test_a_service_with_history_write_records_an_entry(api: HistoryApi) -> None:

@@ -52,10 +52,11 @@ async def test_entries_link_to_their_predecessor_and_the_chain_verifies(
     api: HistoryApi, service: HistoryService
 ) -> None:
     await add_some(api, 4)
-    async with service.db.read() as session:
-        rows = (
-            await session.execute(text("SELECT seq, prev_hash, entry_hash FROM history_entries ORDER BY seq"))
+    rows = await service.db.read(
+        lambda session: session.execute(
+            text("SELECT seq, prev_hash, entry_hash FROM history_entries ORDER BY seq")
         ).all()
+    )
     assert [row.seq for row in rows] == [1, 2, 3, 4]
     assert rows[0].prev_hash == GENESIS_HASH
     assert all(rows[i].prev_hash == rows[i - 1].entry_hash for i in range(1, 4))
@@ -74,8 +75,7 @@ async def test_an_altered_entry_with_a_recomputed_hash_breaks_the_next_link(
 ) -> None:
     entries = await add_some(api, 3)
     target = entries[1]["historyId"]
-    async with service.db.read() as session:
-        row = await session.get(HistoryEntryRow, target)
+    row = await service.db.read(lambda session: session.get(HistoryEntryRow, target))
     assert row is not None
     forged = entry_hash(ChainedFacts(**{**chained_facts(row).__dict__, "user_id": "thief"}))
     await tamper(
@@ -115,17 +115,15 @@ async def test_the_database_refuses_a_second_entry_with_the_same_place_in_the_ch
     service: HistoryService, api: HistoryApi
 ) -> None:
     entries = await add_some(api, 1)
-    async with service.db.read() as session:
-        row = (
-            (
-                await session.execute(
-                    text("SELECT * FROM history_entries WHERE history_id = :id"),
-                    {"id": entries[0]["historyId"]},
-                )
+    row = await service.db.read(
+        lambda session: (
+            session.execute(
+                text("SELECT * FROM history_entries WHERE history_id = :id"), {"id": entries[0]["historyId"]}
             )
             .mappings()
             .one()
         )
+    )
     forged = {**row, "history_id": "forged", "transaction_id": "other", "entry_hash": "e" * 64}
     columns = ", ".join(forged)
     values = ", ".join(f":{name}" for name in forged)

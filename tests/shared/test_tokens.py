@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import jwt
 import pytest
 
@@ -110,3 +112,57 @@ async def test_a_malformed_authorization_header_is_unauthenticated(header: str) 
     with pytest.raises(AppError) as caught:
         await context.require_user()
     assert caught.value.code == "UNAUTHENTICATED"
+
+
+def _counting_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    real = jwt.decode
+
+    def counting(token: str, *args: object, **kwargs: object) -> object:
+        calls.append(token)
+        return real(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    return calls
+
+
+def test_a_token_verified_once_is_not_verified_again_until_it_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = build_verifier(get_settings())
+    calls = _counting_decodes(monkeypatch)
+    token = service_token("wallet:credit")
+    first = verifier.verify(token)
+    assert verifier.verify(token) == first
+    assert len(calls) == 1
+
+
+def test_a_cached_token_is_refused_once_it_has_expired(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shared.tokens as tokens_module
+
+    verifier = build_verifier(get_settings())
+    token = forgery.user_token(user_id="u-7")
+    principal = verifier.verify(token)
+    later = float(principal.claims["exp"]) + verifier.leeway_s + 1
+    monkeypatch.setattr(tokens_module.time, "time", lambda: later)
+
+    class Later(datetime.datetime):
+        """What PyJWT's `exp` check sees as now: after the token's expiry and leeway."""
+
+        @classmethod
+        def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
+            return datetime.datetime.fromtimestamp(later, tz=tz)
+
+    monkeypatch.setattr(jwt.api_jwt, "datetime", Later)
+    with pytest.raises(AppError) as caught:
+        verifier.verify(token)
+    assert caught.value.code == "UNAUTHENTICATED"
+
+
+def test_a_token_that_failed_is_never_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    verifier = build_verifier(get_settings())
+    forged = forgery.FORGERIES["tampered payload"]()
+    for _ in range(2):
+        with pytest.raises(AppError):
+            verifier.verify(forged)
+    assert verifier.cached(forged) is None

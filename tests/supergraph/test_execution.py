@@ -188,7 +188,11 @@ async def test_inaccessible_mutations_are_hidden_from_clients(router: Router) ->
     body = await gql(client, "mutation { internalReset }")
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     body = await gql(client, '{ __type(name: "Mutation") { fields { name } } }')
-    assert {f["name"] for f in body["data"]["__type"]["fields"]} == {"logAccount", "slowLogAccount", "logReview"}
+    assert {f["name"] for f in body["data"]["__type"]["fields"]} == {
+        "logAccount",
+        "slowLogAccount",
+        "logReview",
+    }
 
 
 async def test_client_errors_carry_parse_validation_and_variable_codes(router: Router) -> None:

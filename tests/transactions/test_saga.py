@@ -282,8 +282,7 @@ async def test_recovery_fails_a_saga_interrupted_before_the_wallet_was_called(
         created_at=old,
         updated_at=old,
     )
-    async with tx.service.db.write() as session:
-        session.add(row)
+    await tx.service.db.write(lambda session: session.add(row))
     await tx.service.recover_once()
     settled = await tx.get(user, row.transaction_id)
     assert settled["status"] == "FAILED" and settled["failureReason"]["code"] == "INTERNAL"

@@ -13,6 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.errors import AppError
@@ -120,15 +121,17 @@ async def perform(service: WalletService, wallet_ids: list[str], call: tuple) ->
 
 async def assert_invariants(service: WalletService, wallet_ids: list[str], model: Model) -> None:
     signed = case((entries_t.c.direction == "CREDIT", entries_t.c.amount), else_=-entries_t.c.amount)
-    async with service.db.read() as session:
-        balances = dict((await session.execute(select(wallets_t.c.wallet_id, wallets_t.c.balance))).all())
+
+    def read(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+        balances = dict(session.execute(select(wallets_t.c.wallet_id, wallets_t.c.balance)).all())
         ledger = dict(
-            (
-                await session.execute(
-                    select(entries_t.c.wallet_id, func.sum(signed)).group_by(entries_t.c.wallet_id)
-                )
+            session.execute(
+                select(entries_t.c.wallet_id, func.sum(signed)).group_by(entries_t.c.wallet_id)
             ).all()
         )
+        return balances, ledger
+
+    balances, ledger = await service.db.read(read)
     actual = [balances[wallet_id] for wallet_id in wallet_ids]
     assert all(balance >= 0 for balance in actual)
     assert actual == [ledger.get(wallet_id, 0) for wallet_id in wallet_ids]  # balance == credits - debits

@@ -39,7 +39,7 @@ def test_only_conflicts_with_a_concurrent_writer_are_retried(orig: Exception, re
 async def test_a_deadlocked_write_runs_again_and_then_succeeds(service: WalletService) -> None:
     attempts = []
 
-    async def work(_session) -> str:
+    def work(_session) -> str:
         attempts.append(1)
         if len(attempts) < 3:
             raise db_error(FakePgError("40P01"))
@@ -53,7 +53,7 @@ async def test_retries_are_bounded(service: WalletService, monkeypatch: pytest.M
     monkeypatch.setattr(service_module, "RETRY_BACKOFF_MAX_S", 0.0)
     attempts = []
 
-    async def work(_session) -> str:
+    def work(_session) -> str:
         attempts.append(1)
         raise db_error(FakePgError("40001"), IntegrityError)
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
 
 from shared.errors import AppError, ErrorCode
 from shared.tokens import Principal
@@ -29,11 +30,13 @@ class Snapshot:
 
 
 async def snapshot(service: WalletService) -> Snapshot:
-    async with service.db.read() as session:
-        entries = (await session.execute(select(func.count()).select_from(entries_t))).scalar_one()
-        operations = (await session.execute(select(func.count()).select_from(operations_t))).scalar_one()
-        rows = (await session.execute(select(wallets_t.c.wallet_id, wallets_t.c.balance))).all()
-    return Snapshot(entries, operations, {row.wallet_id: row.balance for row in rows})
+    def read(session: Session) -> Snapshot:
+        entries = session.execute(select(func.count()).select_from(entries_t)).scalar_one()
+        operations = session.execute(select(func.count()).select_from(operations_t)).scalar_one()
+        rows = session.execute(select(wallets_t.c.wallet_id, wallets_t.c.balance)).all()
+        return Snapshot(entries, operations, {row.wallet_id: row.balance for row in rows})
+
+    return await service.db.read(read)
 
 
 async def refused(service: WalletService, code: ErrorCode, operation) -> AppError:
@@ -324,13 +327,22 @@ async def test_the_monthly_incoming_limit_counts_topups_and_transfers_of_this_ca
         ),
     )
 
-    # Last month's credits do not count against this month.
-    async with service.db.write() as session:
-        await session.execute(
-            update(entries_t)
-            .where(entries_t.c.wallet_id == wallet_id)
-            .values(created_at=utcnow().replace(day=1) - timedelta(days=1))
+    # Last month's credits do not count against this month (the ledger and the month's counter
+    # both moved back in time).
+    last_month = utcnow().replace(day=1) - timedelta(days=1)
+
+    def time_travel(session: Session) -> None:
+        session.execute(
+            update(entries_t).where(entries_t.c.wallet_id == wallet_id).values(created_at=last_month)
         )
+        session.execute(
+            update(wallets_t)
+            .where(wallets_t.c.wallet_id == wallet_id)
+            .values(incoming_month=last_month.strftime("%Y-%m"))
+        )
+
+    await service.db.write(time_travel)
+    assert (await reconcile(service.db)).ok
     move = await service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount=4_000)
     assert move.balance_after == 10_000
 
@@ -426,9 +438,9 @@ async def test_the_database_refuses_rows_that_break_the_ledger(
 
     wallet_id = await funded(service, ALICE, 0)
     await service.topup(transaction_id="dep", user_id=ALICE, wallet_id=wallet_id, amount=5)
+    params = {"wallet": wallet_id} if ":wallet" in statement else {}
     with pytest.raises(IntegrityError):
-        async with service.db.write() as session:
-            await session.execute(text(statement), {"wallet": wallet_id} if ":wallet" in statement else {})
+        await service.db.write(lambda session: session.execute(text(statement), params))
 
 
 async def test_reconciliation_finds_a_balance_changed_behind_the_ledgers_back(service: WalletService) -> None:
@@ -436,8 +448,11 @@ async def test_reconciliation_finds_a_balance_changed_behind_the_ledgers_back(se
     await funded(service, BOB, 3_000)
     assert (await reconcile(service.db)).ok
 
-    async with service.db.write() as session:
-        await session.execute(update(wallets_t).where(wallets_t.c.wallet_id == alices).values(balance=7_001))
+    await service.db.write(
+        lambda session: session.execute(
+            update(wallets_t).where(wallets_t.c.wallet_id == alices).values(balance=7_001)
+        )
+    )
 
     report = await reconcile(service.db)
     assert not report.ok

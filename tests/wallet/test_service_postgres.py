@@ -121,9 +121,9 @@ async def test_postgres_refuses_rows_that_break_the_ledger(pg_service: WalletSer
     owner = new_id()
     wallet_id = (await pg_service.create_wallet(owner, "A")).wallet_id
     await pg_service.topup(transaction_id=f"dep-{owner}", user_id=owner, wallet_id=wallet_id, amount=5)
+    params = {"wallet": wallet_id, "dep": f"dep-{owner}"}
     with pytest.raises(IntegrityError):
-        async with pg_service.db.write() as session:
-            await session.execute(text(statement), {"wallet": wallet_id, "dep": f"dep-{owner}"})
+        await pg_service.db.write(lambda session: session.execute(text(statement), params))
 
 
 async def test_a_nul_character_in_any_text_is_a_clear_error_not_a_database_failure_on_postgres(
