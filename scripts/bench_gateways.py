@@ -21,6 +21,7 @@ first use (npm registry needed); wrk comes from the system (Debian: apt-get inst
 
     .venv/bin/python -m scripts.bench_gateways [--warmup 5] [--seconds 15] [--connections 10,50]
         [--gateways ours,ours-nodedup,apollo,hive[,hive-inbound]] [--json results.json]
+        [--baseline REV]    # also our router as of git revision REV, in the same run
 """
 
 from __future__ import annotations
@@ -243,7 +244,20 @@ def install() -> None:
         shutil.copyfile(BENCH_DIR / name, INSTALL_DIR / name)
 
 
-def gateways(sdl: Path, names: list[str]) -> list[Gateway]:
+def baseline_tree(rev: str) -> Path:
+    """A git worktree of our repository at `rev` (under .tmp/), to run that revision's router."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", rev], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    tree = REPO_ROOT / ".tmp" / f"bench-baseline-{commit}"
+    if not (tree / "supergraph" / "server.py").is_file():
+        subprocess.run(
+            ["git", "worktree", "add", "--force", "--detach", str(tree), commit], cwd=REPO_ROOT, check=True
+        )
+    return tree
+
+
+def gateways(sdl: Path, names: list[str], baseline: Path | None = None) -> list[Gateway]:
     router = [sys.executable, "-m", "supergraph.server"]
     router_env = {
         "SUPERGRAPH_SDL_FILE": str(sdl),
@@ -276,6 +290,14 @@ def gateways(sdl: Path, names: list[str]) -> list[Gateway]:
             {"NODE_ENV": "production"}, "/graphql",
         ),
     }  # fmt: skip
+    if baseline is not None:
+        known["before"] = lambda port: Gateway(
+            "before",
+            router,
+            {**router_env, "PYTHONPATH": str(baseline), "ROUTER_PORT": str(port)},
+            "/graphql",
+        )
+        names = ["before", *names]
     out = []
     for name in names:
         port = _free_port()
@@ -369,7 +391,11 @@ def print_results(results: list[Result]) -> None:
         )
     by = {(r.gateway, r.connections): r for r in results}
     ours = [name for name in ("ours", "ours-nodedup") if any(r.gateway == name for r in results)]
-    others = [name for name in ("apollo", "hive", "hive-inbound") if any(r.gateway == name for r in results)]
+    others = [
+        name
+        for name in ("apollo", "hive", "hive-inbound", "before")
+        if any(r.gateway == name for r in results)
+    ]
     if not ours or not others:
         return
     print("\nratios (ours / theirs): req/s (>= 1 is better), CPU-ms per request and p99 (<= 1 is better)")
@@ -393,6 +419,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", default="10,50", help="comma-separated connection counts")
     parser.add_argument("--gateways", default="ours,ours-nodedup,apollo,hive")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run our router as of git revision REV ('before'), in the same run",
+    )
     args = parser.parse_args(argv)
     if not shutil.which("wrk"):
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
@@ -438,7 +469,8 @@ def main(argv: list[str] | None = None) -> int:
 
             sdl = workdir / "supergraph.graphql"
             sdl.write_text(compose(asyncio.run(sources())))
-            for gateway in gateways(sdl, names):
+            baseline = baseline_tree(args.baseline) if args.baseline else None
+            for gateway in gateways(sdl, names, baseline):
                 gateway.proc = _start(
                     _pinned(GATEWAY_CPU, gateway.argv), gateway.env, workdir / f"{gateway.name}.log"
                 )
