@@ -41,13 +41,14 @@ from typing import Any
 
 import httpx
 
+from scripts.proc_cpu import cpu_seconds, loadavg
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "scripts" / "gateways_bench"
 INSTALL_DIR = Path(os.environ.get("SAWIT_BENCH_NODE_DIR") or REPO_ROOT / ".tmp" / "bench-gateways")
 COPIED = ("subgraphs.js", "data.json", "apollo-gateway.js", "hive-gateway.config.ts")
 GATEWAY_CPU = "1"
 LOAD_CPU = "0"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ------------------------------------------------------------------------------ expected answer
@@ -129,41 +130,6 @@ def check_answer(url: str, body: bytes, expected: dict[str, Any]) -> str | None:
 
 def _pinned(cpu: str, argv: list[str]) -> list[str]:
     return ["taskset", "-c", cpu, *argv] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else argv
-
-
-def _tree(pid: int) -> list[int]:
-    """pid and all its descendants."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process tree, threads included (and reaped children)."""
-    total = 0
-    for member in _tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
-    return total / CLK_TCK
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 @dataclass

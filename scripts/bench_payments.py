@@ -45,8 +45,9 @@ from typing import Any
 
 import aiohttp
 
+from scripts.proc_cpu import cpu_seconds, loadavg
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 OUR_PROCESSES = ("router", "auth", "wallet", "transactions", "fraud", "history")
 DEPOSIT_RUPIAH = 10
 TRANSFER_RUPIAH = 1
@@ -67,39 +68,6 @@ CREATE_ORDER = """mutation ($p: ID!, $q: Int!) {
 
 
 # ------------------------------------------------------------------------------------ measuring
-
-
-def _tree(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process tree (threads included)."""
-    total = 0
-    for member in _tree(pid):
-        try:
-            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(v) for v in fields[11:15])
-    return total / CLK_TCK
-
-
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 @dataclass
