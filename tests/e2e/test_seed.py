@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +19,12 @@ from tests.e2e.flows import (
     seed,
     wait_paid,
 )
+from tests.support.procs import REPO_ROOT
 from tests.support.stack import Stack
 
-REFERENCE_SEED = Path("/work/shared/contracts/seed")
-REFERENCE_README = Path("/work/shared/seed")
+SHARED = REPO_ROOT.parent / "shared"  # the steering folder beside the repository
+REFERENCE_SEED = SHARED / "contracts" / "seed"
+REFERENCE_README = SHARED / "seed"
 MARKET_FILES = {
     "1": "market_1_register",
     "2": "market_2_login",

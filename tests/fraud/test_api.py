@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from subgraphs.fraud.config import FraudConfig
 from tests.fraud.conftest import Api, MakeApi, log_count, only
+from tests.support.procs import REPO_ROOT
 from tests.support.tokens import service_token, user_token
 
-SEED_08_FILE = Path("/work/shared/contracts/seed/08_fraud_logs_admin.graphql")
+SEED_08_FILE = REPO_ROOT.parent / "shared" / "contracts" / "seed" / "08_fraud_logs_admin.graphql"
 # The seed operation verbatim (its file when present; `#` lines are GraphQL comments).
 SEED_08_QUERY = (
     SEED_08_FILE.read_text()
