@@ -63,7 +63,7 @@ CREATE_TX = """mutation Pay($input: CreateTransactionInput!) {
 }"""
 CREATE_ORDER = """mutation ($p: ID!, $q: Int!) {
   createOrder(input: {productId: $p, quantity: $q, alamatPengiriman: "Jalan Bench 1",
-                      metodePengiriman: "REGULER"}) { nomorVA totalHarga }
+                      metodePengiriman: "REGULER", kotaTujuanId: "1"}) { nomorVA totalHarga }
 }"""
 
 

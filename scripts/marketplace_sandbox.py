@@ -5,14 +5,17 @@
 - the user service on SANDBOX_USERS_PORT:  register(nama, email, password), login(email, password)
   { token user { ... } }, me;
 - the order service on SANDBOX_ORDERS_PORT: createOrder(input: {productId, quantity,
-  alamatPengiriman, metodePengiriman, kotaTujuanId?}) (needs the login token in Authorization; the
+  alamatPengiriman, metodePengiriman, kotaTujuanId}) (kotaTujuanId is required, as in the real order
+  service; needs the login token in Authorization; the
   VA comes from the wallet's public `generateInvoiceVA` at WALLET_GATEWAY_URL, called without
   Authorization, else `OFFLINE-<millis>`), getOrderByVA(vaNumber) (no auth; null when unknown),
-  updatePaymentStatus(vaNumber, status) (true + order PAID/PROCESS + nomorResi; false for an
-  unknown VA), myOrders, products.
+  updatePaymentStatus(vaNumber, status) (true + order PAID/PROCESS + nomorResi, i.e. shipping
+  booked; false for an unknown VA; a notice whose Idempotency-Key header was accepted before is
+  acknowledged and recorded as REPEATED, not applied again), myOrders, products.
 
-Catalogue: productId "1" = 10,000, "2" = 25,000, "3" = 150,000 per unit; shipping REGULER 10,000,
-EXPRESS 20,000; totalHarga = price * quantity + ongkir (a Float, whole rupiah). Both ports answer
+Catalogue: productId "1" = 10,000, "2" = 25,000, "3" = 150,000, "4" = 19,999.99 per unit; shipping
+REGULER 10,000, EXPRESS 20,000; totalHarga = price * quantity + ongkir summed in binary floats, as
+the real Node service does (product 4 + EXPRESS = 39999.990000000005). Both ports answer
 GET /health and POST /graphql.
 
 TEST-ONLY hooks on the order service (off with SANDBOX_TEST_HOOKS=0):
@@ -21,7 +24,7 @@ TEST-ONLY hooks on the order service (off with SANDBOX_TEST_HOOKS=0):
   mutation { sandboxSetDown(down: false) }                     # back up
   mutation { sandboxSetLatency(milliseconds: 500) }            # slow answers
   mutation { sandboxSetWalletOffline(offline: true) }          # createOrder -> OFFLINE-<millis> VA
-  query { sandboxNotices(vaNumber: "...") { vaNumber status outcome at } }   # notices seen
+  query { sandboxNotices(vaNumber: "...") { vaNumber status outcome at idempotencyKey } }   # notices seen
 
 Environment variables:
   SANDBOX_HOST              127.0.0.1                      interface both services bind

@@ -9,6 +9,9 @@ REQUESTS = Counter("sawit_http_requests_total", "HTTP requests served", ["servic
 LATENCY = Histogram("sawit_http_request_duration_seconds", "HTTP request latency", ["service", "path"])
 SAGA_OUTCOMES = Counter("sawit_saga_outcomes_total", "Finished payment sagas", ["type", "status"])
 OUTBOX_BACKLOG = Gauge("sawit_outbox_backlog", "Outbox messages not yet delivered", ["state"])
+OUTBOX_OVERDUE = Gauge(
+    "sawit_outbox_overdue", "Outbox messages still undelivered OUTBOX_OVERDUE_S after written", ["kind"]
+)
 
 
 def metrics_response() -> Response:

@@ -1,12 +1,21 @@
 """Exact money: integer minor units (sen) inside, a 2-decimal string outside, never a float.
 
-The `Money` GraphQL scalar accepts an Int, a Float or a decimal String with at most two decimals
-and rejects zero, negatives, NaN/Infinity, booleans and amounts above the configured maximum.
-Balances are serialised with the same scalar (zero is a valid balance; only inputs must be > 0).
+The `Money` GraphQL scalar accepts an Int, a Float or a decimal String and rejects zero, negatives,
+NaN/Infinity, booleans and amounts above the configured maximum. Balances are serialised with the
+same scalar (zero is a valid balance; only inputs must be > 0).
+
+How many decimals, by kind of input:
+- a String (and an Int) is exact: at most 2 decimals, digits and one point only (no exponent);
+- a Float (a JSON number with a fraction or exponent, a GraphQL Float literal such as `1e3`, the
+  marketplace's `totalHarga`) is a binary float, which JavaScript sums put slightly off: 19999.99 +
+  15000 is 34999.990000000005. A float within floating-point error of a whole number of sen means
+  that number of sen (`float_to_minor`: |100x - round(100x)| below 1e-6 sen, or 64 ulps of x when
+  x is large); a float that really has a third decimal (0.005) is refused like a string would be.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, NewType
@@ -32,14 +41,35 @@ class MoneyError(AppError, ValueError):
         super().__init__(ErrorCode.BAD_USER_INPUT, message)
 
 
+FLOAT_SEN_TOLERANCE = 1e-6
+FLOAT_ULPS_TOLERATED = 64
+
+
+def float_to_minor(value: float | Decimal | str) -> Decimal:
+    """A binary float (or a float's decimal text) as an exact number of rupiah with 2 decimals, when it
+    lies within floating-point error of a whole number of sen; MoneyError when it does not."""
+    try:
+        exact = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+        as_float = float(value)
+    except (InvalidOperation, ValueError, OverflowError):
+        raise MoneyError(f"Amount {value!r} is not a decimal number") from None
+    if not exact.is_finite() or not math.isfinite(as_float):
+        raise MoneyError("Amount must be a finite number")
+    scaled = exact * MINOR_PER_UNIT
+    nearest = scaled.to_integral_value()
+    tolerance = max(FLOAT_SEN_TOLERANCE, FLOAT_ULPS_TOLERATED * math.ulp(as_float) * MINOR_PER_UNIT)
+    if abs(scaled - nearest) >= Decimal(tolerance):
+        raise MoneyError("Amount may have at most 2 decimals")
+    return nearest / MINOR_PER_UNIT
+
+
 def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
         raise MoneyError("Amount must be a number, not a boolean")
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
-        # repr() is the shortest string that round-trips, so 0.1 stays "0.1", not 0.1000000000000000055.
-        return _parse_decimal_text(repr(value))
+        return float_to_minor(value)
     if isinstance(value, str):
         text = value.strip(" ")
         if not _DECIMAL_STRING.fullmatch(text):
@@ -84,6 +114,16 @@ def format_minor(minor: int) -> str:
     return f"{sign}{units}.{cents:02d}"
 
 
+def json_number_to_minor(value: Decimal | int) -> MinorUnits:
+    """A JSON number read exactly (as Decimal) from a foreign service, e.g. the marketplace's
+    `totalHarga`: an integer exactly, anything with a fraction or exponent under the float rule."""
+    if isinstance(value, bool):
+        raise MoneyError("Amount must be a number, not a boolean")
+    if isinstance(value, int) or (isinstance(value, Decimal) and value == value.to_integral_value()):
+        return decimal_to_minor(Decimal(value))
+    return decimal_to_minor(float_to_minor(value))
+
+
 def decimal_to_minor(value: Decimal | str) -> MinorUnits:
     """An exact decimal (e.g. the marketplace's `totalHarga`) as minor units; no rounding allowed."""
     amount = value if isinstance(value, Decimal) else _parse_decimal_text(str(value))
@@ -100,9 +140,12 @@ def minor_to_decimal(minor: int) -> Decimal:
 
 
 def _parse_literal(node: ValueNode, _variables: dict[str, Any] | None = None) -> MinorUnits:
-    if isinstance(node, IntValueNode | FloatValueNode):
-        # The literal's own text, so "20000.555" is seen as written and never rounded by a float.
+    if isinstance(node, IntValueNode):
         return parse_amount(_parse_decimal_text(node.value))
+    if isinstance(node, FloatValueNode):
+        # The literal's own text (exactly as written), under the float rule: 34999.990000000005 is
+        # 3499999 sen, 20000.555 is refused.
+        return parse_amount(float_to_minor(node.value))
     if isinstance(node, StringValueNode):
         return parse_amount(node.value)
     raise MoneyError("Amount must be an Int, a Float or a decimal String")
@@ -114,7 +157,8 @@ Money = NewType("Money", int)
 MONEY_SCALAR = strawberry.scalar(
     name="Money",
     description=(
-        "An exact amount of rupiah. Input: Int, Float or decimal String, > 0, at most 2 decimals. "
+        "An exact amount of rupiah. Input: Int, Float or decimal String, > 0, at most 2 decimals "
+        "(a Float within floating-point error of whole sen counts as those sen). "
         'Output: a decimal string with 2 decimals, e.g. "500000.00".'
     ),
     serialize=format_minor,

@@ -43,6 +43,7 @@ class SandboxContext:
     store: Store
     authorization: str | None
     wallet: WalletGateway | None = None
+    idempotency_key: str | None = None
 
 
 def _fail(exc: SandboxError) -> GraphQLError:
@@ -141,6 +142,7 @@ class NoticeType:
     status: str
     outcome: str
     at: str
+    idempotency_key: str | None = None
 
 
 @strawberry.input
@@ -149,7 +151,7 @@ class CreateOrderInput:
     quantity: int
     alamat_pengiriman: str
     metode_pengiriman: str
-    kota_tujuan_id: strawberry.ID | None = None
+    kota_tujuan_id: str  # required by the real order service (String!)
 
 
 # ---- users service (:7001) ----------------------------------------------------------------------
@@ -222,6 +224,8 @@ class OrdersMutation:
             raise _fail(exc) from None
         if not input.alamat_pengiriman.strip():
             raise _fail(SandboxError("BAD_USER_INPUT", "Alamat pengiriman wajib diisi"))
+        if not input.kota_tujuan_id.strip():
+            raise _fail(SandboxError("BAD_USER_INPUT", "Kota tujuan wajib diisi"))
         assert ctx.wallet is not None, "the orders service needs a wallet gateway"
         if ctx.store.wallet_offline:
             nomor_va = offline_va()
@@ -235,14 +239,15 @@ class OrdersMutation:
             total=total,
             alamat_pengiriman=input.alamat_pengiriman,
             metode_pengiriman=input.metode_pengiriman,
-            kota_tujuan_id=None if input.kota_tujuan_id is None else str(input.kota_tujuan_id),
+            kota_tujuan_id=input.kota_tujuan_id.strip(),
             nomor_va=nomor_va,
         )
         return OrderType.of(row)
 
     @strawberry.mutation(description="Payment notice: true when the VA is known (order PAID), else false.")
     def update_payment_status(self, info: strawberry.Info, va_number: str, status: str) -> bool:
-        return _ctx(info).store.update_payment_status(va_number, status)
+        ctx = _ctx(info)
+        return ctx.store.update_payment_status(va_number, status, ctx.idempotency_key)
 
 
 @strawberry.type(name="Query")
@@ -250,7 +255,13 @@ class OrdersQueryWithHooks(OrdersQuery):
     @strawberry.field(description="TEST ONLY: payment notices received (optionally for one VA).")
     def sandbox_notices(self, info: strawberry.Info, va_number: str | None = None) -> list[NoticeType]:
         return [
-            NoticeType(va_number=n.va_number, status=n.status, outcome=n.outcome, at=_iso(n.at) or "")
+            NoticeType(
+                va_number=n.va_number,
+                status=n.status,
+                outcome=n.outcome,
+                at=_iso(n.at) or "",
+                idempotency_key=n.idempotency_key,
+            )
             for n in _ctx(info).store.notices
             if va_number is None or n.va_number == va_number
         ]
@@ -384,7 +395,10 @@ def _mount_graphql(
             variable_values=variables,
             operation_name=operation_name,
             context_value=SandboxContext(
-                store=store, authorization=request.headers.get("authorization"), wallet=wallet
+                store=store,
+                authorization=request.headers.get("authorization"),
+                wallet=wallet,
+                idempotency_key=request.headers.get("idempotency-key"),
             ),
         )
         payload: dict[str, Any] = {"data": result.data}

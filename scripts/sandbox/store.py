@@ -33,14 +33,16 @@ class SandboxError(Exception):
 class Product:
     id: str
     nama: str
-    harga: int  # rupiah per unit
+    harga: float  # rupiah per unit, a JavaScript number in the real service
 
 
-# A small fixed catalogue; prices in whole rupiah.
+# A small fixed catalogue. Prices and totals are floats, summed as the real (Node) service sums
+# them: product 4 at 19999.99 + 20000 shipping is 39999.990000000005, not 39999.99.
 CATALOGUE: dict[str, Product] = {
     "1": Product("1", "Minyak Sawit 1L", 10_000),
     "2": Product("2", "Bibit Sawit Unggul", 25_000),
     "3": Product("3", "Pupuk NPK 50kg", 150_000),
+    "4": Product("4", "Pupuk Organik Cair 5L", 19_999.99),
 }
 
 # Shipping cost per method, whole rupiah.
@@ -70,9 +72,9 @@ class Order:
     user_id: str
     product_id: str
     quantity: int
-    harga_satuan: int
-    ongkir: int
-    total_harga: int
+    harga_satuan: float
+    ongkir: float
+    total_harga: float
     alamat_pengiriman: str
     metode_pengiriman: str
     kota_tujuan_id: str | None
@@ -86,12 +88,14 @@ class Order:
 
 @dataclass
 class Notice:
-    """One `updatePaymentStatus` call as the marketplace saw it (outcome: ACCEPTED|UNKNOWN_VA|DOWN)."""
+    """One `updatePaymentStatus` call as the marketplace saw it
+    (outcome: ACCEPTED | REPEATED (same Idempotency-Key again, not applied again) | UNKNOWN_VA | DOWN)."""
 
     va_number: str
     status: str
     outcome: str
     at: float = field(default_factory=time.time)
+    idempotency_key: str | None = None
 
 
 def _b64(raw: bytes) -> str:
@@ -233,7 +237,7 @@ class Store:
 
     # ---- orders ----------------------------------------------------------------------------
     @staticmethod
-    def quote(product_id: str, quantity: int, metode_pengiriman: str) -> tuple[Product, int, int]:
+    def quote(product_id: str, quantity: int, metode_pengiriman: str) -> tuple[Product, float, float]:
         """(product, shipping, grand total) for an order, or BAD_USER_INPUT."""
         product = CATALOGUE.get(str(product_id))
         if product is None:
@@ -245,8 +249,8 @@ class Store:
             raise SandboxError(
                 "BAD_USER_INPUT", f"Metode pengiriman harus salah satu dari {sorted(SHIPPING)}"
             )
-        ongkir = SHIPPING[method]
-        return product, ongkir, product.harga * quantity + ongkir
+        ongkir = float(SHIPPING[method])
+        return product, ongkir, product.harga * quantity + ongkir  # float arithmetic, as in JavaScript
 
     def add_order(
         self,
@@ -254,11 +258,11 @@ class Store:
         *,
         product: Product,
         quantity: int,
-        ongkir: int,
-        total: int,
+        ongkir: float,
+        total: float,
         alamat_pengiriman: str,
         metode_pengiriman: str,
-        kota_tujuan_id: str | None,
+        kota_tujuan_id: str,
         nomor_va: str,
     ) -> Order:
         with self._lock:
@@ -289,20 +293,27 @@ class Store:
     def orders_of(self, user: User) -> list[Order]:
         return [o for o in reversed(list(self.orders.values())) if o.user_id == user.id]
 
-    def update_payment_status(self, va_number: str, status: str) -> bool:
+    def update_payment_status(self, va_number: str, status: str, idempotency_key: str | None = None) -> bool:
         """The payment notice: True and the order PAID/PROCESS with a resi; False for an unknown VA.
 
-        Idempotent: a repeated PAID notice changes nothing; PAID is final (a later other status is
-        acknowledged but ignored).
+        Idempotent: a notice whose Idempotency-Key was already accepted is acknowledged and recorded
+        as REPEATED, and changes nothing; a repeated PAID notice changes nothing either; PAID is final
+        (a later other status is acknowledged but ignored). Shipping is booked (the resi) on PAID.
         """
         status = status.strip().upper()
         with self._lock:
             order = self.order_by_va(va_number)
             if order is None:
-                self.notices.append(Notice(va_number, status, "UNKNOWN_VA"))
+                self.notices.append(Notice(va_number, status, "UNKNOWN_VA", idempotency_key=idempotency_key))
                 self.save()
                 return False
-            self.notices.append(Notice(va_number, status, "ACCEPTED"))
+            if idempotency_key and any(
+                n.idempotency_key == idempotency_key and n.outcome == "ACCEPTED" for n in self.notices
+            ):
+                self.notices.append(Notice(va_number, status, "REPEATED", idempotency_key=idempotency_key))
+                self.save()
+                return True
+            self.notices.append(Notice(va_number, status, "ACCEPTED", idempotency_key=idempotency_key))
             if order.payment_status != "PAID":
                 if status == "PAID":
                     order.payment_status = "PAID"

@@ -21,7 +21,7 @@ from typing import Any
 
 from shared.client import SubgraphClient
 from shared.errors import ErrorCode
-from shared.money import MoneyError, decimal_to_minor, format_minor
+from shared.money import MoneyError, decimal_to_minor, format_minor, json_number_to_minor
 from shared.security import ServiceTokenMinter
 from shared.settings import Settings
 
@@ -362,11 +362,9 @@ class MarketplaceClient:
         raw_total = order.get("totalHarga")
         total: int | None
         try:
-            if isinstance(raw_total, bool) or raw_total is None:
-                total = None
-            else:
-                total = int(decimal_to_minor(Decimal(str(raw_total))))
-        except (MoneyError, ArithmeticError, ValueError):
+            # A JSON float, summed in JavaScript: within float error of whole sen it is those sen.
+            total = None if raw_total is None else int(json_number_to_minor(raw_total))
+        except (MoneyError, ArithmeticError, ValueError, TypeError):
             total = None
         return MarketplaceOrder(
             order_id=str(order.get("id")),
@@ -375,9 +373,27 @@ class MarketplaceClient:
             payment_status=order.get("paymentStatus"),
         )
 
-    async def update_payment_status(self, va_number: str, status: str = "PAID") -> bool:
-        """True when the marketplace acknowledged the notice; False means it did not (retry)."""
-        data = await self._execute(UPDATE_PAYMENT_STATUS, {"va": va_number, "s": status})
+    async def update_payment_status(
+        self,
+        va_number: str,
+        status: str = "PAID",
+        *,
+        idempotency_key: str | None = None,
+        transaction_id: str | None = None,
+    ) -> bool:
+        """True when the marketplace acknowledged the notice; False means it did not (retry).
+
+        `idempotency_key` (the outbox message id, the same on every retry) goes out as the
+        `Idempotency-Key` header and the transaction id as `X-Transaction-Id`, so the marketplace
+        can drop a repeated notice."""
+        headers = {}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        if transaction_id:
+            headers["X-Transaction-Id"] = transaction_id
+        data = await self._client.execute(
+            UPDATE_PAYMENT_STATUS, {"va": va_number, "s": status}, headers=headers
+        )
         return data.get("updatePaymentStatus") is True
 
 

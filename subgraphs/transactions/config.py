@@ -40,12 +40,18 @@ class TransactionsConfig(BaseSettings):
     )
     merchant_api_key: str | None = Field(None, validation_alias=_env("MERCHANT_API_KEY", "merchant_api_key"))
 
-    # Transactional outbox delivery (history records, marketplace notices).
-    outbox_max_attempts: int = Field(8, validation_alias=_env("OUTBOX_MAX_ATTEMPTS", "outbox_max_attempts"))
+    # Transactional outbox delivery (history records, marketplace notices): retried with capped
+    # exponential backoff and jitter until acknowledged, DEAD only once the horizon has passed
+    # (3 days by default, like card networks' and webhook providers' retry windows).
+    outbox_retry_horizon_s: float = Field(
+        259_200.0, validation_alias=_env("OUTBOX_RETRY_HORIZON_S", "outbox_retry_horizon_s")
+    )
     outbox_backoff_s: float = Field(0.5, validation_alias=_env("OUTBOX_BACKOFF_S", "outbox_backoff_s"))
     outbox_backoff_max_s: float = Field(
-        60.0, validation_alias=_env("OUTBOX_BACKOFF_MAX_S", "outbox_backoff_max_s")
+        900.0, validation_alias=_env("OUTBOX_BACKOFF_MAX_S", "outbox_backoff_max_s")
     )
+    # A message still undelivered this long after it was written is overdue (metric, admin list).
+    outbox_overdue_s: float = Field(300.0, validation_alias=_env("OUTBOX_OVERDUE_S", "outbox_overdue_s"))
     outbox_poll_s: float = Field(0.5, validation_alias=_env("OUTBOX_POLL_S", "outbox_poll_s"))
     outbox_batch_size: int = Field(50, validation_alias=_env("OUTBOX_BATCH_SIZE", "outbox_batch_size"))
     outbox_lease_s: float = Field(30.0, validation_alias=_env("OUTBOX_LEASE_S", "outbox_lease_s"))

@@ -144,7 +144,8 @@ class VaPayment(Base, table=True):
 
 
 class OutboxMessage(Base, table=True):
-    """A message to deliver after a commit (history record, marketplace notice), retried with backoff."""
+    """A message to deliver after a commit (history record, marketplace notice), retried with backoff
+    until acknowledged or until its deadline."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -166,3 +167,8 @@ class OutboxMessage(Base, table=True):
     next_attempt_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # Retried until acknowledged or until this moment (then DEAD); NULL on rows older than the
+    # column: created_at + OUTBOX_RETRY_HORIZON_S.
+    deadline_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )

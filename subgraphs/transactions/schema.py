@@ -10,7 +10,7 @@ import enum
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
@@ -116,6 +116,9 @@ class OutboxMessage:
     next_attempt_at: datetime
     created_at: datetime
     delivered_at: datetime | None
+    deadline_at: datetime | None = strawberry.field(
+        description="Retried until acknowledged or until then (DEAD after a failure past it)."
+    )
 
     @classmethod
     def from_model(cls, row: models.OutboxMessage) -> OutboxMessage:
@@ -129,6 +132,7 @@ class OutboxMessage:
             next_attempt_at=as_utc(row.next_attempt_at),
             created_at=as_utc(row.created_at),
             delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
+            deadline_at=as_utc(row.deadline_at) if row.deadline_at else None,
         )
 
 
@@ -335,10 +339,19 @@ class Query:
 
     @strawberry.field(description="Admin: outbox messages, newest first, optionally by state.")
     async def outbox_messages(
-        self, info: Info, state: str | None = None, first: int | None = 50
+        self,
+        info: Info,
+        state: str | None = None,
+        first: int | None = 50,
+        overdue: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="true: only messages undelivered for OUTBOX_OVERDUE_S; false: none"
+            ),
+        ] = None,
     ) -> list[OutboxMessage]:
         await info.context.require_admin()
-        rows = await info.context.deps.service.outbox_messages(state, first)
+        rows = await info.context.deps.service.outbox_messages(state, first, overdue)
         return [OutboxMessage.from_model(row) for row in rows]
 
 

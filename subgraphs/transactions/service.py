@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -176,6 +177,14 @@ def invoice_status(invoice: Invoice, now: datetime | None = None) -> InvoiceStat
     if invoice.status == InvoiceStatus.UNPAID and as_utc(invoice.expires_at) <= (now or utcnow()):
         return InvoiceStatus.EXPIRED
     return InvoiceStatus(invoice.status)
+
+
+def is_overdue(now: datetime, overdue_s: float) -> Any:
+    """SQL condition: a message still not delivered `overdue_s` after it was written."""
+    return and_(
+        OutboxMessage.state != OutboxState.DELIVERED.value,
+        OutboxMessage.created_at <= now - timedelta(seconds=overdue_s),
+    )
 
 
 def _page_size(first: int | None) -> int:
@@ -555,9 +564,8 @@ class TransactionService:
             notice = {"vaNumber": row.va_number, "status": "PAID"}
             session.add(self._message(row.transaction_id, OutboxKind.MARKETPLACE, "PAID", notice, now))
 
-    @staticmethod
     def _message(
-        tx_id: str, kind: OutboxKind, tag: str, payload: dict[str, object], now: datetime
+        self, tx_id: str, kind: OutboxKind, tag: str, payload: dict[str, object], now: datetime
     ) -> OutboxMessage:
         return OutboxMessage(
             message_id=str(uuid.uuid4()),
@@ -569,6 +577,7 @@ class TransactionService:
             attempts=0,
             next_attempt_at=now,
             created_at=now,
+            deadline_at=now + timedelta(seconds=self.config.outbox_retry_horizon_s),
         )
 
     @staticmethod
@@ -847,7 +856,10 @@ class TransactionService:
             lambda session: {row.transaction_id: row for row in session.execute(query).scalars()}
         )
 
-    async def outbox_messages(self, state: str | None, first: int | None) -> list[OutboxMessage]:
+    async def outbox_messages(
+        self, state: str | None, first: int | None, overdue: bool | None = None
+    ) -> list[OutboxMessage]:
+        """Newest first; `overdue`: only (or, False: no) messages undelivered for OUTBOX_OVERDUE_S."""
         size = _page_size(first)
         query = select(OutboxMessage)
         if state is not None:
@@ -855,11 +867,14 @@ class TransactionService:
             if wanted not in {s.value for s in OutboxState}:
                 raise bad_input("state must be PENDING, DELIVERED or DEAD", field="state")
             query = query.where(OutboxMessage.state == wanted)
+        if overdue is not None:
+            condition = is_overdue(utcnow(), self.config.outbox_overdue_s)
+            query = query.where(condition if overdue else ~condition)
         query = query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.message_id.desc()).limit(size)
         return await self.db.read(lambda session: list(session.execute(query).scalars()))
 
     async def retry_outbox_message(self, message_id: str) -> OutboxMessage:
-        """Put a DEAD (or failing) message back in the queue with a fresh attempt budget."""
+        """Put a DEAD (or failing) message back in the queue with a fresh retry horizon."""
         if has_nul(message_id):
             raise not_found("Outbox message not found")
 
@@ -868,9 +883,11 @@ class TransactionService:
             if row is None:
                 raise not_found("Outbox message not found")
             if row.state != OutboxState.DELIVERED:
+                now = utcnow()
                 row.state = OutboxState.PENDING.value
                 row.attempts = 0
-                row.next_attempt_at = utcnow()
+                row.next_attempt_at = now
+                row.deadline_at = now + timedelta(seconds=self.config.outbox_retry_horizon_s)
             return row
 
         row = await self.db.write(work)

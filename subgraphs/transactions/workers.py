@@ -2,11 +2,17 @@
 
 The outbox worker delivers rows written in the same local transaction as a status change (history
 records, marketplace notices) until the receiver acknowledges them: it polls every
-`OUTBOX_POLL_S` and is woken right after a commit; a failed delivery is retried after
-`OUTBOX_BACKOFF_S * 2**(attempts-1)` (capped at `OUTBOX_BACKOFF_MAX_S`) and becomes DEAD after
-`OUTBOX_MAX_ATTEMPTS` (visible to admins, who can retry it). Receivers are idempotent (history by
-(transaction id, status); the marketplace's PAID notice), so a message delivered twice after a
-crash is harmless. A claimed batch is leased for `OUTBOX_LEASE_S` so two workers do not share it.
+`OUTBOX_POLL_S` and is woken right after a commit. A failed delivery is retried after a capped
+exponential backoff with jitter (`OUTBOX_BACKOFF_S * 2**(attempts-1)`, capped at
+`OUTBOX_BACKOFF_MAX_S`, then between half and all of it), for as long as the message's deadline
+(`OUTBOX_RETRY_HORIZON_S` after it was written, 3 days by default) allows; only a failure after the
+deadline makes it DEAD (visible to admins, who can retry it). Messages undelivered for
+`OUTBOX_OVERDUE_S` count as overdue (`sawit_outbox_overdue`, `outboxMessages(overdue: true)`).
+
+Every notice carries a stable id, so a receiver can drop repeats: the marketplace gets the message
+id as `Idempotency-Key` and the transaction id as `X-Transaction-Id`; history is idempotent by
+(transaction id, status). A message delivered twice after a crash is harmless. A claimed batch is
+leased for `OUTBOX_LEASE_S` so two workers do not share it.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,10 +32,11 @@ from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.errors import AppError
-from shared.metrics import OUTBOX_BACKLOG
+from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OVERDUE
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
-from subgraphs.transactions.models import OutboxKind, OutboxMessage, OutboxState, utcnow
+from subgraphs.transactions.models import OutboxKind, OutboxMessage, OutboxState, as_utc, utcnow
+from subgraphs.transactions.service import is_overdue
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +48,7 @@ GAUGE_INTERVAL_S = 5.0
 @dataclass(frozen=True)
 class _Claimed:
     message_id: str
+    transaction_id: str
     kind: str
     payload: str
     attempts: int
@@ -49,9 +58,21 @@ class NotAcknowledged(Exception):
     """The receiver answered but did not acknowledge the message (e.g. the marketplace said false)."""
 
 
-def backoff_s(attempts: int, base_s: float, cap_s: float) -> float:
-    """Delay before the next try after `attempts` failed ones: base, 2*base, 4*base, ... capped."""
-    return min(cap_s, base_s * (2 ** max(0, attempts - 1)))
+def backoff_s(
+    attempts: int, base_s: float, cap_s: float, jitter: Callable[[], float] = random.random
+) -> float:
+    """Delay before the next try after `attempts` failed ones: base, 2*base, 4*base, ... capped, then
+    a random point between half of it and all of it, so receivers coming back are not hit by every
+    sender at once ("equal jitter")."""
+    ceiling = min(cap_s, base_s * (2 ** min(max(0, attempts - 1), 60)))
+    return ceiling / 2 + jitter() * ceiling / 2
+
+
+def deadline_of(row: OutboxMessage, horizon_s: float) -> datetime:
+    """Until when a message is retried (rows older than the column: created_at + the horizon)."""
+    if row.deadline_at is not None:
+        return as_utc(row.deadline_at)
+    return as_utc(row.created_at) + timedelta(seconds=horizon_s)
 
 
 class OutboxWorker:
@@ -107,17 +128,28 @@ class OutboxWorker:
         return len(claimed)
 
     async def update_backlog_gauge(self) -> None:
-        """`sawit_outbox_backlog{state}`: messages PENDING (not yet delivered) and DEAD."""
+        """`sawit_outbox_backlog{state}`: messages PENDING (not yet delivered) and DEAD;
+        `sawit_outbox_overdue{kind}`: messages still undelivered OUTBOX_OVERDUE_S after written."""
         query = (
             select(OutboxMessage.state, func.count())
             .where(OutboxMessage.state != OutboxState.DELIVERED.value)
             .group_by(OutboxMessage.state)
         )
-        counts = await self.db.read(
-            lambda session: {str(state): int(count) for state, count in session.execute(query).all()}
+        overdue = (
+            select(OutboxMessage.kind, func.count())
+            .where(is_overdue(utcnow(), self.config.outbox_overdue_s))
+            .group_by(OutboxMessage.kind)
         )
+
+        def read(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+            by_state = {str(state): int(count) for state, count in session.execute(query).all()}
+            return by_state, {str(kind): int(count) for kind, count in session.execute(overdue).all()}
+
+        counts, late = await self.db.read(read)
         for state in (OutboxState.PENDING, OutboxState.DEAD):
             OUTBOX_BACKLOG.labels(state.value).set(counts.get(state.value, 0))
+        for kind in OutboxKind:
+            OUTBOX_OVERDUE.labels(kind.value).set(late.get(kind.value, 0))
 
     async def _claim(self) -> list[_Claimed]:
         now = utcnow()
@@ -142,14 +174,17 @@ class OutboxWorker:
             rows = list(session.execute(query).scalars())
             for row in rows:
                 row.next_attempt_at = lease_until
-            return [_Claimed(row.message_id, row.kind, row.payload, row.attempts) for row in rows]
+            return [
+                _Claimed(row.message_id, row.transaction_id, row.kind, row.payload, row.attempts)
+                for row in rows
+            ]
 
         return await self.db.write(work)
 
     async def _deliver_bounded(self, message: _Claimed) -> str | None:
         async with self._semaphore:
             try:
-                await self.deliver(message.kind, json.loads(message.payload))
+                await self.deliver(message.kind, json.loads(message.payload), message)
             except AppError as exc:
                 reason = exc.details.get("reason")
                 return f"{exc.code.value}: {exc.message}" + (f" ({reason})" if reason else "")
@@ -160,7 +195,7 @@ class OutboxWorker:
                 return f"{type(exc).__name__}: {exc}"
             return None
 
-    async def deliver(self, kind: str, payload: dict[str, object]) -> None:
+    async def deliver(self, kind: str, payload: dict[str, object], message: _Claimed) -> None:
         """Send one message; raises when the receiver did not acknowledge it."""
         if kind == OutboxKind.HISTORY:
             await self.clients.history.add(
@@ -179,7 +214,10 @@ class OutboxWorker:
             if marketplace is None:
                 raise NotAcknowledged("MARKETPLACE_URL is not configured")
             acknowledged = await marketplace.update_payment_status(
-                str(payload["vaNumber"]), str(payload.get("status", "PAID"))
+                str(payload["vaNumber"]),
+                str(payload.get("status", "PAID")),
+                idempotency_key=message.message_id,
+                transaction_id=message.transaction_id,
             )
             if not acknowledged:
                 raise NotAcknowledged("the marketplace answered false")
@@ -204,12 +242,14 @@ class OutboxWorker:
                     row.last_error = None
                     continue
                 row.last_error = error[:ERROR_MAX]
-                if row.attempts >= config.outbox_max_attempts:
+                deadline = deadline_of(row, config.outbox_retry_horizon_s)
+                if now >= deadline:
                     row.state = OutboxState.DEAD.value
                     dead.append((row.message_id, row.kind, error))
                 else:
                     delay = backoff_s(row.attempts, config.outbox_backoff_s, config.outbox_backoff_max_s)
-                    row.next_attempt_at = now + timedelta(seconds=delay)
+                    # one last try at the deadline itself, rather than none after it
+                    row.next_attempt_at = min(now + timedelta(seconds=delay), deadline)
             return dead
 
         # Logged after the commit, on the event loop (the writer thread has no request context).

@@ -132,11 +132,16 @@ def marketplace_buyer(stack: Stack) -> str:
     return str(data_of(logged_in)["login"]["token"])
 
 
-def marketplace_order(stack: Stack, buyer_token: str | None = None, quantity: int = 2) -> dict[str, Any]:
-    """A new sandbox order (seed "Tes Integrasi" 3, verbatim for quantity 2)."""
-    operation = seed("market_3_create_order")
+def marketplace_order(
+    stack: Stack, buyer_token: str | None = None, quantity: int = 2, product: str = "1"
+) -> dict[str, Any]:
+    """A new sandbox order: seed "Tes Integrasi" 3 with the `kotaTujuanId` the real order service
+    requires (`market_3_create_order_with_city`; verbatim otherwise, for quantity 2)."""
+    operation = seed("market_3_create_order_with_city")
     if quantity != 2:
         operation = operation.replace("quantity: 2,", f"quantity: {quantity},")
+    if product != "1":
+        operation = operation.replace('productId: "1"', f'productId: "{product}"')
     body = stack.orders(operation, token=buyer_token or marketplace_buyer(stack))
     return dict(data_of(body)["createOrder"])
 

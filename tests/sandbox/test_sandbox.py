@@ -34,7 +34,8 @@ mutation BuatOrderBaru {
     productId: "1",
     quantity: 2,
     alamatPengiriman: "Jalan Konoha No. 02",
-    metodePengiriman: "%s"
+    metodePengiriman: "%s",
+    kotaTujuanId: "1"
   }) { id productId quantity totalHarga nomorVA status paymentStatus ongkir nomorResi }
 }"""
 BY_VA = """
@@ -336,3 +337,40 @@ async def test_both_services_offer_graphiql_in_a_browser(sandbox: Sandbox):
     for client in (sandbox.users, sandbox.orders):
         page = await client.get("/graphql", headers={"accept": "text/html"})
         assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+async def test_an_order_without_a_destination_city_is_refused_as_the_real_order_service_refuses_it(
+    sandbox: Sandbox,
+):
+    token = await sandbox.buyer()
+    without_city = CREATE_ORDER.replace(',\n    kotaTujuanId: "1"', "") % "REGULER"
+    body = await sandbox.gql(sandbox.orders, without_city, token=token)
+    assert "kotaTujuanId" in body["errors"][0]["message"]
+    blank_city = CREATE_ORDER.replace('kotaTujuanId: "1"', 'kotaTujuanId: " "') % "REGULER"
+    body = await sandbox.gql(sandbox.orders, blank_city, token=token)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert sandbox.store.orders == {} and sandbox.wallet.requests == []
+
+
+async def test_totals_are_summed_in_binary_floats_as_the_node_service_sums_them(sandbox: Sandbox):
+    token = await sandbox.buyer()
+    operation = CREATE_ORDER.replace('productId: "1"', 'productId: "4"').replace("quantity: 2", "quantity: 1")
+    body = await sandbox.gql(sandbox.orders, operation % "EXPRESS", token=token)
+    assert body["data"]["createOrder"]["totalHarga"] == 39999.990000000005
+    query = json.loads(sandbox.wallet.requests[0].content)["query"]
+    assert "generateInvoiceVA(amount: 39999.990000000005," in query
+
+
+async def test_a_notice_repeated_with_the_same_idempotency_key_is_acknowledged_but_not_applied_again(
+    sandbox: Sandbox,
+):
+    va = (await sandbox.order(await sandbox.buyer()))["nomorVA"]
+    for _ in range(2):
+        response = await sandbox.orders.post(
+            "/graphql",
+            json={"query": NOTICE, "variables": {"va": va, "s": "PAID"}},
+            headers={"Idempotency-Key": "outbox-message-1"},
+        )
+        assert response.json() == {"data": {"updatePaymentStatus": True}}
+    outcomes = [(n.outcome, n.idempotency_key) for n in sandbox.store.notices]
+    assert outcomes == [("ACCEPTED", "outbox-message-1"), ("REPEATED", "outbox-message-1")]

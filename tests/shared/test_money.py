@@ -10,7 +10,7 @@ import strawberry
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from shared.money import Money, format_minor, parse_amount
+from shared.money import Money, MoneyError, format_minor, json_number_to_minor, parse_amount
 from shared.schema import build_schema
 from shared.settings import get_settings
 
@@ -128,8 +128,52 @@ def test_amounts_above_the_maximum_are_rejected(minor: int) -> None:
 )
 def test_amounts_with_more_than_two_decimals_are_rejected(units: int, places: int, last_digit: int) -> None:
     text = f"{units}.{'0' * (places - 1)}{last_digit}"
-    for result in (run_literal(f'"{text}"'), run_literal(text), run_variable(text)):
+    for result in (run_literal(f'"{text}"'), run_variable(text)):
         assert_bad_user_input(result)
+    if places <= 5:  # a float's third decimal (at least 0.001 sen off whole sen) is a real decimal
+        assert_bad_user_input(run_literal(text))
+
+
+@pytest.mark.parametrize(
+    ("value", "minor"),
+    [
+        (34999.990000000005, 3_499_999),  # 19999.99 + 15000 in JavaScript
+        (0.1 + 0.2, 30),
+        (39999.990000000005, 3_999_999),
+        (999_999_999.99 + 0.01, 100_000_000_000),
+    ],
+)
+def test_a_float_within_floating_point_error_of_whole_sen_means_those_sen(value: float, minor: int) -> None:
+    assert parse_amount(value, max_minor=10**13) == minor
+    for result in (run_literal(repr(value)), run_variable(value)):
+        if minor <= MAX_MINOR:
+            assert result.errors is None, result.errors
+            assert result.data["minor"] == str(minor)
+
+
+@pytest.mark.parametrize("value", [0.005, 20000.555, 1.0049])
+def test_a_float_that_really_has_a_third_decimal_is_rejected(value: float) -> None:
+    assert_bad_user_input(run_literal(repr(value)))
+    assert_bad_user_input(run_variable(value))
+
+
+def test_a_string_gets_no_float_tolerance() -> None:
+    assert_bad_user_input(run_literal('"34999.990000000005"'))
+    assert_bad_user_input(run_variable("34999.990000000005"))
+
+
+def test_an_exponent_float_literal_is_a_float_and_an_exponent_string_is_refused() -> None:
+    assert run_literal("1e3").data == {"echo": "1000.00", "minor": "100000"}
+    assert run_literal("1.5E2").data == {"echo": "150.00", "minor": "15000"}
+    assert_bad_user_input(run_literal('"1e3"'))
+
+
+def test_a_foreign_json_number_is_exact_when_whole_and_under_the_float_rule_otherwise() -> None:
+    assert json_number_to_minor(30000) == 3_000_000
+    assert json_number_to_minor(Decimal("30000.0")) == 3_000_000
+    assert json_number_to_minor(Decimal("34999.990000000005")) == 3_499_999
+    with pytest.raises(MoneyError):
+        json_number_to_minor(Decimal("150000.005"))
 
 
 def test_exactly_the_maximum_is_accepted_and_one_sen_more_is_not() -> None:

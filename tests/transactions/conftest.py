@@ -99,6 +99,7 @@ class FakeMarketplace:
     notices_down: bool = False  # only updatePaymentStatus answers 503
     answer_false: bool = False  # updatePaymentStatus answers false
     server: LocalServer | None = None
+    notice_headers: list[dict[str, str]] = field(default_factory=list)  # of every updatePaymentStatus
 
     def add_order(self, va: str, total_text: str, payment_status: str = "UNPAID") -> None:
         """`total_text` is the JSON number exactly as the marketplace would write it (e.g. 150000.0)."""
@@ -124,6 +125,7 @@ class FakeMarketplace:
             return Response(text, media_type="application/json")
         if "updatePaymentStatus" in query:
             va = variables.get("va", "")
+            self.notice_headers.append({k.lower(): v for k, v in request.headers.items()})
             if self.notices_down:
                 self.notices.append((va, "down"))
                 return Response("notices down", status_code=503)
@@ -308,6 +310,7 @@ class TxApi:
     service: TransactionService
     stack: Stack
     config: TransactionsConfig
+    outbox: Any = None  # the app's OutboxWorker
 
     async def call(
         self,
@@ -403,7 +406,9 @@ async def running_app(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tx.test", timeout=30.0) as http:
-            yield TxApi(http=http, service=app.state.service, stack=stack, config=cfg)
+            yield TxApi(
+                http=http, service=app.state.service, stack=stack, config=cfg, outbox=app.state.outbox
+            )
 
 
 @pytest.fixture(scope="module")

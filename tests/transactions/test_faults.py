@@ -42,7 +42,7 @@ async def test_a_marketplace_that_is_down_or_says_false_never_unsettles_a_paymen
 ) -> None:
     assert marketplace.server is not None
     url = marketplace.server.url
-    async with running_app(stack, tmp_path / "tx.db", marketplace_url=url, outbox_max_attempts=1000) as api:
+    async with running_app(stack, tmp_path / "tx.db", marketplace_url=url) as api:
         user, wallet = await api.funded_wallet(200_000)
         va = await api.invoice("99000")
         marketplace.add_order(va, "99000")
@@ -70,6 +70,10 @@ async def test_a_marketplace_that_is_down_or_says_false_never_unsettles_a_paymen
         notice = await notification(api, user, tx_id)
         assert notice["attempts"] >= 3 and notice["deliveredAt"] and notice["lastError"] is None
         assert marketplace.acknowledged(va) == 1
+        # every try carried the same stable id, so the marketplace could drop repeats
+        keys = {h.get("idempotency-key") for h in marketplace.notice_headers}
+        assert len(keys) == 1 and None not in keys
+        assert {h.get("x-transaction-id") for h in marketplace.notice_headers} == {tx_id}
         assert marketplace.orders[va]["paymentStatus"] == "PAID"
         assert await stack.balance(user, wallet) == "101000.00"
 
@@ -79,7 +83,7 @@ async def test_an_undeliverable_notice_goes_dead_and_an_admin_can_retry_it(
 ) -> None:
     assert marketplace.server is not None
     async with running_app(
-        stack, tmp_path / "tx.db", marketplace_url=marketplace.server.url, outbox_max_attempts=2
+        stack, tmp_path / "tx.db", marketplace_url=marketplace.server.url, outbox_retry_horizon_s=0.5
     ) as api:
         user, wallet = await api.funded_wallet(10_000)
         va = await api.invoice("1000")
@@ -96,7 +100,7 @@ async def test_an_undeliverable_notice_goes_dead_and_an_admin_can_retry_it(
         assert error_code(await api.call(OUTBOX, {"s": "DEAD"}, user.token)) == "FORBIDDEN"
         messages = (await api.data(OUTBOX, {"s": "DEAD"}, admin))["outboxMessages"]
         [message] = [m for m in messages if m["transactionId"] == paid["transactionId"]]
-        assert message["kind"] == "MARKETPLACE" and message["attempts"] == 2
+        assert message["kind"] == "MARKETPLACE" and message["attempts"] >= 1
         assert error_code(await api.call(RETRY, {"id": message["id"]}, user.token)) == "FORBIDDEN"
         marketplace.notices_down = False
         retried = (await api.data(RETRY, {"id": message["id"]}, admin))["retryOutboxMessage"]
@@ -255,3 +259,46 @@ async def test_a_process_killed_between_debit_and_success_settles_after_restart(
                 restarted.stop()
     finally:
         crashing.kill()
+
+
+async def test_a_failing_notice_is_retried_past_the_old_eight_attempts_and_is_listed_as_overdue(
+    stack: Stack, tmp_path: Path, marketplace: FakeMarketplace
+) -> None:
+    assert marketplace.server is not None
+    async with running_app(
+        stack,
+        tmp_path / "tx.db",
+        marketplace_url=marketplace.server.url,
+        outbox_backoff_s=0.01,
+        outbox_backoff_max_s=0.02,
+        outbox_overdue_s=0.2,
+    ) as api:
+        user, wallet = await api.funded_wallet(10_000)
+        va = await api.invoice("1000")
+        marketplace.add_order(va, "1000")
+        marketplace.notices_down = True
+        paid = await api.create(user, walletId=wallet, amount=1000, type="PAYMENT", vaNumber=va)
+        tx_id = paid["transactionId"]
+
+        async def many_attempts() -> bool:
+            return (await notification(api, user, tx_id))["attempts"] >= 12
+
+        await api.wait_for(many_attempts, timeout_s=20)
+        assert (await notification(api, user, tx_id))["state"] == "PENDING"  # not DEAD: within the horizon
+        admin = user_token(str(uuid.uuid4()), role="ADMIN")
+        overdue = OUTBOX.replace("outboxMessages(state: $s)", "outboxMessages(state: $s, overdue: true)")
+        listed = (await api.data(overdue, {"s": None}, admin))["outboxMessages"]
+        assert tx_id in {m["transactionId"] for m in listed if m["kind"] == "MARKETPLACE"}
+        await api.outbox.update_backlog_gauge()
+        from shared.metrics import OUTBOX_OVERDUE
+
+        assert OUTBOX_OVERDUE.labels("MARKETPLACE")._value.get() >= 1
+        marketplace.notices_down = False
+
+        async def delivered() -> bool:
+            return (await notification(api, user, tx_id))["state"] == "DELIVERED"
+
+        await api.wait_for(delivered)
+        assert marketplace.acknowledged(va) == 1
+        not_overdue = (await api.data(overdue, {"s": None}, admin))["outboxMessages"]
+        assert tx_id not in {m["transactionId"] for m in not_overdue if m["kind"] == "MARKETPLACE"}

@@ -19,7 +19,7 @@ from tests.transactions.conftest import LocalServer, Stack, make_config, make_se
 
 CREATE_ORDER = """mutation {
   createOrder(input: {productId: "3", quantity: 1, alamatPengiriman: "Jl. Sawit 1",
-                      metodePengiriman: "REGULER"}) {
+                      metodePengiriman: "REGULER", kotaTujuanId: "1"}) {
     id totalHarga nomorVA status paymentStatus } }"""
 
 

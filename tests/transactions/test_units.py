@@ -15,8 +15,12 @@ from subgraphs.transactions.service import (
 from subgraphs.transactions.workers import backoff_s
 
 
-def test_outbox_backoff_doubles_from_the_base_and_is_capped() -> None:
-    assert [backoff_s(n, 0.5, 4.0) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+def test_outbox_backoff_doubles_from_the_base_is_capped_and_jittered_between_half_and_all() -> None:
+    assert [backoff_s(n, 0.5, 4.0, jitter=lambda: 1.0) for n in range(1, 7)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert [backoff_s(n, 0.5, 4.0, jitter=lambda: 0.0) for n in range(1, 5)] == [0.25, 0.5, 1.0, 2.0]
+    drawn = {backoff_s(3, 0.5, 4.0) for _ in range(50)}
+    assert len(drawn) > 1 and all(1.0 <= d <= 2.0 for d in drawn)
+    assert backoff_s(10_000, 0.5, 900.0, jitter=lambda: 1.0) == 900.0  # no overflow after many tries
 
 
 def test_va_numbers_are_ds_8800_and_ten_random_digits() -> None:
