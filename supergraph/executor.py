@@ -203,8 +203,15 @@ class Executor:
                 if group.renames:
                     _restore_keys(data, group.selection, self.supergraph)
                 deep_merge(state.data, data, self.abstract_names)
+            # A subgraph that refused the whole request (e.g. its own validation of a custom scalar)
+            # answers data: null with errors that have no path: they are about this fetch's root
+            # fields, so they take the first one's path instead of a second, code-less
+            # "Cannot return null" error for the same field.
+            whole = None if isinstance(data, dict) else next(iter(group.selection.fields), None)
             for error in payload.get("errors") or ():
                 path = error.get("path") if isinstance(error, dict) else None
+                if not isinstance(path, list) and whole is not None:
+                    path = [whole]
                 state.errors.append(_subgraph_error(error, list(path) if isinstance(path, list) else None))
             return
         await self._fetch_entities(group, graph.name, graph.url, state, fetch_vars, headers)

@@ -383,7 +383,9 @@ def _mount_graphql(
             if _is_down(store, fields):
                 for name, args in fields:
                     if name == "updatePaymentStatus" and "vaNumber" in args:
-                        store.record_refused_notice(args["vaNumber"], args.get("status", ""))
+                        store.record_refused_notice(
+                            args["vaNumber"], args.get("status", ""), request.headers.get("idempotency-key")
+                        )
                 return JSONResponse(
                     {"errors": [{"message": "Service Unavailable (sandbox test hook)"}]},
                     status_code=503,

@@ -325,7 +325,9 @@ class Store:
             self.save()
             return True
 
-    def record_refused_notice(self, va_number: str, status: str) -> None:
+    def record_refused_notice(self, va_number: str, status: str, idempotency_key: str | None = None) -> None:
         """A notice the sandbox refused because a test put it down (HTTP 503)."""
         with self._lock:
-            self.notices.append(Notice(va_number, status.strip().upper(), "DOWN"))
+            self.notices.append(
+                Notice(va_number, status.strip().upper(), "DOWN", idempotency_key=idempotency_key)
+            )

@@ -133,7 +133,11 @@ def marketplace_buyer(stack: Stack) -> str:
 
 
 def marketplace_order(
-    stack: Stack, buyer_token: str | None = None, quantity: int = 2, product: str = "1"
+    stack: Stack,
+    buyer_token: str | None = None,
+    quantity: int = 2,
+    product: str = "1",
+    method: str = "REGULER",
 ) -> dict[str, Any]:
     """A new sandbox order: seed "Tes Integrasi" 3 with the `kotaTujuanId` the real order service
     requires (`market_3_create_order_with_city`; verbatim otherwise, for quantity 2)."""
@@ -142,6 +146,8 @@ def marketplace_order(
         operation = operation.replace("quantity: 2,", f"quantity: {quantity},")
     if product != "1":
         operation = operation.replace('productId: "1"', f'productId: "{product}"')
+    if method != "REGULER":
+        operation = operation.replace('metodePengiriman: "REGULER"', f'metodePengiriman: "{method}"')
     body = stack.orders(operation, token=buyer_token or marketplace_buyer(stack))
     return dict(data_of(body)["createOrder"])
 

@@ -233,3 +233,55 @@ def test_a_bill_that_cannot_be_checked_is_not_paid_and_can_be_paid_once_the_mark
     assert retried["status"] == "SUCCESS", retried
     assert balance(stack, user["token"], user["wallet"]) == "70000.00"
     assert wait_paid(stack, va)["status"] == "PROCESS"
+
+
+def test_an_order_whose_total_is_a_javascript_float_gets_a_real_va_and_is_paid(stack: Stack):
+    user = funded_wallet(stack, 100_000, prefix="float")
+    order = marketplace_order(stack, quantity=1, product="4", method="EXPRESS")  # 19999.99 + 20000
+    assert order["totalHarga"] == 39999.990000000005
+    va = order["nomorVA"]
+    assert not va.startswith("OFFLINE-"), "the wallet refused the float total"
+    invoice = data_of(
+        stack.gql(
+            "query ($va: String!) { invoice(vaNumber: $va) { amount } }", {"va": va}, token=user["token"]
+        )
+    )
+    assert invoice["invoice"]["amount"] == "39999.99"
+    paid = data_of(pay(stack, user["token"], user["wallet"], "39999.99", va))["createTransaction"]
+    assert paid["status"] == "SUCCESS", paid
+    assert wait_paid(stack, va)["paymentStatus"] == "PAID"
+    assert balance(stack, user["token"], user["wallet"]) == "60000.01"
+
+
+@pytest.mark.parametrize("literal", ["0.005", "20000.555", '"34999.990000000005"'])
+def test_an_invoice_amount_with_a_real_third_decimal_is_one_bad_user_input_error(stack: Stack, literal: str):
+    body = stack.gql(f'mutation {{ generateInvoiceVA(amount: {literal}, description: "x") }}')
+    assert body.get("data") is None, body
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], body
+
+
+def test_an_outage_longer_than_eight_attempts_still_ends_paid_and_notified_once(stack: Stack):
+    user = funded_wallet(stack, 100_000, prefix="outage")
+    order = marketplace_order(stack)
+    va = order["nomorVA"]
+    stack.orders("mutation { sandboxSetDown(down: true) }")
+    try:
+        tx = data_of(pay(stack, user["token"], user["wallet"], money_literal(order["totalHarga"]), va))
+        assert tx["createTransaction"]["status"] == "SUCCESS", tx
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:  # the old outbox gave up (DEAD) after 8 attempts
+            if sum(n["outcome"] == "DOWN" for n in notices(stack, va)) >= 12:
+                break
+            time.sleep(0.5)
+        assert sum(n["outcome"] == "DOWN" for n in notices(stack, va)) >= 12
+        assert order_by_va(stack, va)["paymentStatus"] == "UNPAID"
+    finally:
+        stack.orders("mutation { sandboxSetDown(down: false) }")
+    assert wait_paid(stack, va, timeout_s=30)["paymentStatus"] == "PAID"
+    time.sleep(2)  # a late duplicate would show up here
+    body = stack.orders(
+        "query ($va: String) { sandboxNotices(vaNumber: $va) { outcome idempotencyKey } }", {"va": va}
+    )
+    seen = data_of(body)["sandboxNotices"]
+    assert [n["outcome"] for n in seen].count("ACCEPTED") == 1
+    assert len({n["idempotencyKey"] for n in seen}) == 1 and seen[0]["idempotencyKey"]
