@@ -1,7 +1,7 @@
 """The one-command dev runner: every subgraph, the marketplace sandbox and the router, each its own process.
 
 Starts the subgraphs that exist (each migrates its own database at start), waits for each
-`/health`, then the sandbox (unless MARKETPLACE_URL points elsewhere), then the router composed
+`/health`, then the sandbox (unless MARKETPLACE_URL names a marketplace), then the router composed
 from the running subgraphs; prints the URLs; on Ctrl-C/SIGTERM stops every child's whole process
 group, so nothing is left behind. If a child dies, the others are stopped too.
 """
@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ class Child:
     args: list[str]
     env: dict[str, str]
     health_url: str
+    binds: list[tuple[str, int]] = field(default_factory=list)  # (host, port) it will listen on
     proc: asyncio.subprocess.Process | None = None
     pump: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -46,15 +48,30 @@ def existing_subgraphs() -> list[str]:
 
 
 def sandbox_wanted(settings: Settings) -> tuple[bool, str]:
-    """(start the sandbox?, the MARKETPLACE_URL transactions should use)."""
-    sandbox_url = f"http://127.0.0.1:{SANDBOX_ORDERS_PORT}/graphql"
-    configured = os.environ.get("MARKETPLACE_URL")
-    exists = (ROOT / "scripts" / "marketplace_sandbox.py").exists() or (
-        ROOT / "scripts" / "marketplace_sandbox" / "__init__.py"
-    ).exists()
-    if configured and configured != sandbox_url:
+    """(start the sandbox?, the MARKETPLACE_URL transactions should use).
+
+    A MARKETPLACE_URL in the environment names a marketplace that is already running somewhere
+    (the real one listens on :7003, the sandbox's own default port), so the sandbox starts only
+    when MARKETPLACE_URL is unset."""
+    configured = (os.environ.get("MARKETPLACE_URL") or "").strip()
+    if configured:
         return False, configured
-    return exists, sandbox_url if exists else (configured or "")
+    exists = (ROOT / "scripts" / "marketplace_sandbox.py").exists()
+    return exists, f"http://127.0.0.1:{SANDBOX_ORDERS_PORT}/graphql" if exists else ""
+
+
+def port_clashes(children: list[Child]) -> list[str]:
+    """What already listens where a child is about to: checked before anything starts."""
+    clashes = []
+    for child in children:
+        for host, port in child.binds:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((host, port))
+                except OSError:
+                    clashes.append(f"{child.name}: port {port} on {host} is already in use")
+    return clashes
 
 
 def write_supergraph_config(settings: Settings, names: list[str]) -> Path:
@@ -139,10 +156,12 @@ def plan(settings: Settings, with_router: bool) -> tuple[list[Child], list[Child
                 [sys.executable, "-m", f"subgraphs.{name}.app"],
                 env,
                 f"http://127.0.0.1:{settings.port_of(name)}/health",
+                binds=[(settings.host, settings.port_of(name))],
             )
         )
     rest = []
     if start_sandbox:
+        sandbox_host = os.environ.get("SANDBOX_HOST", "127.0.0.1")
         env = {
             **base_env,
             "SANDBOX_USERS_PORT": str(SANDBOX_USERS_PORT),
@@ -155,6 +174,7 @@ def plan(settings: Settings, with_router: bool) -> tuple[list[Child], list[Child
                 [sys.executable, "-m", "scripts.marketplace_sandbox"],
                 env,
                 f"http://127.0.0.1:{SANDBOX_ORDERS_PORT}/health",
+                binds=[(sandbox_host, SANDBOX_USERS_PORT), (sandbox_host, SANDBOX_ORDERS_PORT)],
             )
         )
     if with_router and (ROOT / "supergraph" / "server.py").exists():
@@ -171,6 +191,7 @@ def plan(settings: Settings, with_router: bool) -> tuple[list[Child], list[Child
                 [sys.executable, "-m", "supergraph.server"],
                 env,
                 f"http://127.0.0.1:{settings.router_port}/health",
+                binds=[(os.environ.get("ROUTER_HOST", "127.0.0.1"), settings.router_port)],
             )
         )
     return subgraphs, rest
@@ -202,6 +223,16 @@ async def run(with_router: bool) -> int:
     if not subgraphs:
         print("no subgraphs found under subgraphs/", file=sys.stderr)
         return 1
+    clashes = port_clashes([*subgraphs, *rest])
+    if clashes:
+        print("start-up refused, nothing was started:", file=sys.stderr)
+        for clash in clashes:
+            print(f"  {clash}", file=sys.stderr)
+        print(
+            "Stop what uses these ports or choose others (<NAME>_PORT, ROUTER_PORT, SANDBOX_*_PORT).",
+            file=sys.stderr,
+        )
+        return 2
     children: list[Child] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
