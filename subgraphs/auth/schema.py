@@ -98,8 +98,40 @@ async def _profile_of(info: Info, principal: Principal) -> User:
     return User.from_model(user, principal)
 
 
+@strawberry.federation.type(
+    inaccessible=True, description="A user as services may look them up: no email, no role."
+)
+class UserLookup:
+    id: strawberry.ID
+    username: str
+    fullname: str
+
+
 @strawberry.type
-class Query:
+class LookupQuery:
+    """The service-only part of Query (merged into it)."""
+
+    @strawberry.federation.field(
+        inaccessible=True,
+        description="Service: a user by username (ignoring case) or id; null when none; scope auth:lookup.",
+    )
+    async def lookup_user(
+        self,
+        info: Info,
+        username: str | None = None,
+        id: strawberry.ID | None = None,  # noqa: A002
+    ) -> UserLookup | None:
+        await info.context.require_service("auth:lookup")
+        user = await info.context.deps.service.lookup(
+            username=username, user_id=str(id) if id is not None else None
+        )
+        if user is None:
+            return None
+        return UserLookup(id=strawberry.ID(user.id), username=user.username, fullname=user.fullname)
+
+
+@strawberry.type
+class Query(LookupQuery):
     @strawberry.field(description="The signed-in user.")
     async def me(self, info: Info) -> User:
         return await _profile_of(info, await info.context.require_user())

@@ -134,6 +134,9 @@ class _KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+LOOKUP_MAX = 64
+
+
 class AuthService:
     """Everything the auth subgraph does with accounts; one instance per process."""
 
@@ -189,6 +192,18 @@ class AuthService:
 
     async def get_user(self, user_id: str) -> User | None:
         return await self.db.read(lambda session: session.get(User, user_id))
+
+    async def lookup(self, *, username: str | None = None, user_id: str | None = None) -> User | None:
+        """One user by username (ignoring case, as registration compares them) or by id; None for
+        no such user and for input no user could have (too long, a NUL character)."""
+        if (username is None) == (user_id is None):
+            raise bad_input("Give exactly one of username and id", field="username")
+        value = (username if username is not None else user_id or "").strip()
+        if not value or len(value) > LOOKUP_MAX or "\x00" in value:
+            return None
+        if username is not None:
+            return await self.db.read(lambda session: self._by_username(session, value))
+        return await self.db.read(lambda session: session.get(User, value))
 
     async def get_users(self, user_ids: list[str]) -> dict[str, User]:
         if not user_ids:

@@ -4,6 +4,11 @@ An entry's hash covers every fact the entry records plus the previous entry's ha
 JSON with sorted keys, no spaces, UTF-8, amounts in integer minor units and instants as ISO-8601
 UTC with microseconds (`2026-11-26T06:29:42.123456Z`). Whether the owner hid the entry is not part
 of it (hiding is stored apart), so hiding never changes a hash.
+
+`direction` and `counterparty` (added later: an entry per user a transfer touches) are covered too,
+but appear in the canonical document only when they say something (direction IN, or a
+counterparty): an OUT entry without a counterparty hashes exactly as every entry written before
+they existed, so the stored chain still verifies.
 """
 
 from __future__ import annotations
@@ -38,11 +43,13 @@ class ChainedFacts:
     occurred_at: datetime
     created_at: datetime
     prev_hash: str
+    direction: str = "OUT"
+    counterparty: str | None = None
 
 
 def canonical_bytes(facts: ChainedFacts) -> bytes:
     """The exact bytes that are hashed; changing this format invalidates every stored hash."""
-    document = {
+    document: dict[str, object] = {
         "seq": facts.seq,
         "historyId": facts.history_id,
         "transactionId": facts.transaction_id,
@@ -56,6 +63,9 @@ def canonical_bytes(facts: ChainedFacts) -> bytes:
         "createdAt": iso_utc(facts.created_at),
         "prevHash": facts.prev_hash,
     }
+    if facts.direction != "OUT" or facts.counterparty is not None:
+        document["direction"] = facts.direction
+        document["counterparty"] = facts.counterparty
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

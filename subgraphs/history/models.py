@@ -32,21 +32,24 @@ Base = make_model_base()
 ID_MAX = 128
 CODE_MAX = 32
 VA_MAX = 64
+COUNTERPARTY_MAX = 64
 HASH_LEN = 64
 CHAIN_HEAD_ID = 1
 
 
 class HistoryEntryRow(Base, table=True):
-    """One audit record of a transaction reaching a status; never updated, never deleted."""
+    """One audit record of a transaction reaching a status, for one user it touched (a transfer has
+    one for its sender, OUT, and one for its receiver, IN); never updated, never deleted."""
 
     __tablename__ = "history_entries"
     __table_args__ = (
-        UniqueConstraint("transaction_id", "status", name="uq_history_transaction_status"),
+        UniqueConstraint("transaction_id", "status", "user_id", name="uq_history_transaction_status_user"),
         UniqueConstraint("seq", name="uq_history_seq"),
         UniqueConstraint("prev_hash", name="uq_history_prev_hash"),
         UniqueConstraint("entry_hash", name="uq_history_entry_hash"),
         CheckConstraint("seq >= 1", name="ck_history_seq_positive"),
         CheckConstraint("amount_minor > 0", name="ck_history_amount_positive"),
+        CheckConstraint("direction IN ('OUT', 'IN')", name="ck_history_direction"),
         Index("ix_history_user_seq", "user_id", "seq"),
     )
 
@@ -59,6 +62,10 @@ class HistoryEntryRow(Base, table=True):
     type: str = Field(sa_column=Column(String(CODE_MAX), nullable=False))
     status: str = Field(sa_column=Column(String(CODE_MAX), nullable=False))
     va_number: str | None = Field(default=None, sa_column=Column(String(VA_MAX), nullable=True))
+    # OUT: money left the user's wallet (or their own deposit); IN: a transfer they received.
+    direction: str = Field(default="OUT", sa_column=Column(String(3), nullable=False, server_default="OUT"))
+    # The other party of a transfer, by username (never a wallet id or an email).
+    counterparty: str | None = Field(default=None, sa_column=Column(String(COUNTERPARTY_MAX), nullable=True))
     occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     prev_hash: str = Field(sa_column=Column(String(HASH_LEN), nullable=False))

@@ -51,6 +51,10 @@ class HistoryEntry:
     occurred_at: datetime
     created_at: datetime
     hidden: bool = strawberry.field(description="Whether the owner hid (deleted) it from their view.")
+    direction: str = strawberry.field(
+        description="OUT: the user's own transaction; IN: a transfer the user received"
+    )
+    counterparty: str | None = strawberry.field(description="A transfer's other party, by username")
 
     @classmethod
     def from_record(cls, record: HistoryRecord) -> HistoryEntry:
@@ -66,6 +70,8 @@ class HistoryEntry:
             occurred_at=record.occurred_at,
             created_at=record.created_at,
             hidden=record.hidden,
+            direction=record.direction,
+            counterparty=record.counterparty,
         )
 
     @classmethod
@@ -124,6 +130,8 @@ class AddHistoryInput:
     status: str
     occurred_at: datetime
     va_number: str | None = None
+    direction: str = "OUT"
+    counterparty: str | None = None
 
 
 @strawberry.type
@@ -144,9 +152,12 @@ class Query:
         to: datetime | None = None,
         first: int | None = PAGE_DEFAULT,
         after: str | None = None,
+        direction: Annotated[str | None, strawberry.argument(description="OUT or IN only")] = None,
     ) -> list[HistoryEntry]:
         principal = await info.context.require_user()
-        filters = HistoryFilter(type=type, status=status, occurred_from=from_, occurred_to=to)
+        filters = HistoryFilter(
+            type=type, status=status, occurred_from=from_, occurred_to=to, direction=direction
+        )
         return _entries(await _service(info).my_history(principal.user_id, filters, first, after))
 
     @strawberry.field(description="Admin: every entry (of one user, when given), hidden ones marked.")
@@ -173,7 +184,7 @@ class Query:
 class Mutation:
     @strawberry.federation.mutation(
         inaccessible=True,
-        description="Service-only (scope history:write); idempotent by (transactionId, status).",
+        description="Service-only (scope history:write); idempotent by (transactionId, status, userId).",
     )
     async def add_history(self, info: HistoryInfo, input: AddHistoryInput) -> HistoryEntry:
         await info.context.require_service("history:write")
@@ -187,6 +198,8 @@ class Mutation:
                 status=input.status,
                 va_number=input.va_number,
                 occurred_at=input.occurred_at,
+                direction=input.direction,
+                counterparty=input.counterparty,
             )
         )
         return HistoryEntry.from_record(record)

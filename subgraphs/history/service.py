@@ -4,7 +4,8 @@ No GraphQL here; every refusal is an AppError. Appends are serialised so the cha
 the "read the chain head + insert + move the head" step runs inside ONE write transaction that
 holds the head row (PostgreSQL `SELECT ... FOR UPDATE`; on SQLite the database's one writer thread
 and BEGIN IMMEDIATE already admit one writer at a time), and UNIQUE constraints on `seq`,
-`prev_hash` and (transaction_id, status) guard the same rules at the database level.
+`prev_hash` and (transaction_id, status, user_id) guard the same rules at the database level
+(a transfer has one entry for each user it touches: OUT for the sender, IN for the receiver).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from subgraphs.history.config import HistoryConfig
 from subgraphs.history.models import (
     CHAIN_HEAD_ID,
     CODE_MAX,
+    COUNTERPARTY_MAX,
     ID_MAX,
     VA_MAX,
     ChainHeadRow,
@@ -50,6 +52,8 @@ class NewHistory:
     status: str
     va_number: str | None
     occurred_at: datetime
+    direction: str = "OUT"
+    counterparty: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class HistoryRecord:
     occurred_at: datetime
     created_at: datetime
     hidden: bool
+    direction: str = "OUT"
+    counterparty: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,7 @@ class HistoryFilter:
     status: str | None = None
     occurred_from: datetime | None = None
     occurred_to: datetime | None = None
+    direction: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,8 @@ def chained_facts(row: HistoryEntryRow) -> ChainedFacts:
         occurred_at=row.occurred_at,
         created_at=row.created_at,
         prev_hash=row.prev_hash,
+        direction=row.direction,
+        counterparty=row.counterparty,
     )
 
 
@@ -121,7 +130,26 @@ def _record(row: HistoryEntryRow, hidden: bool) -> HistoryRecord:
         occurred_at=as_utc(row.occurred_at),
         created_at=as_utc(row.created_at),
         hidden=hidden,
+        direction=row.direction,
+        counterparty=row.counterparty,
     )
+
+
+def validate_direction(value: str | None) -> str | None:
+    """OUT or IN (upper-cased); None stays None; anything else is BAD_USER_INPUT."""
+    if value is None:
+        return None
+    cleaned = value.strip().upper()
+    if cleaned not in ("OUT", "IN"):
+        raise bad_input("direction must be OUT or IN", field="direction")
+    return cleaned
+
+
+def _counterparty(value: str | None) -> str | None:
+    cleaned = (value or "").strip() or None
+    if cleaned is not None and (len(cleaned) > COUNTERPARTY_MAX or "\x00" in cleaned):
+        raise bad_input(f"counterparty must be at most {COUNTERPARTY_MAX} characters", field="counterparty")
+    return cleaned
 
 
 def _now() -> datetime:
@@ -185,10 +213,12 @@ class HistoryService:
             status=_code(new.status, "status", self.config.statuses),
             va_number=va_number,
             occurred_at=occurred_at,
+            direction=validate_direction(new.direction) or "OUT",
+            counterparty=_counterparty(new.counterparty),
         )
 
     async def add(self, request: NewHistory) -> HistoryRecord:
-        """Append one entry; replaying (transactionId, status) returns the entry already recorded."""
+        """Append one entry; replaying (transactionId, status, userId) returns the entry already recorded."""
         new = self.validate(request)
         try:
             return await self.db.write(lambda session: self._append(session, new))
@@ -205,6 +235,7 @@ class HistoryService:
         already = select(HistoryEntryRow.history_id).where(
             HistoryEntryRow.transaction_id == new.transaction_id,
             HistoryEntryRow.status == new.status,
+            HistoryEntryRow.user_id == new.user_id,
         )
         head = session.execute(
             select(
@@ -237,6 +268,8 @@ class HistoryService:
             occurred_at=new.occurred_at,
             created_at=_now(),
             prev_hash=head.last_hash,
+            direction=new.direction,
+            counterparty=new.counterparty,
         )
         digest = entry_hash(facts)
         # Core statements, not the ORM unit of work: fewer round trips while the chain is locked.
@@ -255,6 +288,8 @@ class HistoryService:
                 created_at=facts.created_at,
                 prev_hash=facts.prev_hash,
                 entry_hash=digest,
+                direction=facts.direction,
+                counterparty=facts.counterparty,
             )
         )
         session.execute(
@@ -275,6 +310,8 @@ class HistoryService:
             occurred_at=facts.occurred_at,
             created_at=facts.created_at,
             hidden=False,
+            direction=facts.direction,
+            counterparty=facts.counterparty,
         )
 
     def _by_transaction(self, session: Session, new: NewHistory) -> HistoryRecord | None:
@@ -282,6 +319,7 @@ class HistoryService:
             self._select_with_hidden().where(
                 HistoryEntryRow.transaction_id == new.transaction_id,
                 HistoryEntryRow.status == new.status,
+                HistoryEntryRow.user_id == new.user_id,
             )
         )
         found = result.first()
@@ -296,11 +334,13 @@ class HistoryService:
             and existing.amount_minor == new.amount_minor
             and existing.type == new.type
             and existing.va_number == new.va_number
+            and existing.direction == new.direction
+            and existing.counterparty == new.counterparty
         )
         if not same:
             raise AppError(
                 ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                "History for this transaction and status was already recorded with other details",
+                "History for this transaction, status and user was already recorded with other details",
                 transactionId=new.transaction_id,
                 status=new.status,
             )
@@ -349,6 +389,9 @@ class HistoryService:
             stmt = stmt.where(HistoryEntryRow.type == filters.type.strip().upper())
         if filters.status is not None:
             stmt = stmt.where(HistoryEntryRow.status == filters.status.strip().upper())
+        direction = validate_direction(filters.direction)
+        if direction is not None:
+            stmt = stmt.where(HistoryEntryRow.direction == direction)
         low = as_utc(filters.occurred_from) if filters.occurred_from else None
         high = as_utc(filters.occurred_to) if filters.occurred_to else None
         if low is not None and high is not None and low > high:

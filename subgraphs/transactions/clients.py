@@ -34,6 +34,7 @@ SCOPE_REVERSE = "wallet:reverse"
 SCOPE_WALLET_READ = "wallet:read"
 SCOPE_FRAUD_CHECK = "fraud:check"
 SCOPE_HISTORY_WRITE = "history:write"
+SCOPE_AUTH_LOOKUP = "auth:lookup"
 
 
 def _minor(value: Any) -> int:
@@ -70,6 +71,7 @@ class LedgerResult:
     amount: int
     balance_after: int
     replayed: bool
+    owner_id: str | None = None
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> LedgerResult:
@@ -80,7 +82,15 @@ class LedgerResult:
             amount=_minor(data["amount"]),
             balance_after=_minor(data["balanceAfter"]),
             replayed=bool(data.get("replayed", False)),
+            owner_id=str(data["ownerId"]) if data.get("ownerId") else None,
         )
+
+
+@dataclass(frozen=True)
+class WalletOwner:
+    wallet_id: str
+    owner_id: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -101,7 +111,7 @@ class LedgerEntry:
     balance_after: int
 
 
-_LEDGER_FIELDS = "transactionId walletId direction amount balanceAfter replayed"
+_LEDGER_FIELDS = "transactionId walletId direction amount balanceAfter replayed ownerId"
 
 TOPUP = f"""
 mutation Topup($t: String!, $u: ID!, $w: ID!, $a: Money!) {{
@@ -126,6 +136,12 @@ REVERSE = f"""
 mutation Reverse($t: String!, $r: String!) {{
   reverseLedger(input: {{transactionId: $t, reversalId: $r}}) {{ {_LEDGER_FIELDS} }}
 }}"""
+
+WALLET_OWNER = """
+query WalletOwner($w: ID!) { walletOwner(walletId: $w) { walletId ownerId status } }"""
+
+DEFAULT_WALLET = """
+query DefaultWallet($u: ID!) { defaultWalletOf(userId: $u) }"""
 
 MOVEMENTS = """
 query Movements($t: String!) {
@@ -182,6 +198,20 @@ class WalletClient:
             REVERSE, {"t": transaction_id, "r": reversal_id}, scopes=[SCOPE_REVERSE]
         )
         return [LedgerResult.parse(item) for item in data["reverseLedger"]]
+
+    async def owner_of(self, wallet_id: str) -> WalletOwner | None:
+        """Who owns a wallet (None: no such wallet)."""
+        data = await self.client.execute(WALLET_OWNER, {"w": wallet_id}, scopes=[SCOPE_WALLET_READ])
+        found = data.get("walletOwner")
+        if not found:
+            return None
+        return WalletOwner(str(found["walletId"]), str(found["ownerId"]), str(found["status"]))
+
+    async def default_wallet_of(self, user_id: str) -> str | None:
+        """The wallet that receives money sent to a user by name (None: they have none)."""
+        data = await self.client.execute(DEFAULT_WALLET, {"u": user_id}, scopes=[SCOPE_WALLET_READ])
+        found = data.get("defaultWalletOf")
+        return str(found) if found else None
 
     async def movements_of(self, transaction_id: str) -> list[LedgerEntry]:
         data = await self.client.execute(MOVEMENTS, {"t": transaction_id}, scopes=[SCOPE_WALLET_READ])
@@ -266,9 +296,9 @@ class FraudClient:
 
 ADD_HISTORY = """
 mutation AddHistory($t: String!, $u: ID!, $w: ID!, $a: Money!, $type: String!, $s: String!,
-                    $va: String, $at: DateTime!) {
+                    $va: String, $at: DateTime!, $d: String!, $c: String) {
   addHistory(input: {transactionId: $t, userId: $u, walletId: $w, amount: $a, type: $type, status: $s,
-                     vaNumber: $va, occurredAt: $at}) { historyId }
+                     vaNumber: $va, occurredAt: $at, direction: $d, counterparty: $c}) { historyId }
 }"""
 
 
@@ -289,6 +319,8 @@ class HistoryClient:
         status: str,
         va_number: str | None,
         occurred_at: datetime,
+        direction: str = "OUT",
+        counterparty: str | None = None,
     ) -> str:
         data = await self.client.execute(
             ADD_HISTORY,
@@ -301,10 +333,42 @@ class HistoryClient:
                 "s": status,
                 "va": va_number,
                 "at": occurred_at.isoformat(),
+                "d": direction,
+                "c": counterparty,
             },
             scopes=[SCOPE_HISTORY_WRITE],
         )
         return str(data["addHistory"]["historyId"])
+
+
+# ------------------------------------------------------------------------------------------- auth
+
+
+@dataclass(frozen=True)
+class UserLookup:
+    user_id: str
+    username: str
+    fullname: str
+
+
+LOOKUP_USER = """
+query LookupUser($n: String, $i: ID) { lookupUser(username: $n, id: $i) { id username fullname } }"""
+
+
+class AuthClient:
+    """Finds users by username or id (service-only, scope auth:lookup)."""
+
+    def __init__(self, client: BoundedClient) -> None:
+        self.client = client
+
+    async def lookup(self, *, username: str | None = None, user_id: str | None = None) -> UserLookup | None:
+        data = await self.client.execute(
+            LOOKUP_USER, {"n": username, "i": user_id}, scopes=[SCOPE_AUTH_LOOKUP]
+        )
+        found = data.get("lookupUser")
+        if not found:
+            return None
+        return UserLookup(str(found["id"]), str(found["username"]), str(found["fullname"]))
 
 
 # ------------------------------------------------------------------------------------ marketplace
@@ -409,6 +473,7 @@ class Clients:
     history: HistoryClient
     marketplace: MarketplaceClient | None
     _raw: list[BoundedClient]
+    auth: AuthClient | None = None
 
     @classmethod
     def build(
@@ -426,7 +491,7 @@ class Clients:
             raw = SubgraphClient(name, settings.url_of(name), timeout_s=timeout, minter=minter)
             return BoundedClient(raw, max_in_flight)
 
-        wallet, fraud, history = client("wallet"), client("fraud"), client("history")
+        wallet, fraud, history, auth = client("wallet"), client("fraud"), client("history"), client("auth")
         marketplace = (
             MarketplaceClient(marketplace_url, timeout_s=marketplace_timeout_s) if marketplace_url else None
         )
@@ -435,7 +500,8 @@ class Clients:
             fraud=FraudClient(fraud),
             history=HistoryClient(history),
             marketplace=marketplace,
-            _raw=[wallet, fraud, history],
+            _raw=[wallet, fraud, history, auth],
+            auth=AuthClient(auth),
         )
 
     async def aclose(self) -> None:

@@ -40,6 +40,14 @@ class TransactionsConfig(BaseSettings):
     )
     merchant_api_key: str | None = Field(None, validation_alias=_env("MERCHANT_API_KEY", "merchant_api_key"))
 
+    # Finding people to pay by username (`recipient`, `toUsername`): lookups per user and per client.
+    recipient_lookup_limit: int = Field(
+        30, validation_alias=_env("RECIPIENT_LOOKUP_LIMIT", "recipient_lookup_limit")
+    )
+    recipient_lookup_window_s: float = Field(
+        60.0, validation_alias=_env("RECIPIENT_LOOKUP_WINDOW_S", "recipient_lookup_window_s")
+    )
+
     # Transactional outbox delivery (history records, marketplace notices): retried with capped
     # exponential backoff and jitter until acknowledged, DEAD only once the horizon has passed
     # (3 days by default, like card networks' and webhook providers' retry windows).

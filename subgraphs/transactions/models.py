@@ -87,12 +87,19 @@ class Transaction(Base, table=True):
         Index("ix_transactions_user_created", "user_id", "created_at"),
         Index("ix_transactions_wallet_created", "wallet_id", "created_at"),
         Index("ix_transactions_status_updated", "status", "updated_at"),
+        Index("ix_transactions_to_user_created", "to_user_id", "created_at"),
+        Index("ix_transactions_to_wallet_created", "to_wallet_id", "created_at"),
     )
 
     transaction_id: str = Field(sa_column=Column(String(36), primary_key=True))
     user_id: str = Field(sa_column=Column(String(64), nullable=False))
     wallet_id: str = Field(sa_column=Column(String(64), nullable=False))
     to_wallet_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # A TRANSFER's two parties as users see them: the receiver (who sees it as incoming) and both
+    # usernames (shown as the counterparty; never a wallet id or an email of the other side).
+    to_user_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    to_username: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    user_username: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
     type: str = Field(sa_column=Column(String(10), nullable=False))
     status: str = Field(sa_column=Column(String(10), nullable=False))

@@ -26,8 +26,8 @@ from shared.tokens import Principal
 from subgraphs.transactions import models
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.models import as_utc
+from subgraphs.transactions.service import RECEIVED_STATUSES, TransactionService, invoice_status
 from subgraphs.transactions.service import CreateTransactionInput as SagaInput
-from subgraphs.transactions.service import TransactionService, invoice_status
 
 MERCHANT_KEY_HEADER = "x-merchant-key"
 
@@ -58,6 +58,12 @@ class TransactionStatus(enum.Enum):
     FAILED = "FAILED"
     REJECTED = "REJECTED"
     REVERSED = "REVERSED"
+
+
+@strawberry.enum(description="Which way money went, seen from the caller: OUT of their wallet or IN.")
+class TransactionDirection(enum.Enum):
+    OUT = "OUT"
+    IN = "IN"
 
 
 @strawberry.enum(description="An invoice's state; an UNPAID invoice past expiresAt reads EXPIRED.")
@@ -152,9 +158,23 @@ def _notification_loader(info: Info) -> DataLoader[str, models.OutboxMessage | N
 
 
 def _may_see(viewer: Principal | None, row: models.Transaction) -> bool:
+    """Its sender, an admin or a service; and the receiver of a transfer that moved money."""
     if viewer is None:
         return False
-    return viewer.kind == "service" or viewer.is_admin or viewer.subject == row.user_id
+    if viewer.kind == "service" or viewer.is_admin or viewer.subject == row.user_id:
+        return True
+    return _received_by(viewer, row)
+
+
+def _received_by(viewer: Principal | None, row: models.Transaction) -> bool:
+    return (
+        viewer is not None
+        and viewer.kind == "user"
+        and row.type == models.TxType.TRANSFER.value
+        and row.to_user_id == viewer.subject
+        and row.user_id != viewer.subject
+        and row.status in RECEIVED_STATUSES
+    )
 
 
 @strawberry.federation.type(keys=["transactionId"], description="One createTransaction call and its outcome.")
@@ -173,6 +193,12 @@ class Transaction:
     reversal_reason: str | None
     created_at: datetime
     updated_at: datetime
+    direction: TransactionDirection = strawberry.field(
+        description="OUT: from the caller's wallet; IN: a transfer the caller received (walletId: theirs)"
+    )
+    counterparty: str | None = strawberry.field(
+        description="A transfer's other side, by username: the receiver (OUT) or the sender (IN)"
+    )
 
     @strawberry.field(description="The wallet debited or credited (resolved by the wallet subgraph).")
     def wallet(self) -> Wallet | None:
@@ -192,7 +218,28 @@ class Transaction:
         )
 
     @classmethod
-    def from_model(cls, row: models.Transaction) -> Transaction:
+    def from_model(cls, row: models.Transaction, viewer: Principal | None = None) -> Transaction:
+        """The transaction as `viewer` sees it: the receiver of a transfer sees it incoming, on
+        their own wallet, with the sender's username and nothing else of the sender's."""
+        if _received_by(viewer, row):
+            return cls(
+                transaction_id=strawberry.ID(row.transaction_id),
+                wallet_id=strawberry.ID(row.to_wallet_id or ""),
+                amount=row.amount,  # type: ignore[arg-type]
+                type=TransactionType(row.type),
+                status=TransactionStatus(row.status),
+                va_number=None,
+                to_wallet_id=None,
+                description=row.description,
+                idempotency_key=None,
+                flagged=False,
+                failure_reason=None,
+                reversal_reason=row.reversal_reason,
+                created_at=as_utc(row.created_at),
+                updated_at=as_utc(row.updated_at),
+                direction=TransactionDirection.IN,
+                counterparty=row.user_username,
+            )
         failure = (
             FailureReason(code=row.failure_code, message=row.failure_message or row.failure_code)
             if row.failure_code
@@ -213,15 +260,18 @@ class Transaction:
             reversal_reason=row.reversal_reason,
             created_at=as_utc(row.created_at),
             updated_at=as_utc(row.updated_at),
+            direction=TransactionDirection.OUT,
+            counterparty=row.to_username,
         )
 
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> Transaction | None:
         """For the router: the transaction for its owner, an admin or a service; else null."""
         row = await _transaction_loader(info).load(str(representation.get("transactionId", "")))
-        if row is None or not _may_see(await info.context.principal(), row):
+        viewer = await info.context.principal()
+        if row is None or not _may_see(viewer, row):
             return None
-        return cls.from_model(row)
+        return cls.from_model(row, viewer)
 
 
 def _transaction_loader(info: Info) -> DataLoader[str, models.Transaction | None]:
@@ -238,13 +288,32 @@ def _transaction_loader(info: Info) -> DataLoader[str, models.Transaction | None
     return loader
 
 
+@strawberry.type(description="The person a TRANSFER by username pays.")
+class Recipient:
+    username: str
+    display_name: str = strawberry.field(description="Masked, e.g. 'Na**** Uz*****'")
+    wallet_id: strawberry.ID = strawberry.field(description="The wallet that receives money sent to them")
+
+
+def _as_user(user_id: str) -> Principal:
+    """The perspective of `user_id` (User.transactions shows that user's side of each transfer)."""
+    return Principal(kind="user", subject=user_id, role="USER")
+
+
 @strawberry.federation.type(keys=["walletId"], description="A wallet (owned by the wallet subgraph).")
 class Wallet:
     wallet_id: strawberry.ID
 
-    @strawberry.field(description="The caller's transactions on this wallet, newest first (admins: all).")
+    @strawberry.field(
+        description="The caller's transactions on this wallet and the transfers it received, newest first "
+        "(admins: all)."
+    )
     async def transactions(
-        self, info: Info, first: int | None = 50, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 50,
+        after: str | None = None,
+        direction: TransactionDirection | None = None,
     ) -> list[Transaction]:
         viewer = await info.context.require_user()
         rows = await info.context.deps.service.list(
@@ -252,17 +321,25 @@ class Wallet:
             wallet_id=str(self.wallet_id),
             first=first,
             after=after,
+            direction=direction.value if direction else None,
         )
-        return [Transaction.from_model(row) for row in rows]
+        return [Transaction.from_model(row, viewer) for row in rows]
 
 
 @strawberry.federation.type(keys=["id"], description="A user (owned by the auth subgraph).")
 class User:
     id: strawberry.ID
 
-    @strawberry.field(description="This user's transactions, newest first; empty for other users.")
+    @strawberry.field(
+        description="This user's transactions and the transfers they received, newest first; "
+        "empty for other users."
+    )
     async def transactions(
-        self, info: Info, first: int | None = 50, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 50,
+        after: str | None = None,
+        direction: TransactionDirection | None = None,
     ) -> list[Transaction]:
         viewer = await info.context.principal()
         allowed = viewer is not None and (
@@ -270,8 +347,10 @@ class User:
         )
         if not allowed:
             return []
-        rows = await info.context.deps.service.list(user_id=str(self.id), first=first, after=after)
-        return [Transaction.from_model(row) for row in rows]
+        rows = await info.context.deps.service.list(
+            user_id=str(self.id), first=first, after=after, direction=direction.value if direction else None
+        )
+        return [Transaction.from_model(row, _as_user(str(self.id))) for row in rows]
 
 
 @strawberry.input(description="A deposit, a VA payment or a transfer from one of the caller's wallets.")
@@ -281,6 +360,10 @@ class CreateTransactionInput:
     type: TransactionType
     va_number: str | None = None
     to_wallet_id: strawberry.ID | None = None
+    to_username: str | None = strawberry.field(
+        default=None,
+        description="TRANSFER to a person: their username instead of toWalletId (see recipient)",
+    )
     description: str | None = None
     idempotency_key: str | None = strawberry.field(
         default=None, description="Same key + same input: the same transaction back"
@@ -312,6 +395,7 @@ class Query:
         status: TransactionStatus | None = None,
         first: int | None = 50,
         after: str | None = None,
+        direction: TransactionDirection | None = None,
     ) -> list[Transaction]:
         viewer = await info.context.require_user()
         rows = await info.context.deps.service.list(
@@ -320,8 +404,21 @@ class Query:
             status=models.TxStatus(status.value) if status else None,
             first=first,
             after=after,
+            direction=direction.value if direction else None,
         )
-        return [Transaction.from_model(row) for row in rows]
+        return [Transaction.from_model(row, viewer) for row in rows]
+
+    @strawberry.field(
+        description="Who gets money sent to this username: a masked name and their receiving wallet, to "
+        "confirm before a TRANSFER. NOT_FOUND alike for an unknown name and one who cannot receive."
+    )
+    async def recipient(self, info: Info, username: str) -> Recipient:
+        viewer = await info.context.require_user()
+        keys = (f"user:{viewer.subject}", f"client:{client_of(info)}")
+        found = await info.context.deps.service.recipients.by_username(username, throttle_keys=keys)
+        return Recipient(
+            username=found.username, display_name=found.display_name, wallet_id=strawberry.ID(found.wallet_id)
+        )
 
     @strawberry.field(description="One transaction of the caller (admins: any); NOT_FOUND otherwise.")
     async def transaction(self, info: Info, transaction_id: strawberry.ID) -> Transaction | None:
@@ -329,7 +426,7 @@ class Query:
         row = await info.context.deps.service.find(str(transaction_id))
         if row is None or not _may_see(viewer, row):
             raise not_found("Transaction not found")
-        return Transaction.from_model(row)
+        return Transaction.from_model(row, viewer)
 
     @strawberry.field(description="The bill behind a VA number, to see it before paying; null when unknown.")
     async def invoice(self, info: Info, va_number: str) -> Invoice | None:
@@ -375,9 +472,11 @@ class Mutation:
                 to_wallet_id=str(input.to_wallet_id) if input.to_wallet_id is not None else None,
                 description=input.description,
                 idempotency_key=input.idempotency_key,
+                to_username=input.to_username,
             ),
+            client=client_of(info),
         )
-        return Transaction.from_model(row)
+        return Transaction.from_model(row, viewer)
 
     @strawberry.mutation(
         name="generateInvoiceVA",

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ from shared.errors import AppError, ErrorCode, bad_input, not_found
 from shared.metrics import SAGA_OUTCOMES
 from shared.money import format_minor
 from shared.pagination import newest_first, older_than
+from shared.ratelimit import SlidingWindow
 from shared.tokens import Principal
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
@@ -54,6 +55,7 @@ from subgraphs.transactions.models import (
     as_utc,
     utcnow,
 )
+from subgraphs.transactions.recipients import Recipients
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ PAGE_MAX = 200
 DESCRIPTION_MAX = 255
 IDEMPOTENCY_KEY_MAX = 128
 ID_MAX = 64
+USERNAME_MAX = 64
 VA_MAX = 64
 CRASH_EXIT_CODE = 86
 
@@ -82,6 +85,7 @@ class CreateTransactionInput:
     to_wallet_id: str | None = None
     description: str | None = None
     idempotency_key: str | None = None
+    to_username: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:
         ("walletId", raw.wallet_id),
         ("vaNumber", raw.va_number),
         ("toWalletId", raw.to_wallet_id),
+        ("toUsername", raw.to_username),
         ("description", raw.description),
         ("idempotencyKey", raw.idempotency_key),
     ):
@@ -117,10 +122,13 @@ def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:
     wallet_id = _clean(raw.wallet_id)
     va = _clean(raw.va_number)
     to_wallet = _clean(raw.to_wallet_id)
+    to_username = _clean(raw.to_username)
     description = _clean(raw.description)
     key = _clean(raw.idempotency_key)
     if wallet_id is None or len(wallet_id) > ID_MAX:
         raise bad_input("walletId is required", field="walletId")
+    if raw.type is not TxType.TRANSFER and to_username is not None:
+        raise bad_input(f"A {raw.type.value} takes no toUsername", field="toUsername")
     if raw.type is TxType.DEPOSIT:
         if va is not None:
             raise bad_input("A DEPOSIT takes no vaNumber", field="vaNumber")
@@ -134,12 +142,14 @@ def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:
         if len(va) > VA_MAX:
             raise bad_input("vaNumber is too long", field="vaNumber")
     elif raw.type is TxType.TRANSFER:
-        if to_wallet is None:
-            raise bad_input("A TRANSFER needs toWalletId", field="toWalletId")
+        if (to_wallet is None) == (to_username is None):
+            raise bad_input("A TRANSFER needs exactly one of toWalletId and toUsername", field="toWalletId")
         if va is not None:
             raise bad_input("A TRANSFER takes no vaNumber", field="vaNumber")
-        if len(to_wallet) > ID_MAX:
+        if to_wallet is not None and len(to_wallet) > ID_MAX:
             raise bad_input("toWalletId is too long", field="toWalletId")
+        if to_username is not None and len(to_username) > USERNAME_MAX:
+            raise bad_input("toUsername is too long", field="toUsername")
         if to_wallet == wallet_id:
             raise bad_input("A TRANSFER needs two different wallets", field="toWalletId")
     if description is not None and len(description) > DESCRIPTION_MAX:
@@ -156,15 +166,18 @@ def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:
         to_wallet_id=to_wallet,
         description=description,
         idempotency_key=key,
+        to_username=to_username,
     )
 
 
 def request_hash(inp: CreateTransactionInput) -> str:
-    """What makes two calls with one idempotency key 'the same input'."""
-    canonical = json.dumps(
-        [inp.wallet_id, inp.amount, inp.type.value, inp.va_number, inp.to_wallet_id, inp.description],
-        separators=(",", ":"),
-    )
+    """What makes two calls with one idempotency key 'the same input'. (`toUsername` is appended
+    only when given, so the hashes of transactions recorded before it existed stay the same.)"""
+    fields: list[object] = [inp.wallet_id, inp.amount, inp.type.value, inp.va_number, inp.to_wallet_id]
+    fields.append(inp.description)
+    if inp.to_username is not None:
+        fields.append({"toUsername": inp.to_username})
+    canonical = json.dumps(fields, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -177,6 +190,39 @@ def invoice_status(invoice: Invoice, now: datetime | None = None) -> InvoiceStat
     if invoice.status == InvoiceStatus.UNPAID and as_utc(invoice.expires_at) <= (now or utcnow()):
         return InvoiceStatus.EXPIRED
     return InvoiceStatus(invoice.status)
+
+
+RECEIVED_STATUSES = (TxStatus.SUCCESS.value, TxStatus.REVERSED.value)
+
+
+def received_by(user_id: str) -> Any:
+    """SQL condition: a transfer to `user_id` from someone else that moved money."""
+    return and_(
+        Transaction.type == TxType.TRANSFER.value,
+        Transaction.to_user_id == user_id,
+        Transaction.user_id != user_id,
+        Transaction.status.in_(RECEIVED_STATUSES),
+    )
+
+
+def visibility(user_id: str | None, wallet_id: str | None, direction: str | None) -> Any:
+    """SQL condition for the transactions a list shows (see `TransactionService.list`)."""
+    sides = []
+    if direction in (None, "OUT"):
+        out = [] if user_id is None else [Transaction.user_id == user_id]
+        if wallet_id is not None:
+            out.append(Transaction.wallet_id == wallet_id)
+        sides.append(and_(true(), *out))
+    if direction in (None, "IN"):
+        incoming = [Transaction.type == TxType.TRANSFER.value, Transaction.status.in_(RECEIVED_STATUSES)]
+        if user_id is not None:
+            incoming.append(received_by(user_id))
+        if wallet_id is not None:
+            incoming.append(Transaction.to_wallet_id == wallet_id)
+        if user_id is None and wallet_id is None and direction is None:
+            return true()
+        sides.append(and_(*incoming))
+    return or_(*sides)
 
 
 def is_overdue(now: datetime, overdue_s: float) -> Any:
@@ -210,14 +256,21 @@ class TransactionService:
         self.clients = clients
         self.config = config
         self.on_outbox_written = on_outbox_written
+        self.recipients = Recipients(
+            clients, SlidingWindow(config.recipient_lookup_limit, config.recipient_lookup_window_s)
+        )
         self._inflight: set[str] = set()
         self._tasks: set[asyncio.Task[Transaction]] = set()
         self._waiters: dict[str, asyncio.Future[None]] = {}
 
     # ------------------------------------------------------------------------------ creating
 
-    async def create(self, principal: Principal, raw: CreateTransactionInput) -> Transaction:
-        """Run the saga for one createTransaction call; returns the transaction as it stands."""
+    async def create(
+        self, principal: Principal, raw: CreateTransactionInput, *, client: str | None = None
+    ) -> Transaction:
+        """Run the saga for one createTransaction call; returns the transaction as it stands.
+
+        `client`: the caller's address, one of the keys `toUsername` lookups are throttled by."""
         inp = normalise_input(raw)
         digest = request_hash(inp)
         user_id = principal.subject
@@ -225,12 +278,32 @@ class TransactionService:
             existing = await self._by_key(user_id, inp.idempotency_key)
             if existing is not None:
                 return await self._replay(existing, digest)
+        to_wallet_id, to_user_id, to_username = inp.to_wallet_id, None, None
+        if inp.type is TxType.TRANSFER:
+            # Before anything is recorded: who receives (a lookup failure moves and records nothing).
+            if inp.to_username is not None:
+                keys = (f"user:{user_id}", f"client:{client or 'unknown'}")
+                recipient = await self.recipients.by_username(inp.to_username, throttle_keys=keys)
+                to_wallet_id, to_user_id, to_username = (
+                    recipient.wallet_id,
+                    recipient.user_id,
+                    recipient.username,
+                )
+                if to_wallet_id == inp.wallet_id:
+                    raise bad_input("A TRANSFER needs two different wallets", field="toUsername")
+            else:
+                found = await self.recipients.owner_of_wallet(inp.to_wallet_id or "")
+                if found is not None:
+                    to_user_id, to_username = found
         now = utcnow()
         tx = Transaction(
             transaction_id=str(uuid.uuid4()),
             user_id=user_id,
             wallet_id=inp.wallet_id,
-            to_wallet_id=inp.to_wallet_id,
+            to_wallet_id=to_wallet_id,
+            to_user_id=to_user_id,
+            to_username=to_username,
+            user_username=principal.username,
             amount=inp.amount,
             type=inp.type.value,
             status=TxStatus.PENDING.value,
@@ -438,8 +511,9 @@ class TransactionService:
             # Another transaction claimed this VA between our check and our insert.
             return Failure(ErrorCode.VA_ALREADY_PAID, "This VA is already paid")
 
-    async def _move_money(self, tx: Transaction) -> None:
-        """The wallet call of this transaction type; idempotent by the transaction id."""
+    async def _move_money(self, tx: Transaction) -> str | None:
+        """The wallet call of this transaction type; idempotent by the transaction id. Returns a
+        transfer's receiver (the owner of the credited wallet, as the wallet says)."""
         wallet = self.clients.wallet
         if tx.type == TxType.DEPOSIT:
             await wallet.topup(
@@ -450,18 +524,20 @@ class TransactionService:
                 transaction_id=tx.transaction_id, user_id=tx.user_id, wallet_id=tx.wallet_id, amount=tx.amount
             )
         else:
-            await wallet.transfer(
+            moved = await wallet.transfer(
                 transaction_id=tx.transaction_id,
                 user_id=tx.user_id,
                 from_wallet_id=tx.wallet_id,
                 to_wallet_id=tx.to_wallet_id or "",
                 amount=tx.amount,
             )
+            return moved.credit.owner_id
+        return None
 
     async def _debit_and_settle(self, tx: Transaction) -> Transaction:
         tx_id = tx.transaction_id
         try:
-            await self._move_money(tx)
+            receiver = await self._move_money(tx)
         except AppError as exc:
             if exc.code in AMBIGUOUS_CODES:
                 # Money may have moved: stay PENDING, say why, let recovery settle it from the ledger.
@@ -475,7 +551,9 @@ class TransactionService:
             # Fault-injection hook for tests (TRANSACTIONS_CRASH_AFTER_DEBIT): die like a crash would.
             log.error("TRANSACTIONS_CRASH_AFTER_DEBIT set: exiting after the wallet call of %s", tx_id)
             os._exit(CRASH_EXIT_CODE)
-        return await self._finish(tx_id, TxStatus.SUCCESS, None, expect=(SagaStep.DEBITING,))
+        return await self._finish(
+            tx_id, TxStatus.SUCCESS, None, expect=(SagaStep.DEBITING,), receiver=receiver
+        )
 
     async def _note_unavailable(self, tx_id: str, exc: AppError) -> Transaction:
         def work(session: Session) -> Transaction:
@@ -502,8 +580,10 @@ class TransactionService:
         *,
         expect: Sequence[SagaStep],
         fraud_status: str | None = None,
+        receiver: str | None = None,
     ) -> Transaction:
-        """Record a final status with its outbox rows in one local transaction (compare-and-set)."""
+        """Record a final status with its outbox rows in one local transaction (compare-and-set).
+        `receiver`: a transfer's receiver as the wallet reported it (kept when not known before)."""
 
         def work(session: Session) -> tuple[Transaction, bool]:
             """The row as it stands, and whether this call settled it (and wrote outbox rows)."""
@@ -517,6 +597,8 @@ class TransactionService:
             row.failure_message = failure.message[:DESCRIPTION_MAX] if failure else None
             if fraud_status is not None:
                 row.fraud_status = fraud_status
+            if receiver is not None and row.to_user_id is None:
+                row.to_user_id = receiver
             row.updated_at = now
             row.settled_at = now
             if row.type == TxType.PAYMENT and row.va_number:
@@ -553,8 +635,24 @@ class TransactionService:
             "status": status.value,
             "vaNumber": row.va_number,
             "occurredAt": now.isoformat(),
+            "direction": "OUT",
+            "counterparty": row.to_username,
         }
         session.add(self._message(row.transaction_id, OutboxKind.HISTORY, f"{status.value}", history, now))
+        receiver = row.to_user_id if row.type == TxType.TRANSFER else None
+        if receiver and receiver != row.user_id and status in (TxStatus.SUCCESS, TxStatus.REVERSED):
+            # The receiver's own audit entry: money came in (or, reversed, went back out). A transfer
+            # between one's own wallets stays one (outgoing) entry.
+            incoming = {
+                **history,
+                "userId": row.to_user_id,
+                "walletId": row.to_wallet_id,
+                "direction": "IN",
+                "counterparty": row.user_username,
+            }
+            session.add(
+                self._message(row.transaction_id, OutboxKind.HISTORY, f"{status.value}:IN", incoming, now)
+            )
         if (
             status is TxStatus.SUCCESS
             and row.type == TxType.PAYMENT
@@ -807,18 +905,22 @@ class TransactionService:
         status: TxStatus | None = None,
         first: int | None = None,
         after: str | None = None,
+        direction: str | None = None,
     ) -> list[Transaction]:
-        """Newest first; `after` is the id of the last item of the previous page."""
+        """Newest first; `after` is the id of the last item of the previous page.
+
+        With `user_id`: that user's own transactions (OUT) and the transfers they received (IN: a
+        TRANSFER to them that moved money, SUCCESS or REVERSED); `direction` picks one side. With
+        `wallet_id`: those that left that wallet and the transfers it received."""
         size = _page_size(first)
         if has_nul(after):
             raise bad_input("Unknown cursor in after", field="after")
+        if direction is not None and direction not in ("IN", "OUT"):
+            raise bad_input("direction must be IN or OUT", field="direction")
         if size == 0 or has_nul(user_id, wallet_id):
             return []
-        query = select(Transaction)
-        if user_id is not None:
-            query = query.where(Transaction.user_id == user_id)
-        if wallet_id is not None:
-            query = query.where(Transaction.wallet_id == wallet_id)
+        visible = visibility(user_id, wallet_id, direction)
+        query = select(Transaction).where(visible)
         if type is not None:
             query = query.where(Transaction.type == type.value)
         if status is not None:
@@ -827,16 +929,15 @@ class TransactionService:
         def work(session: Session) -> list[Transaction]:
             page = query
             if after:
-                anchor = session.get(Transaction, after)
-                if anchor is None or (user_id is not None and anchor.user_id != user_id):
+                anchor = session.execute(
+                    select(Transaction.created_at, Transaction.transaction_id).where(
+                        Transaction.transaction_id == after, visible
+                    )
+                ).first()
+                if anchor is None:
                     raise bad_input("Unknown cursor in after", field="after")
                 page = page.where(
-                    older_than(
-                        Transaction.created_at,
-                        Transaction.transaction_id,
-                        anchor.created_at,
-                        anchor.transaction_id,
-                    )
+                    older_than(Transaction.created_at, Transaction.transaction_id, anchor[0], anchor[1])
                 )
             page = page.order_by(*newest_first(Transaction.created_at, Transaction.transaction_id))
             page = page.limit(size)

@@ -207,6 +207,8 @@ class OutboxWorker:
                 status=str(payload["status"]),
                 va_number=payload.get("vaNumber"),  # type: ignore[arg-type]
                 occurred_at=datetime.fromisoformat(str(payload["occurredAt"])),
+                direction=str(payload.get("direction") or "OUT"),
+                counterparty=payload.get("counterparty"),  # type: ignore[arg-type]
             )
             return
         if kind == OutboxKind.MARKETPLACE:

@@ -121,10 +121,25 @@ class Wallet:
 
     @strawberry.field(description="The wallet's statement, newest first; `after` is an entry id.")
     async def entries(
-        self, info: WalletInfo, first: int = PAGE_DEFAULT, after: str | None = None
+        self,
+        info: WalletInfo,
+        first: int = PAGE_DEFAULT,
+        after: str | None = None,
+        direction: Annotated[
+            str | None, strawberry.argument(description="CREDIT (money in) or DEBIT (money out) only")
+        ] = None,
     ) -> list[LedgerEntry]:
-        records = await info.context.deps.service.entries_of(str(self.wallet_id), first=first, after=after)
+        records = await info.context.deps.service.entries_of(
+            str(self.wallet_id), first=first, after=after, direction=direction
+        )
         return [LedgerEntry.of(record) for record in records]
+
+
+@strawberry.federation.type(inaccessible=True, description="Who owns a wallet (for services).")
+class WalletOwner:
+    wallet_id: strawberry.ID
+    owner_id: strawberry.ID
+    status: WalletStatus
 
 
 @strawberry.federation.type(inaccessible=True, description="What one transaction id did to one wallet.")
@@ -135,6 +150,9 @@ class LedgerResult:
     amount: Money
     balance_after: Money
     replayed: bool
+    owner_id: strawberry.ID | None = strawberry.field(
+        description="The wallet's owner (null on a replay of a movement recorded before owners were kept)"
+    )
 
     @classmethod
     def of(cls, move: LedgerMove) -> LedgerResult:
@@ -145,6 +163,7 @@ class LedgerResult:
             amount=move.amount,  # type: ignore[arg-type]
             balance_after=move.balance_after,  # type: ignore[arg-type]
             replayed=move.replayed,
+            owner_id=strawberry.ID(move.owner_id) if move.owner_id else None,
         )
 
 
@@ -211,6 +230,30 @@ class Query:
     async def wallet(self, info: WalletInfo, wallet_id: WalletIdArg) -> Wallet | None:
         user = await info.context.require_user()
         return Wallet.of(await info.context.deps.service.get_wallet(user, str(wallet_id)))
+
+    @strawberry.federation.field(
+        inaccessible=True, description="Who owns a wallet; null when there is none; scope wallet:read."
+    )
+    async def wallet_owner(self, info: WalletInfo, wallet_id: strawberry.ID) -> WalletOwner | None:
+        await info.context.require_service("wallet:read")
+        record = await info.context.deps.service.find_wallet(str(wallet_id))
+        if record is None:
+            return None
+        return WalletOwner(
+            wallet_id=strawberry.ID(record.wallet_id),
+            owner_id=strawberry.ID(record.owner_id),
+            status=WalletStatus(record.status.value),
+        )
+
+    @strawberry.federation.field(
+        inaccessible=True,
+        description="The wallet that receives money sent to a user by name (their oldest ACTIVE one); "
+        "scope wallet:read.",
+    )
+    async def default_wallet_of(self, info: WalletInfo, user_id: strawberry.ID) -> strawberry.ID | None:
+        await info.context.require_service("wallet:read")
+        found = await info.context.deps.service.default_wallet_of(str(user_id))
+        return strawberry.ID(found) if found else None
 
     @strawberry.federation.field(
         inaccessible=True, description="What a transaction id moved; scope wallet:read."

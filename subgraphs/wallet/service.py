@@ -110,6 +110,7 @@ class LedgerMove:
     amount: int
     balance_after: int
     replayed: bool = False
+    owner_id: str | None = None  # the wallet's owner (None on replays recorded before it was kept)
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ def _move_to_json(move: LedgerMove) -> dict[str, Any]:
         "direction": move.direction.value,
         "amount": move.amount,
         "balance_after": move.balance_after,
+        "owner_id": move.owner_id,
     }
 
 
@@ -239,6 +241,7 @@ def _moves_from_json(transaction_id: str, text: str) -> list[LedgerMove]:
             amount=int(item["amount"]),
             balance_after=int(item["balance_after"]),
             replayed=True,
+            owner_id=item.get("owner_id"),
         )
         for item in json.loads(text)
     ]
@@ -330,11 +333,23 @@ class WalletService:
         return [_wallet_from_row(row) for row in rows]
 
     async def find_wallet(self, wallet_id: str) -> WalletRecord | None:
-        if has_nul(wallet_id):
+        if has_nul(wallet_id) or len(wallet_id) > 64:
             return None
         query = select(wallets_t).where(wallets_t.c.wallet_id == wallet_id)
         row = await self.db.read(lambda session: session.execute(query).first())
         return _wallet_from_row(row) if row else None
+
+    async def default_wallet_of(self, user_id: str) -> str | None:
+        """The wallet that receives money sent to a user by name: their oldest ACTIVE wallet."""
+        if has_nul(user_id) or len(user_id) > 64:
+            return None
+        query = (
+            select(wallets_t.c.wallet_id)
+            .where(wallets_t.c.owner_id == user_id, wallets_t.c.status == WalletStatus.ACTIVE.value)
+            .order_by(wallets_t.c.created_at, wallets_t.c.wallet_id)
+            .limit(1)
+        )
+        return await self.db.read(lambda session: session.execute(query).scalar())
 
     async def wallet_visible_to(self, viewer: Principal | None, wallet_id: str) -> WalletRecord | None:
         """The wallet if `viewer` may see it (its owner, an admin or a service), else None."""
@@ -409,15 +424,25 @@ class WalletService:
         return _wallet_from_row(row)
 
     async def entries_of(
-        self, wallet_id: str, *, first: int = PAGE_DEFAULT, after: str | None = None
+        self,
+        wallet_id: str,
+        *,
+        first: int = PAGE_DEFAULT,
+        after: str | None = None,
+        direction: str | None = None,
     ) -> list[EntryRecord]:
-        """A wallet's statement, newest first; `after` is the entry id of the previous page's last item."""
+        """A wallet's statement, newest first; `after` is the entry id of the previous page's last item;
+        `direction` (CREDIT or DEBIT) keeps one side."""
         _check_page(first)
         if has_nul(after):
             raise bad_input("Unknown cursor 'after'")
+        if direction is not None and direction not in (Direction.CREDIT.value, Direction.DEBIT.value):
+            raise bad_input("direction must be CREDIT or DEBIT", field="direction")
         if has_nul(wallet_id):
             return []
         query = select(entries_t).where(entries_t.c.wallet_id == wallet_id)
+        if direction is not None:
+            query = query.where(entries_t.c.direction == direction)
         rows = await self.db.read(
             lambda session: _newest_first_page(
                 session, query, entries_t.c.entry_id, entries_t.c.wallet_id == wallet_id, first, after
@@ -676,7 +701,9 @@ class WalletService:
                 "created_at": now,
             },
         )
-        return LedgerMove(transaction_id, wallet.wallet_id, direction, amount, balance_after)
+        return LedgerMove(
+            transaction_id, wallet.wallet_id, direction, amount, balance_after, owner_id=wallet.owner_id
+        )
 
     @staticmethod
     def _record(

@@ -99,7 +99,9 @@ async def test_an_undeliverable_notice_goes_dead_and_an_admin_can_retry_it(
         admin = user_token(str(uuid.uuid4()), role="ADMIN")
         assert error_code(await api.call(OUTBOX, {"s": "DEAD"}, user.token)) == "FORBIDDEN"
         messages = (await api.data(OUTBOX, {"s": "DEAD"}, admin))["outboxMessages"]
-        [message] = [m for m in messages if m["transactionId"] == paid["transactionId"]]
+        [message] = [
+            m for m in messages if m["transactionId"] == paid["transactionId"] and m["kind"] == "MARKETPLACE"
+        ]
         assert message["kind"] == "MARKETPLACE" and message["attempts"] >= 1
         assert error_code(await api.call(RETRY, {"id": message["id"]}, user.token)) == "FORBIDDEN"
         marketplace.notices_down = False

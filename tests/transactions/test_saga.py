@@ -183,7 +183,8 @@ async def test_my_transactions_lists_newest_first_with_filters_and_pages(tx: TxA
     other = await stack.new_user()
     other_wallet = await stack.new_wallet(other)
     made = [await tx.create(user, walletId=wallet, amount=100 + i, type="DEPOSIT") for i in range(3)]
-    await tx.create(user, walletId=wallet, amount=5, type="TRANSFER", toWalletId=other_wallet)
+    sent = await tx.create(user, walletId=wallet, amount=5, type="TRANSFER", toWalletId=other_wallet)
+    assert sent["status"] == "SUCCESS", sent
     listed = (await tx.data("{ myTransactions { transactionId type } }", token=user.token))["myTransactions"]
     assert [t["type"] for t in listed] == ["TRANSFER", "DEPOSIT", "DEPOSIT", "DEPOSIT", "DEPOSIT"]
     query = """query($after: String) { myTransactions(type: DEPOSIT, first: 2, after: $after) {
@@ -195,7 +196,9 @@ async def test_my_transactions_lists_newest_first_with_filters_and_pages(tx: TxA
     assert len(page2) == 2  # and the funding deposit
     none = await tx.data("{ myTransactions(status: FAILED) { transactionId } }", token=user.token)
     assert none["myTransactions"] == []
-    assert (await tx.data("{ myTransactions { transactionId } }", token=other.token))["myTransactions"] == []
+    # the receiver lists the transfer as incoming, and nothing of the sender's own
+    theirs = (await tx.data("{ myTransactions { type direction } }", token=other.token))["myTransactions"]
+    assert theirs == [{"type": "TRANSFER", "direction": "IN"}]
 
 
 async def test_wallet_and_user_entities_show_only_the_callers_transactions(tx: TxApi, stack: Stack) -> None:

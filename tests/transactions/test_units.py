@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
-from shared.errors import AppError
+from shared.errors import AppError, ErrorCode
+from shared.ratelimit import SlidingWindow
 from subgraphs.transactions.models import TxType
+from subgraphs.transactions.recipients import Recipients, mask_name
 from subgraphs.transactions.service import (
     CreateTransactionInput,
     new_va_number,
@@ -52,3 +56,88 @@ def test_overlong_texts_are_bad_user_input(field: str) -> None:
     with pytest.raises(AppError) as caught:
         normalise_input(raw)
     assert caught.value.code == "BAD_USER_INPUT"
+
+
+class _FakeAuth:
+    def __init__(self, users: dict[str, tuple[str, str]]) -> None:
+        self.users = users  # username -> (id, fullname)
+        self.calls = 0
+
+    async def lookup(self, *, username: str | None = None, user_id: str | None = None):  # noqa: ANN201
+        from subgraphs.transactions.clients import UserLookup
+
+        self.calls += 1
+        found = self.users.get(username or "")
+        return UserLookup(found[0], username or "", found[1]) if found else None
+
+
+class _FakeWallet:
+    def __init__(self, defaults: dict[str, str]) -> None:
+        self.defaults = defaults  # user id -> wallet id
+
+    async def default_wallet_of(self, user_id: str) -> str | None:
+        return self.defaults.get(user_id)
+
+
+def _recipients(limit: int = 30) -> tuple[Recipients, _FakeAuth]:
+    auth = _FakeAuth({"bob": ("u-bob", "Bob Marley"), "nowallet": ("u-nw", "No Wallet")})
+    clients = SimpleNamespace(auth=auth, wallet=_FakeWallet({"u-bob": "w-bob"}))
+    return Recipients(clients, SlidingWindow(limit, 60.0)), auth  # type: ignore[arg-type]
+
+
+def test_a_display_name_is_masked_word_by_word() -> None:
+    assert mask_name("Naruto Uzumaki") == "Na**** Uz*****"
+    assert mask_name("Ali bin Abu") == "A** b** A**"
+    assert mask_name("  ") == "*"
+
+
+async def test_a_recipient_by_username_gives_the_masked_name_and_the_receiving_wallet() -> None:
+    recipients, _ = _recipients()
+    found = await recipients.by_username(" bob ", throttle_keys=("user:a",))
+    assert (found.user_id, found.username, found.display_name, found.wallet_id) == (
+        "u-bob", "bob", "B** Ma****", "w-bob",
+    )  # fmt: skip
+
+
+async def test_an_unknown_name_and_a_user_who_cannot_receive_get_the_same_answer() -> None:
+    recipients, _ = _recipients()
+    answers = []
+    for name in ("nobody", "nowallet", "x" * 65, "bo\x00b"):
+        with pytest.raises(AppError) as caught:
+            await recipients.by_username(name, throttle_keys=("user:a",))
+        answers.append((caught.value.code, caught.value.message))
+    assert len(set(answers)) == 1 and answers[0][0] == ErrorCode.NOT_FOUND
+
+
+async def test_recipient_lookups_are_throttled_per_user_and_per_client() -> None:
+    recipients, auth = _recipients(limit=3)
+    for _ in range(3):
+        await recipients.by_username("bob", throttle_keys=("user:a", "client:1.2.3.4"))
+    with pytest.raises(AppError) as caught:
+        await recipients.by_username("bob", throttle_keys=("user:b", "client:1.2.3.4"))  # same client
+    assert caught.value.code == ErrorCode.RATE_LIMITED
+    with pytest.raises(AppError):
+        await recipients.by_username("bob", throttle_keys=("user:a", "client:5.6.7.8"))  # same user
+    assert auth.calls == 3  # a refused lookup asks nobody
+    await recipients.by_username("bob", throttle_keys=("user:c", "client:9.9.9.9"))
+
+
+def test_a_transfer_takes_exactly_one_of_to_wallet_id_and_to_username() -> None:
+    both = CreateTransactionInput(
+        wallet_id="w1", amount=100, type=TxType.TRANSFER, to_wallet_id="w2", to_username="bob"
+    )
+    neither = CreateTransactionInput(wallet_id="w1", amount=100, type=TxType.TRANSFER)
+    for raw in (both, neither):
+        with pytest.raises(AppError) as caught:
+            normalise_input(raw)
+        assert caught.value.code == ErrorCode.BAD_USER_INPUT
+    deposit = CreateTransactionInput(wallet_id="w1", amount=100, type=TxType.DEPOSIT, to_username="bob")
+    with pytest.raises(AppError) as caught:
+        normalise_input(deposit)
+    assert caught.value.details.get("field") == "toUsername"
+    assert (
+        normalise_input(
+            CreateTransactionInput(wallet_id="w1", amount=1, type=TxType.TRANSFER, to_username=" bob ")
+        ).to_username
+        == "bob"
+    )

@@ -18,7 +18,7 @@ mutation Create($name: String!) {
 """
 MY_WALLETS = "query { myWallets { walletId walletName balance status } }"
 WALLET = "query W($id: ID!) { wallet(walletId: $id) { walletId walletName balance status } }"
-LEDGER_FIELDS = "transactionId walletId direction amount balanceAfter replayed"
+LEDGER_FIELDS = "transactionId walletId direction amount balanceAfter replayed ownerId"
 TOPUP = f"mutation T($input: LedgerInput!) {{ topupWallet(input: $input) {{ {LEDGER_FIELDS} }} }}"
 DEDUCT = f"mutation D($input: LedgerInput!) {{ deductWallet(input: $input) {{ {LEDGER_FIELDS} }} }}"
 TRANSFER = f"""
