@@ -119,7 +119,10 @@ class Wallet:
     def owner(self) -> User | None:
         return User(id=strawberry.ID(self.owner_id))
 
-    @strawberry.field(description="The wallet's statement, newest first; `after` is an entry id.")
+    @strawberry.field(
+        description="The wallet's statement, newest first; `after` is an entry id of this wallet; "
+        "`direction` CREDIT or DEBIT keeps one side."
+    )
     async def entries(
         self,
         info: WalletInfo,
@@ -150,9 +153,7 @@ class LedgerResult:
     amount: Money
     balance_after: Money
     replayed: bool
-    owner_id: strawberry.ID | None = strawberry.field(
-        description="The wallet's owner (null on a replay of a movement recorded before owners were kept)"
-    )
+    owner_id: strawberry.ID = strawberry.field(description="The owner (user id) of the wallet.")
 
     @classmethod
     def of(cls, move: LedgerMove) -> LedgerResult:
@@ -163,7 +164,7 @@ class LedgerResult:
             amount=move.amount,  # type: ignore[arg-type]
             balance_after=move.balance_after,  # type: ignore[arg-type]
             replayed=move.replayed,
-            owner_id=strawberry.ID(move.owner_id) if move.owner_id else None,
+            owner_id=strawberry.ID(move.owner_id),
         )
 
 
@@ -236,7 +237,7 @@ class Query:
     )
     async def wallet_owner(self, info: WalletInfo, wallet_id: strawberry.ID) -> WalletOwner | None:
         await info.context.require_service("wallet:read")
-        record = await info.context.deps.service.find_wallet(str(wallet_id))
+        record = await info.context.deps.service.wallet_owner(str(wallet_id))
         if record is None:
             return None
         return WalletOwner(

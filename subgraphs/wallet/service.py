@@ -20,7 +20,7 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -56,6 +56,8 @@ entries_t = LedgerEntry.__table__  # type: ignore[attr-defined]
 operations_t = WalletOperation.__table__  # type: ignore[attr-defined]
 
 WALLET_NAME_MAX_CHARS = 50
+WALLET_ID_MAX_CHARS = 36  # wallets.wallet_id is VARCHAR(36): a longer id names no wallet
+OWNER_ID_MAX_CHARS = 64  # wallets.owner_id is VARCHAR(64)
 TRANSACTION_ID_MAX_CHARS = 128
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
@@ -101,16 +103,26 @@ class EntryRecord:
 
 
 @dataclass(frozen=True)
+class WalletOwnerRecord:
+    """Who owns a wallet and its status (the contract's `WalletOwner`, for services)."""
+
+    wallet_id: str
+    owner_id: str
+    status: WalletStatus
+
+
+@dataclass(frozen=True)
 class LedgerMove:
-    """What one transaction id did to one wallet (the contract's `LedgerResult`)."""
+    """What one transaction id did to one wallet (the contract's `LedgerResult`); `owner_id` is the
+    owner of that wallet, so a caller learns who paid or received without another look-up."""
 
     transaction_id: str
     wallet_id: str
+    owner_id: str
     direction: Direction
     amount: int
     balance_after: int
     replayed: bool = False
-    owner_id: str | None = None  # the wallet's owner (None on replays recorded before it was kept)
 
 
 @dataclass(frozen=True)
@@ -219,6 +231,16 @@ _RECEIVE = _MOVE.values(
     ),
 )
 _ADD_ENTRY = insert(entries_t)
+# The look-ups a transfer to a person makes first: who owns a wallet, where money sent by name lands.
+_WALLET_OWNER = select(wallets_t.c.wallet_id, wallets_t.c.owner_id, wallets_t.c.status).where(
+    wallets_t.c.wallet_id == bindparam("b_wallet")
+)
+_DEFAULT_WALLET = (
+    select(wallets_t.c.wallet_id)
+    .where(wallets_t.c.owner_id == bindparam("b_owner"), wallets_t.c.status == WalletStatus.ACTIVE.value)
+    .order_by(wallets_t.c.created_at, wallets_t.c.wallet_id)
+    .limit(1)
+)
 _ADD_OPERATION = insert(operations_t)
 
 
@@ -232,16 +254,18 @@ def _move_to_json(move: LedgerMove) -> dict[str, Any]:
     }
 
 
-def _moves_from_json(transaction_id: str, text: str) -> list[LedgerMove]:
+def _moves_from_json(transaction_id: str, text: str, owners: Mapping[str, str]) -> list[LedgerMove]:
+    """The recorded moves of a replay. A record written before owners were kept takes the owner from
+    `owners`, the wallets the replay locked (exactly those the original moved; an owner never changes)."""
     return [
         LedgerMove(
             transaction_id=transaction_id,
             wallet_id=item["wallet_id"],
+            owner_id=item.get("owner_id") or owners[item["wallet_id"]],
             direction=Direction(item["direction"]),
             amount=int(item["amount"]),
             balance_after=int(item["balance_after"]),
             replayed=True,
-            owner_id=item.get("owner_id"),
         )
         for item in json.loads(text)
     ]
@@ -339,17 +363,24 @@ class WalletService:
         row = await self.db.read(lambda session: session.execute(query).first())
         return _wallet_from_row(row) if row else None
 
-    async def default_wallet_of(self, user_id: str) -> str | None:
-        """The wallet that receives money sent to a user by name: their oldest ACTIVE wallet."""
-        if has_nul(user_id) or len(user_id) > 64:
+    async def wallet_owner(self, wallet_id: str) -> WalletOwnerRecord | None:
+        """Who owns the wallet, and its status; None when there is no such wallet (an id that no
+        wallet can have, with a NUL character or too long, included)."""
+        if has_nul(wallet_id) or len(wallet_id) > WALLET_ID_MAX_CHARS:
             return None
-        query = (
-            select(wallets_t.c.wallet_id)
-            .where(wallets_t.c.owner_id == user_id, wallets_t.c.status == WalletStatus.ACTIVE.value)
-            .order_by(wallets_t.c.created_at, wallets_t.c.wallet_id)
-            .limit(1)
+        row = await self.db.read(
+            lambda session: session.execute(_WALLET_OWNER, {"b_wallet": wallet_id}).first()
         )
-        return await self.db.read(lambda session: session.execute(query).scalar())
+        return WalletOwnerRecord(row.wallet_id, row.owner_id, WalletStatus(row.status)) if row else None
+
+    async def default_wallet_of(self, user_id: str) -> str | None:
+        """The wallet that receives money sent to a user by name: their oldest ACTIVE wallet (by
+        created_at, then wallet_id); None when they have none (FROZEN and CLOSED ones don't count)."""
+        if has_nul(user_id) or len(user_id) > OWNER_ID_MAX_CHARS:
+            return None
+        return await self.db.read(
+            lambda session: session.execute(_DEFAULT_WALLET, {"b_owner": user_id}).scalar()
+        )
 
     async def wallet_visible_to(self, viewer: Principal | None, wallet_id: str) -> WalletRecord | None:
         """The wallet if `viewer` may see it (its owner, an admin or a service), else None."""
@@ -431,8 +462,8 @@ class WalletService:
         after: str | None = None,
         direction: str | None = None,
     ) -> list[EntryRecord]:
-        """A wallet's statement, newest first; `after` is the entry id of the previous page's last item;
-        `direction` (CREDIT or DEBIT) keeps one side."""
+        """A wallet's statement, newest first; `after` is the entry id of the previous page's last item
+        (any entry of this wallet); `direction` (CREDIT or DEBIT) keeps one side."""
         _check_page(first)
         if has_nul(after):
             raise bad_input("Unknown cursor 'after'")
@@ -473,7 +504,7 @@ class WalletService:
         def work(session: Session) -> LedgerMove:
             now = utcnow()
             locked = self._lock(session, [wallet_id])
-            replay = self._replay(session, transaction_id, request)
+            replay = self._replay(session, transaction_id, request, locked)
             if replay is not None:
                 return replay[0]
             wallet = self._require_movable(locked.get(wallet_id), user_id)
@@ -493,7 +524,7 @@ class WalletService:
         def work(session: Session) -> LedgerMove:
             now = utcnow()
             locked = self._lock(session, [wallet_id])
-            replay = self._replay(session, transaction_id, request)
+            replay = self._replay(session, transaction_id, request, locked)
             if replay is not None:
                 return replay[0]
             wallet = self._require_movable(locked.get(wallet_id), user_id)
@@ -523,7 +554,7 @@ class WalletService:
         def work(session: Session) -> TransferMove:
             now = utcnow()
             locked = self._lock(session, [from_wallet_id, to_wallet_id])
-            replay = self._replay(session, transaction_id, request)
+            replay = self._replay(session, transaction_id, request, locked)
             if replay is not None:
                 return _transfer_of(transaction_id, replay, replayed=True)
             source = self._require_movable(locked.get(from_wallet_id), user_id)
@@ -565,7 +596,7 @@ class WalletService:
                 ).all()
             ]
             locked = self._lock(session, [entry.wallet_id for entry in originals])
-            replay = self._replay(session, reversal_id, request)
+            replay = self._replay(session, reversal_id, request, locked)
             if replay is not None:
                 return replay
             if not originals:
@@ -610,8 +641,12 @@ class WalletService:
                 found[wallet_id] = _wallet_from_row(row)
         return found
 
-    def _replay(self, session: Session, transaction_id: str, request: _Request) -> list[LedgerMove] | None:
-        """The original moves of a replay; None if the id is new; IDEMPOTENCY_KEY_REUSED on other input."""
+    def _replay(
+        self, session: Session, transaction_id: str, request: _Request, locked: Mapping[str, WalletRecord]
+    ) -> list[LedgerMove] | None:
+        """The original moves of a replay; None if the id is new; IDEMPOTENCY_KEY_REUSED on other input.
+
+        `locked`: the wallets this unit of work locked, i.e. those the original moved."""
         row = session.execute(_FIND_OPERATION, {"b_tx": transaction_id}).first()
         if row is None:
             return None
@@ -629,7 +664,8 @@ class WalletService:
                 "This transaction id was already used for a different operation",
                 transactionId=transaction_id,
             )
-        return _moves_from_json(transaction_id, row.result)
+        owners = {wallet_id: wallet.owner_id for wallet_id, wallet in locked.items()}
+        return _moves_from_json(transaction_id, row.result, owners)
 
     def _require_movable(
         self, wallet: WalletRecord | None, owner_id: str | None, side: str = ""
@@ -701,9 +737,7 @@ class WalletService:
                 "created_at": now,
             },
         )
-        return LedgerMove(
-            transaction_id, wallet.wallet_id, direction, amount, balance_after, owner_id=wallet.owner_id
-        )
+        return LedgerMove(transaction_id, wallet.wallet_id, wallet.owner_id, direction, amount, balance_after)
 
     @staticmethod
     def _record(
