@@ -15,7 +15,7 @@ from shared.migrations import upgrade_to_head_sync
 from shared.tokens import Principal
 from subgraphs.wallet.app import MIGRATIONS_DIR
 from subgraphs.wallet.config import WalletSettings
-from subgraphs.wallet.models import Direction
+from subgraphs.wallet.models import Direction, WalletStatus
 from subgraphs.wallet.reconcile import reconcile
 from subgraphs.wallet.service import WalletService
 from tests.wallet.helpers import new_id
@@ -166,3 +166,27 @@ async def test_a_nul_character_in_any_text_is_a_clear_error_not_a_database_failu
     await expect_code(ErrorCode.NOT_FOUND, pg_service.close_wallet(admin, "\x00"))
     await expect_code(ErrorCode.NOT_FOUND, pg_service.set_frozen("\x00", True))
     assert (await pg_service.find_wallet(wallet_id)).balance == 0
+
+
+async def test_owner_lookups_and_the_direction_filter_work_on_postgres(pg_service: WalletService) -> None:
+    owner = new_id()
+    older = (await pg_service.create_wallet(owner, "A")).wallet_id
+    newer = (await pg_service.create_wallet(owner, "B")).wallet_id
+    await pg_service.topup(transaction_id=new_id(), user_id=owner, wallet_id=older, amount=9)
+    move = await pg_service.transfer(
+        transaction_id=new_id(), user_id=owner, from_wallet_id=older, to_wallet_id=newer, amount=4
+    )
+
+    assert (move.debit.owner_id, move.credit.owner_id) == (owner, owner)
+    owned = await pg_service.wallet_owner(newer)
+    assert (owned.wallet_id, owned.owner_id, owned.status) == (newer, owner, WalletStatus.ACTIVE)
+    assert await pg_service.default_wallet_of(owner) == older
+    await pg_service.set_frozen(older, True)
+    assert await pg_service.default_wallet_of(owner) == newer
+    assert [e.direction for e in await pg_service.entries_of(older, direction="DEBIT")] == [Direction.DEBIT]
+    assert [e.amount for e in await pg_service.entries_of(older, direction="CREDIT")] == [9]
+    for impossible in ("\x00", f"{newer}\x00", "x" * 37, "x" * 10_000):
+        assert await pg_service.wallet_owner(impossible) is None
+    for impossible in ("\x00", f"{owner}\x00", "x" * 65, "x" * 10_000):
+        assert await pg_service.default_wallet_of(impossible) is None
+    await expect_code(ErrorCode.BAD_USER_INPUT, pg_service.entries_of(older, direction="CREDIT\x00"))
