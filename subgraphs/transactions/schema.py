@@ -221,22 +221,25 @@ class Transaction:
     def from_model(cls, row: models.Transaction, viewer: Principal | None = None) -> Transaction:
         """The transaction as `viewer` sees it: the receiver of a transfer sees it incoming, on
         their own wallet, with the sender's username and nothing else of the sender's."""
+        common = {
+            "transaction_id": strawberry.ID(row.transaction_id),
+            "amount": row.amount,
+            "type": TransactionType(row.type),
+            "status": TransactionStatus(row.status),
+            "description": row.description,
+            "reversal_reason": row.reversal_reason,
+            "created_at": as_utc(row.created_at),
+            "updated_at": as_utc(row.updated_at),
+        }
         if _received_by(viewer, row):
             return cls(
-                transaction_id=strawberry.ID(row.transaction_id),
+                **common,
                 wallet_id=strawberry.ID(row.to_wallet_id or ""),
-                amount=row.amount,  # type: ignore[arg-type]
-                type=TransactionType(row.type),
-                status=TransactionStatus(row.status),
                 va_number=None,
                 to_wallet_id=None,
-                description=row.description,
                 idempotency_key=None,
                 flagged=False,
                 failure_reason=None,
-                reversal_reason=row.reversal_reason,
-                created_at=as_utc(row.created_at),
-                updated_at=as_utc(row.updated_at),
                 direction=TransactionDirection.IN,
                 counterparty=row.user_username,
             )
@@ -246,20 +249,13 @@ class Transaction:
             else None
         )
         return cls(
-            transaction_id=strawberry.ID(row.transaction_id),
+            **common,
             wallet_id=strawberry.ID(row.wallet_id),
-            amount=row.amount,  # type: ignore[arg-type]
-            type=TransactionType(row.type),
-            status=TransactionStatus(row.status),
             va_number=row.va_number,
             to_wallet_id=strawberry.ID(row.to_wallet_id) if row.to_wallet_id else None,
-            description=row.description,
             idempotency_key=row.idempotency_key,
             flagged=row.flagged,
             failure_reason=failure,
-            reversal_reason=row.reversal_reason,
-            created_at=as_utc(row.created_at),
-            updated_at=as_utc(row.updated_at),
             direction=TransactionDirection.OUT,
             counterparty=row.to_username,
         )

@@ -32,10 +32,8 @@ def processes_with_env(marker: str) -> list[int]:
     return found
 
 
-@pytest.mark.e2e
-def test_the_runner_serves_every_process_and_leaves_no_orphan_on_sigterm(
-    tmp_path: Path, base_env: dict[str, str]
-) -> None:
+def runner_env(tmp_path: Path, base_env: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
+    """Free ports for every process and the runner's environment (its own DATA_DIR, no marketplace)."""
     ports = {name: free_port() for name in (*SUBGRAPHS, "router")}
     env = {
         **os.environ,
@@ -46,6 +44,14 @@ def test_the_runner_serves_every_process_and_leaves_no_orphan_on_sigterm(
         **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
     }
     env.pop("MARKETPLACE_URL", None)
+    return ports, env
+
+
+@pytest.mark.e2e
+def test_the_runner_serves_every_process_and_leaves_no_orphan_on_sigterm(
+    tmp_path: Path, base_env: dict[str, str]
+) -> None:
+    ports, env = runner_env(tmp_path, base_env)
     log = (tmp_path / "devrun.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "scripts.devrun"], cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -104,16 +110,7 @@ def test_without_a_marketplace_url_the_sandbox_starts_on_both_its_ports(
 def test_a_port_already_in_use_stops_the_start_before_anything_runs(
     tmp_path: Path, base_env: dict[str, str]
 ) -> None:
-    ports = {name: free_port() for name in (*SUBGRAPHS, "router")}
-    env = {
-        **os.environ,
-        **base_env,
-        "DATA_DIR": str(tmp_path / "data"),
-        "SANDBOX_USERS_PORT": str(free_port()),
-        "SANDBOX_ORDERS_PORT": str(free_port()),
-        **{f"{name.upper()}_PORT": str(port) for name, port in ports.items()},
-    }
-    env.pop("MARKETPLACE_URL", None)
+    ports, env = runner_env(tmp_path, base_env)
     with socket.socket() as occupied:
         occupied.bind(("127.0.0.1", ports["wallet"]))
         occupied.listen()
