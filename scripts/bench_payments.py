@@ -181,20 +181,22 @@ async def drive(
 # -------------------------------------------------------------------------------------- checks
 
 
-async def history_counts(load: Load, admin: str) -> Counter[str]:
-    """How many SUCCESS entries history holds per transaction id (the whole audit trail, paged)."""
-    counts: Counter[str] = Counter()
+async def history_counts(load: Load, admin: str) -> Counter[tuple[str, str]]:
+    """How many SUCCESS entries history holds per (transaction id, direction): OUT for the user who
+    made it, and IN for the receiver of a transfer (the whole audit trail, paged)."""
+    counts: Counter[tuple[str, str]] = Counter()
     after: str | None = None
     while True:
         body = await load.gql(
-            "query ($a: String) { auditTrail(first: 200, after: $a) { historyId transactionId status } }",
+            "query ($a: String) { auditTrail(first: 200, after: $a) {"
+            " historyId transactionId status direction } }",
             {"a": after},
             admin,
         )
         page = body["data"]["auditTrail"]
         for entry in page:
             if entry["status"] == "SUCCESS":
-                counts[entry["transactionId"]] += 1
+                counts[(entry["transactionId"], entry["direction"])] += 1
         if len(page) < 200:
             return counts
         after = page[-1]["historyId"]
@@ -207,13 +209,15 @@ async def check(
     deadline = time.monotonic() + 120
     while True:
         counts = await history_counts(load, admin)
-        missing = [tx for tx in succeeded_ever if counts.get(tx, 0) == 0]
+        wanted = [(tx, "OUT") for tx in succeeded_ever]
+        wanted += [(tx, "IN") for tx, inp in succeeded_ever.items() if inp["type"] == "TRANSFER"]
+        missing = [key for key in wanted if counts.get(key, 0) == 0]
         if not missing or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)
-    twice = [tx for tx, n in counts.items() if n > 1]
-    assert not missing, f"history lacks {len(missing)} SUCCESS transactions, e.g. {missing[:3]}"
-    assert not twice, f"history holds {len(twice)} SUCCESS transactions more than once"
+    twice = [key for key, n in counts.items() if n > 1]
+    assert not missing, f"history lacks {len(missing)} SUCCESS entries, e.g. {missing[:3]}"
+    assert not twice, f"history holds {len(twice)} SUCCESS entries more than once"
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "subgraphs.wallet.reconcile"],
@@ -241,7 +245,7 @@ async def check(
         want = expected[client.wallet_id]
         assert held == want, f"wallet {client.wallet_id} holds {held} sen, its SUCCESS outcomes say {want}"
     return [
-        f"history: all {len(succeeded_ever)} SUCCESS transactions exactly once",
+        f"history: all {len(succeeded_ever)} SUCCESS transactions exactly once (transfers: once per side)",
         "sawit-reconcile: " + (done.stdout.strip().splitlines() or ["ok"])[-1],
         f"balances: each of {len(clients)} wallets holds exactly what its SUCCESS outcomes moved",
     ]
@@ -346,7 +350,8 @@ async def _all_success(load: Load, clients: list[Client]) -> dict[str, dict[str,
         after: str | None = None
         while True:
             body = await load.gql(
-                """query ($a: String) { myTransactions(status: SUCCESS, first: 200, after: $a) {
+                """query ($a: String) {
+                     myTransactions(status: SUCCESS, direction: OUT, first: 200, after: $a) {
                      transactionId type amount walletId toWalletId } }""",
                 {"a": after},
                 client.token,
