@@ -1,11 +1,12 @@
 #!/bin/sh
 # One-shot key set-up for compose.yaml (the `keygen` service); safe to run on every `up`.
 #
-# scripts/keygen creates the two RSA pairs once in the master volume ($KEYS_DIR, only this service
+# scripts/keygen creates the three RSA pairs once in the master volume ($KEYS_DIR, only this service
 # mounts it) and keeps them on later runs. Then each consumer gets exactly the halves it needs:
-#   auth-keys     private.pem + public.pem + service_public.pem   (auth signs user tokens)
-#   service-keys  service_private.pem + public.pem + service_public.pem   (transactions mints service tokens)
-#   public-keys   public.pem + service_public.pem   (wallet, fraud, history only verify)
+#   auth-keys     private.pem + the three public halves   (auth signs user tokens)
+#   service-keys  service_private.pem + the three public halves   (transactions mints service tokens)
+#   public-keys   the three public halves   (wallet, fraud, history only verify)
+#   router-keys   router_private.pem   (the router signs its federation credential)
 # so the user-token private key never reaches a process other than auth.
 set -eu
 
@@ -34,6 +35,7 @@ publish() {
     echo "published to $dest: $*"
 }
 
-publish auth-keys private.pem public.pem service_public.pem
-publish service-keys service_private.pem public.pem service_public.pem
-publish public-keys public.pem service_public.pem
+publish auth-keys private.pem public.pem service_public.pem router_public.pem
+publish service-keys service_private.pem public.pem service_public.pem router_public.pem
+publish public-keys public.pem service_public.pem router_public.pem
+publish router-keys router_private.pem

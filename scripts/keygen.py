@@ -1,7 +1,9 @@
 """Generate the RSA key pairs in keys/: idempotent, and never overwrites unless --force is given.
 
 keys/private.pem + public.pem sign and verify users' access tokens (private half: auth only);
-keys/service_private.pem + service_public.pem sign and verify service tokens.
+keys/service_private.pem + service_public.pem sign and verify service tokens;
+keys/router_private.pem + router_public.pem sign and verify the router's own credential (the
+private half: the router only; subgraphs require it for _entities, _service and introspection).
 """
 
 from __future__ import annotations
@@ -12,7 +14,11 @@ from pathlib import Path
 
 from shared.keys import kid_of, load_public_key, write_key_pair
 
-PAIRS = (("private.pem", "public.pem"), ("service_private.pem", "service_public.pem"))
+PAIRS = (
+    ("private.pem", "public.pem"),
+    ("service_private.pem", "service_public.pem"),
+    ("router_private.pem", "router_public.pem"),
+)
 
 
 def ensure_keys(keys_dir: Path, *, force: bool = False) -> list[str]:

@@ -23,6 +23,7 @@ from strawberry.asgi import GraphQL
 
 from shared.context import Context
 from shared.db import Database
+from shared.guard import SubgraphGuard
 from shared.logs import configure_logging, request_id_var
 from shared.metrics import LATENCY, REQUESTS, metrics_response
 from shared.migrations import upgrade_to_head
@@ -163,7 +164,9 @@ def create_subgraph_app(
     app = SubgraphApp(title=f"sawit-{name}", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.deps = deps
     app.state.authenticator = auth
-    app.graphql_endpoint = RequestContext(SubgraphGraphQL(schema, deps, auth), name)
+    app.graphql_endpoint = RequestContext(
+        SubgraphGuard(SubgraphGraphQL(schema, deps, auth), settings, auth), name
+    )
     app.add_middleware(RequestContext, service=name)
 
     @app.get("/health")

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 import httpx
 
@@ -78,9 +79,12 @@ def build_verifier(settings: Settings) -> TokenVerifier:
     user_keys.add_pem_file(settings.public_key_path)
     service_keys = KeySet()
     service_keys.add_pem_file(settings.service_public_key_path)
+    router_keys = KeySet()
+    router_keys.add_pem_file(settings.router_public_key_path)
     return TokenVerifier(
         user_keys=user_keys,
         service_keys=service_keys,
+        router_keys=router_keys,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         service_issuer=settings.service_issuer,
@@ -97,15 +101,25 @@ def build_authenticator(settings: Settings | None = None) -> Authenticator:
 class ServiceTokenMinter:
     """Mints this service's own short-lived tokens, reusing one until shortly before it expires."""
 
-    def __init__(self, service: str, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        service: str,
+        settings: Settings | None = None,
+        *,
+        key_path: Path | None = None,
+        ttl_s: int | None = None,
+    ) -> None:
+        """`key_path`: another key than keys/service_private.pem (the router signs with its own)."""
         self.settings = settings or get_settings()
         self.service = service
+        self.key_path = key_path or self.settings.service_private_key_path
+        self.ttl_s = ttl_s or self.settings.service_token_ttl_s
         self._key: SigningKey | None = None
         self._cache: dict[frozenset[str], tuple[str, float]] = {}
 
     def _signing_key(self) -> SigningKey:
         if self._key is None:
-            path = self.settings.service_private_key_path
+            path = self.key_path
             if not path.exists():
                 raise AppError(ErrorCode.INTERNAL, "Service key missing; run scripts/keygen")
             self._key = load_signing_key(path)
@@ -115,9 +129,9 @@ class ServiceTokenMinter:
         wanted = frozenset(scopes)
         now = time.time()
         cached = self._cache.get(wanted)
-        if cached and cached[1] - now > self.settings.service_token_ttl_s / 4:
+        if cached and cached[1] - now > self.ttl_s / 4:
             return cached[0]
-        ttl = self.settings.service_token_ttl_s
+        ttl = self.ttl_s
         token = issue_service_token(
             self._signing_key(),
             service=self.service,

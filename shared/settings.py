@@ -95,6 +95,19 @@ class Settings(BaseSettings):
     register_window_s: int = Field(3600, validation_alias=_env("REGISTER_WINDOW_S"))
     trusted_proxies: str = Field("127.0.0.1,::1", validation_alias=_env("TRUSTED_PROXIES"))
 
+    # What a subgraph accepts from any caller (the router's own limits are ROUTER_MAX_*; a
+    # subgraph's allow a little more, for the fetches the router builds).
+    subgraph_max_depth: int = Field(20, validation_alias=_env("SUBGRAPH_MAX_DEPTH"))
+    subgraph_max_aliases: int = Field(60, validation_alias=_env("SUBGRAPH_MAX_ALIASES"))
+    subgraph_max_root_fields: int = Field(30, validation_alias=_env("SUBGRAPH_MAX_ROOT_FIELDS"))
+    subgraph_max_tokens: int = Field(10_000, validation_alias=_env("SUBGRAPH_MAX_TOKENS"))
+    subgraph_max_body_bytes: int = Field(1_000_000, validation_alias=_env("SUBGRAPH_MAX_BODY_BYTES"))
+    # `router`: _entities, _service and introspection need the router's credential (X-Router-Token,
+    # or X-Router-Secret = ROUTER_SHARED_SECRET) or a service token; `off`: anyone may ask.
+    subgraph_federation_auth: str = Field("router", validation_alias=_env("SUBGRAPH_FEDERATION_AUTH"))
+    router_shared_secret: str | None = Field(None, validation_alias=_env("ROUTER_SHARED_SECRET"))
+    router_token_ttl_s: int = Field(120, validation_alias=_env("ROUTER_TOKEN_TTL_S"))
+
     money_max_minor: int = Field(100_000_000_000, validation_alias=_env("MONEY_MAX_MINOR"))
     subgraph_timeout_s: float = Field(10.0, validation_alias=_env("SUBGRAPH_TIMEOUT_S"))
 
@@ -131,6 +144,14 @@ class Settings(BaseSettings):
     @property
     def service_private_key_path(self) -> Path:
         return self.keys_dir / "service_private.pem"
+
+    @property
+    def router_private_key_path(self) -> Path:
+        return self.keys_dir / "router_private.pem"
+
+    @property
+    def router_public_key_path(self) -> Path:
+        return self.keys_dir / "router_public.pem"
 
     @property
     def service_public_key_path(self) -> Path:

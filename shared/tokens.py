@@ -20,6 +20,8 @@ from shared.keys import KeySet, SigningKey
 
 ALGORITHM = "RS256"
 VERIFIED_CACHE_MAX = 10_000
+ROUTER_SUBJECT = "service:router"
+ROUTER_SCOPE = "federation"
 USER_CLAIMS = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti")
 
 
@@ -114,9 +116,12 @@ class TokenVerifier:
         service_issuer: str,
         service_audience: str,
         leeway_s: int,
+        router_keys: KeySet | None = None,
     ) -> None:
         self.user_keys = user_keys
         self.service_keys = service_keys
+        # The router's own key signs only its federation credential (scope `federation`).
+        self.router_keys = router_keys or KeySet()
         self.issuer = issuer
         self.audience = audience
         self.service_issuer = service_issuer
@@ -153,7 +158,9 @@ class TokenVerifier:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
             return False
-        return isinstance(kid, str) and (kid in self.user_keys or kid in self.service_keys)
+        return isinstance(kid, str) and (
+            kid in self.user_keys or kid in self.service_keys or kid in self.router_keys
+        )
 
     def verify(self, token: str) -> Principal:
         """The principal a token proves; raises AppError(UNAUTHENTICATED) for any defect.
@@ -177,6 +184,8 @@ class TokenVerifier:
             raise _reject("missing kid")
         if kid in self.service_keys:
             return self._verify_service(token, kid)
+        if kid in self.router_keys:
+            return self._verify_router(token, kid)
         if kid in self.user_keys:
             return self._verify_user(token, kid)
         raise _reject("unknown kid")
@@ -215,6 +224,16 @@ class TokenVerifier:
             username=claims.get("username"),
             claims=claims,
         )
+
+    def _verify_router(self, token: str, kid: str) -> Principal:
+        """The router's credential: a service token of the router key, scope `federation` only."""
+        claims = self._decode(
+            token, self.router_keys.get(kid), issuer=self.service_issuer, audience=self.service_audience
+        )
+        scopes = frozenset(str(claims.get("scope", "")).split())
+        if claims.get("typ") != "service" or claims.get("sub") != ROUTER_SUBJECT or scopes != {ROUTER_SCOPE}:
+            raise _reject("not a router credential")
+        return Principal(kind="service", subject=ROUTER_SUBJECT, scopes=scopes, claims=claims)
 
     def _verify_service(self, token: str, kid: str) -> Principal:
         claims = self._decode(

@@ -29,11 +29,20 @@ class RouterSettings(BaseSettings):
     router_deduplicate_queries: bool = Field(True, alias="ROUTER_DEDUPLICATE_QUERIES")
     router_forward_headers: str = Field("authorization", alias="ROUTER_FORWARD_HEADERS")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    router_csrf_prevention: bool = Field(True, alias="ROUTER_CSRF_PREVENTION")
+    router_csrf_required_headers: str = Field(
+        "x-apollo-operation-name,apollo-require-preflight", alias="ROUTER_CSRF_REQUIRED_HEADERS"
+    )
 
     @property
     def forward_headers(self) -> frozenset[str]:
         """Client headers passed on to every subgraph (lower-case); X-Request-ID always is."""
         return frozenset(h.strip().lower() for h in self.router_forward_headers.split(",") if h.strip())
+
+    @property
+    def csrf_required_headers(self) -> frozenset[str]:
+        """Headers whose presence proves a browser would have preflighted the request."""
+        return frozenset(h.strip().lower() for h in self.router_csrf_required_headers.split(",") if h.strip())
 
     @property
     def cors_origins(self) -> list[str]:

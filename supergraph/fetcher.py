@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -49,9 +49,17 @@ class _Answer:
 class SubgraphClients:
     """The router's HTTP client for every subgraph; `aclose()` on shutdown."""
 
-    def __init__(self, timeout_s: float, *, deduplicate: bool = True) -> None:
+    def __init__(
+        self,
+        timeout_s: float,
+        *,
+        deduplicate: bool = True,
+        credential: Callable[[], Mapping[str, str]] | None = None,
+    ) -> None:
+        """`credential`: the router's own headers for every subgraph (X-Router-Token), fresh each call."""
         self.timeout_s = timeout_s
         self.deduplicate = deduplicate
+        self.credential = credential
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._inflight: dict[tuple[Any, ...], asyncio.Future[_Answer]] = {}
@@ -128,8 +136,12 @@ class SubgraphClients:
         finally:
             metrics.SUBGRAPH_LATENCY.labels(subgraph=subgraph).observe(time.perf_counter() - started)
 
+    def router_headers(self) -> Mapping[str, str]:
+        return self.credential() if self.credential is not None else {}
+
     async def _exchange(self, url: str, content: bytes, headers: Mapping[str, str]) -> _Answer:
-        async with self.session().post(url, data=content, headers={**BASE_HEADERS, **headers}) as response:
+        sent = {**BASE_HEADERS, **headers, **self.router_headers()}
+        async with self.session().post(url, data=content, headers=sent) as response:
             return _Answer(response.status, await response.read())
 
     async def probe(self, url: str, timeout_s: float = 2.0) -> bool:
@@ -138,7 +150,7 @@ class SubgraphClients:
             async with self.session().post(
                 url,
                 data=b'{"query":"{ __typename }"}',
-                headers=BASE_HEADERS,
+                headers={**BASE_HEADERS, **self.router_headers()},
                 timeout=aiohttp.ClientTimeout(total=timeout_s),
             ) as response:
                 await response.read()

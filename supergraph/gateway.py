@@ -21,10 +21,10 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 
+from shared.limits import LimitExceeded, Limits, check_operation, check_tokens
 from supergraph import metrics
 from supergraph.executor import Executor
 from supergraph.fetcher import SubgraphClients
-from supergraph.limits import LimitExceeded, Limits, check_operation, check_tokens
 from supergraph.plan import PlanningError, QueryPlan, skip_include_variables
 from supergraph.planner import build_plan
 from supergraph.response import shape_response

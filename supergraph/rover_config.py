@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 import yaml
 
 from supergraph.compose import CompositionError, SubgraphSource, compose
+from supergraph.credential import router_credential
 
 SERVICE_QUERY = "query __ApolloGetServiceDefinition__ { _service { sdl } }"
 
@@ -41,10 +43,12 @@ def read_config(path: str | Path) -> dict[str, dict[str, Any]]:
     return subgraphs
 
 
-async def fetch_sdl(client: httpx.AsyncClient, name: str, url: str) -> str:
-    """Ask a subgraph for its SDL through `_service { sdl }`."""
+async def fetch_sdl(
+    client: httpx.AsyncClient, name: str, url: str, headers: Mapping[str, str] | None = None
+) -> str:
+    """Ask a subgraph for its SDL through `_service { sdl }` (with the router's credential)."""
     try:
-        response = await client.post(url, json={"query": SERVICE_QUERY})
+        response = await client.post(url, json={"query": SERVICE_QUERY}, headers=dict(headers or {}))
         payload = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         raise ConfigError(f"subgraph '{name}' at {url} is not reachable: {exc}") from exc
@@ -55,8 +59,13 @@ async def fetch_sdl(client: httpx.AsyncClient, name: str, url: str) -> str:
     return sdl_text
 
 
-async def load_sources(path: str | Path, timeout_s: float = 10.0) -> list[SubgraphSource]:
-    """Every subgraph of the config with its routing URL and current SDL (fetched in parallel)."""
+async def load_sources(
+    path: str | Path, timeout_s: float = 10.0, headers: Mapping[str, str] | None = None
+) -> list[SubgraphSource]:
+    """Every subgraph of the config with its routing URL and current SDL (fetched in parallel);
+    `headers`: the router's credential (default: `router_credential()`)."""
+    if headers is None:
+        headers = router_credential()()
     config_path = Path(path)
     subgraphs = read_config(config_path)
 
@@ -72,7 +81,7 @@ async def load_sources(path: str | Path, timeout_s: float = 10.0) -> list[Subgra
             except OSError as exc:
                 raise ConfigError(f"subgraph '{name}': cannot read {file_path}: {exc}") from exc
         else:
-            sdl = await fetch_sdl(client, name, schema["subgraph_url"])
+            sdl = await fetch_sdl(client, name, schema["subgraph_url"], headers)
         return SubgraphSource(name=str(name), url=str(routing_url), sdl=sdl)
 
     async with httpx.AsyncClient(timeout=timeout_s) as client:

@@ -6,11 +6,12 @@ import asyncio
 import logging
 from pathlib import Path
 
+from shared.limits import Limits
 from supergraph.compose import compose
 from supergraph.config import RouterSettings
+from supergraph.credential import router_credential
 from supergraph.fetcher import SubgraphClients
 from supergraph.gateway import Gateway
-from supergraph.limits import Limits
 from supergraph.rover_config import load_sources
 from supergraph.supergraph_schema import Supergraph
 
@@ -22,8 +23,11 @@ class RouterRuntime:
 
     def __init__(self, settings: RouterSettings) -> None:
         self.settings = settings
+        self.credential = router_credential()
         self.clients = SubgraphClients(
-            settings.router_subgraph_timeout_s, deduplicate=settings.router_deduplicate_queries
+            settings.router_subgraph_timeout_s,
+            deduplicate=settings.router_deduplicate_queries,
+            credential=self.credential,
         )
         self.gateway: Gateway | None = None
         self.sdl: str | None = None
@@ -45,7 +49,7 @@ class RouterRuntime:
         """The supergraph SDL from a file, or composed from the subgraphs of the Rover config."""
         if self.settings.supergraph_sdl_file:
             return await asyncio.to_thread(Path(self.settings.supergraph_sdl_file).read_text)
-        sources = await load_sources(self.settings.supergraph_config)
+        sources = await load_sources(self.settings.supergraph_config, headers=self.credential())
         fingerprint = tuple((s.name, s.url, s.sdl) for s in sources)
         if fingerprint == self._sources and self.sdl is not None:
             return self.sdl  # unchanged subgraphs: skip composing again

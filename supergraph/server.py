@@ -32,6 +32,8 @@ from supergraph.runtime import RouterRuntime
 
 log = logging.getLogger("supergraph.server")
 JSON = b"application/json"
+# What a browser sends cross-site without a CORS preflight (plus no content type at all).
+SIMPLE_CONTENT_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def headers_for_subgraphs(
@@ -165,11 +167,37 @@ class GraphQLEndpoint:
                 )
             request_id_var.reset(token)
 
+    def _csrf_refusal(self, raw_headers: Iterable[tuple[bytes, bytes]]) -> tuple[int, bytes, bytes] | None:
+        """Apollo Router's CSRF prevention: run an operation only when a browser would have had to ask
+        (preflight) before sending it: a content type that is not one of the three "simple" ones, or
+        one of the required headers. A cross-site form or `fetch(..., {mode: "no-cors"})` has neither."""
+        if not self.settings.router_csrf_prevention:
+            return None
+        required = self.settings.csrf_required_headers
+        content_type = None
+        for name, value in raw_headers:
+            lowered = name.decode("latin-1").lower()
+            if lowered in required:
+                return None
+            if lowered == "content-type":
+                content_type = value.decode("latin-1").split(";", 1)[0].strip().lower()
+        if content_type and content_type not in SIMPLE_CONTENT_TYPES:
+            return None
+        message = (
+            "This operation has been blocked as a potential Cross-Site Request Forgery (CSRF). Send it "
+            "with Content-Type: application/json, or with one of these headers: "
+            + ", ".join(sorted(required))
+        )
+        return 400, _error_body(message, "CSRF_PREVENTED"), JSON
+
     async def _respond(
         self, scope: Scope, receive: Receive, raw_headers: Iterable[tuple[bytes, bytes]], rid: str
     ) -> tuple[int, bytes, bytes]:
         method = scope.get("method")
         if method == "POST":
+            refused = self._csrf_refusal(raw_headers)
+            if refused is not None:
+                return refused
             payload_or_error = await self._read_json(receive, raw_headers)
             if isinstance(payload_or_error, tuple):
                 return payload_or_error
@@ -179,6 +207,9 @@ class GraphQLEndpoint:
             accept = next((v for k, v in raw_headers if k == b"accept"), b"").decode("latin-1")
             if "query" not in params and "extensions" not in params and "text/html" in accept:
                 return 200, GRAPHIQL_HTML.encode(), b"text/html; charset=utf-8"
+            refused = self._csrf_refusal(raw_headers)
+            if refused is not None:
+                return refused
             payload: dict[str, Any] = {
                 "query": params.get("query"),
                 "operationName": params.get("operationName"),

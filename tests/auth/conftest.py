@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from shared.settings import Settings
 from subgraphs.auth.app import create_app
+from tests.support.tokens import as_router_if_federation
 
 
 def auth_settings(db_path: Path, **overrides: Any) -> Settings:
@@ -36,7 +37,9 @@ class Api:
         headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=as_router_if_federation(query, headers),
         )
         assert response.status_code == 200, response.text
         return response.json()

@@ -10,7 +10,7 @@ import pytest
 
 from tests.auth.conftest import ME, Api, code_of, login, register
 from tests.shared import forgery
-from tests.support.tokens import bearer, service_token, user_token
+from tests.support.tokens import as_router, bearer, service_token, user_token
 
 PROFILE = "query P($t: String) { myProfile(token: $t) { id username fullname email role } }"
 ENTITIES = """
@@ -112,7 +112,10 @@ async def test_my_profile_with_a_service_token_argument_is_forbidden(api: Api) -
 
 
 async def _entity(api: Api, user_id: str, headers: dict[str, str] | None) -> dict[str, Any] | None:
-    body = await api.gql(ENTITIES, {"reps": [{"__typename": "User", "id": user_id}]}, headers=headers)
+    # as the router asks: the caller's Authorization forwarded, plus the router's own credential
+    body = await api.gql(
+        ENTITIES, {"reps": [{"__typename": "User", "id": user_id}]}, headers=as_router(headers)
+    )
     assert "errors" not in body, body
     return body["data"]["_entities"][0]
 

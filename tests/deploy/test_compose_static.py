@@ -298,7 +298,9 @@ def mount_on(service: dict, target: str) -> Mount:
 
 
 def test_sqlite_is_the_default_in_the_shared_data_volume(services: dict, compose: dict) -> None:
-    assert {"data", "keys", "auth-keys", "service-keys", "public-keys"} <= set(compose["volumes"])
+    assert {"data", "keys", "auth-keys", "service-keys", "public-keys", "router-keys"} <= set(
+        compose["volumes"]
+    )
     for name in SUBGRAPHS:
         env = environment_of(services[name])
         assert not any(k.endswith("DATABASE_URL") for k in env), name
@@ -307,9 +309,9 @@ def test_sqlite_is_the_default_in_the_shared_data_volume(services: dict, compose
 
 
 def test_key_volumes_are_mounted_read_only_on_keys_dir_and_only_where_needed(services: dict) -> None:
-    expected = {"auth": "auth-keys", "transactions": "service-keys"}
+    expected = {"auth": "auth-keys", "transactions": "service-keys", "router": "router-keys"}
     expected |= {name: "public-keys" for name in ("wallet", "fraud", "history")}
-    key_volumes = {"keys", "auth-keys", "service-keys", "public-keys"}
+    key_volumes = {"keys", "auth-keys", "service-keys", "public-keys", "router-keys"}
     for name, service in services.items():
         mounted = [m for m in mounts_of(service) if m.source in key_volumes]
         if name == "keygen":

@@ -15,7 +15,7 @@ from shared.keys import load_public_key, load_signing_key
 from tests.deploy.compose_files import COMPOSE_FILE, KEYGEN_SCRIPT, load_yaml, mounts_of
 from tests.support.procs import REPO_ROOT
 
-KEY_VOLUMES = ("auth-keys", "service-keys", "public-keys")
+KEY_VOLUMES = ("auth-keys", "service-keys", "public-keys", "router-keys")
 
 
 def run_keygen(keys: Path, export: Path) -> subprocess.CompletedProcess[str]:
@@ -46,11 +46,13 @@ def files_in(directory: Path) -> set[str]:
 def test_keygen_publishes_to_each_volume_exactly_the_halves_its_consumers_need(
     volumes: dict[str, Path],
 ) -> None:
-    everything = {"private.pem", "public.pem", "service_private.pem", "service_public.pem"}
+    publics = {"public.pem", "service_public.pem", "router_public.pem"}
+    everything = {"private.pem", "service_private.pem", "router_private.pem", *publics}
     assert files_in(volumes["keys"]) == everything
-    assert files_in(volumes["auth-keys"]) == {"private.pem", "public.pem", "service_public.pem"}
-    assert files_in(volumes["service-keys"]) == {"service_private.pem", "public.pem", "service_public.pem"}
-    assert files_in(volumes["public-keys"]) == {"public.pem", "service_public.pem"}
+    assert files_in(volumes["auth-keys"]) == {"private.pem", *publics}
+    assert files_in(volumes["service-keys"]) == {"service_private.pem", *publics}
+    assert files_in(volumes["public-keys"]) == publics
+    assert files_in(volumes["router-keys"]) == {"router_private.pem"}
 
 
 def test_published_keys_are_the_generated_ones_and_private_halves_stay_owner_only(
@@ -76,7 +78,7 @@ def test_a_second_run_keeps_the_keys_and_removes_a_key_a_volume_must_not_hold(tm
     second = run_keygen(keys, export)
     assert second.returncode == 0, second.stderr
     assert {p.name: p.read_bytes() for p in keys.iterdir()} == before
-    assert files_in(export / "public-keys") == {"public.pem", "service_public.pem"}
+    assert files_in(export / "public-keys") == {"public.pem", "service_public.pem", "router_public.pem"}
     assert not any(p.name.startswith(".") for v in KEY_VOLUMES for p in (export / v).iterdir())
 
 
@@ -94,5 +96,7 @@ def test_with_compose_mounts_only_auth_can_read_the_user_token_private_key(volum
     assert holders == {"auth"}
     assert {name for name, files in readable.items() if "service_private.pem" in files} == {"transactions"}
     for name in ("auth", "wallet", "transactions", "fraud", "history"):
-        assert {"public.pem", "service_public.pem"} <= readable[name], name
-    assert readable["router"] == readable["marketplace"] == readable["postgres"] == set()
+        assert {"public.pem", "service_public.pem", "router_public.pem"} <= readable[name], name
+    assert {name for name, files in readable.items() if "router_private.pem" in files} == {"router"}
+    assert readable["router"] == {"router_private.pem"}
+    assert readable["marketplace"] == readable["postgres"] == set()

@@ -19,6 +19,7 @@ from subgraphs.fraud.app import MIGRATIONS_DIR, create_app
 from subgraphs.fraud.config import RULE_CODES, FraudConfig
 from subgraphs.fraud.models import FraudLog
 from subgraphs.fraud.service import FraudService
+from tests.support.tokens import as_router_if_federation
 
 
 def rp(rupiah: int | str) -> int:
@@ -112,7 +113,9 @@ class Api:
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=as_router_if_federation(query, headers),
         )
         return response.json()
 

@@ -138,6 +138,9 @@ def start(
     port = free_port()
     # no stack traces in errors, as deployed; LOG_LEVEL in the Node spelling (Hive Gateway reads it)
     env = {**os.environ, "NODE_ENV": "production", "LOG_LEVEL": "info", "HOST": "127.0.0.1"}
+    from tests.gateway.conftest import GATEWAY_SECRET
+
+    env["ROUTER_SHARED_SECRET"] = GATEWAY_SECRET
     process = Process(
         gateway.command(gateway.directory, sdl_file, port), env, log_dir / f"{gateway.name}.log"
     )

@@ -19,7 +19,7 @@ from shared.migrations import upgrade_to_head_sync
 from shared.settings import get_settings
 from subgraphs.history.app import MIGRATIONS_DIR, create_app
 from subgraphs.history.service import HistoryService
-from tests.support.tokens import bearer, service_token, user_token
+from tests.support.tokens import as_router_if_federation, bearer, service_token, user_token
 
 ADD_HISTORY = """
 mutation Add($input: AddHistoryInput!) {
@@ -60,7 +60,9 @@ class HistoryApi:
     ) -> dict[str, Any]:
         headers = bearer(token) if token else {}
         response = await self.http.post(
-            self.url, json={"query": query, "variables": variables or {}}, headers=headers
+            self.url,
+            json={"query": query, "variables": variables or {}},
+            headers=as_router_if_federation(query, headers),
         )
         return response.json()
 

@@ -11,12 +11,12 @@ from scripts.keygen import ensure_keys, main
 from shared.keys import KeySet, kid_of, load_public_key, load_signing_key
 
 
-def test_keygen_creates_both_pairs_with_private_keys_mode_0600(tmp_path: Path) -> None:
+def test_keygen_creates_the_three_pairs_with_private_keys_mode_0600(tmp_path: Path) -> None:
     report = ensure_keys(tmp_path)
-    assert [line.split()[0] for line in report] == ["created", "created"]
-    for name in ("private.pem", "service_private.pem"):
+    assert [line.split()[0] for line in report] == ["created", "created", "created"]
+    for name in ("private.pem", "service_private.pem", "router_private.pem"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
-    for name in ("public.pem", "service_public.pem"):
+    for name in ("public.pem", "service_public.pem", "router_public.pem"):
         assert (tmp_path / name).read_bytes().startswith(b"-----BEGIN PUBLIC KEY-----")
 
 

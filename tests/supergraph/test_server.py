@@ -17,10 +17,11 @@ from supergraph.config import RouterSettings
 from supergraph.runtime import RouterRuntime
 from supergraph.server import create_app
 from tests.supergraph.conftest import ServedApp, free_socket, write_rover_config
-from tests.supergraph.subgraph_apps import SCHEMAS, asgi_app
+from tests.supergraph.subgraph_apps import MUTATION_LOG, SCHEMAS, asgi_app
 
 Router = tuple[httpx.AsyncClient, RouterRuntime]
 QUERY = "{ users { id name } }"
+PREFLIGHTED = {"apollo-require-preflight": "true"}
 
 
 def code_of(response: httpx.Response) -> str:
@@ -62,7 +63,7 @@ async def test_apq_registers_a_query_by_hash_and_runs_it_by_hash_alone(router: R
     assert registered.json()["data"]["users"][0]["email"] == "ada@example.test"
     by_hash = await client.post("/graphql", json={"extensions": extensions})
     assert by_hash.json() == registered.json()
-    by_get = await client.get("/graphql", params={"extensions": json.dumps(extensions)})
+    by_get = await client.get("/graphql", params={"extensions": json.dumps(extensions)}, headers=PREFLIGHTED)
     assert by_get.json() == registered.json()
 
 
@@ -107,10 +108,12 @@ async def test_get_runs_queries_refuses_mutations_and_serves_an_offline_page_to_
     router: Router,
 ) -> None:
     client, _ = router
-    assert (await client.get("/graphql", params={"query": QUERY})).json()["data"]["users"][1][
-        "name"
-    ] == "Grace"
-    mutation = await client.get("/graphql", params={"query": 'mutation { logAccount(entry: "x") }'})
+    assert (await client.get("/graphql", params={"query": QUERY}, headers=PREFLIGHTED)).json()["data"][
+        "users"
+    ][1]["name"] == "Grace"
+    mutation = await client.get(
+        "/graphql", params={"query": 'mutation { logAccount(entry: "x") }'}, headers=PREFLIGHTED
+    )
     assert mutation.status_code == 405
     page = await client.get("/graphql", headers={"Accept": "text/html"})
     assert page.headers["content-type"].startswith("text/html")
@@ -273,3 +276,59 @@ async def test_a_subgraph_slower_than_its_timeout_is_reported_unavailable(
         assert body["errors"][0]["path"] == ["slow"]
         assert body["errors"][0]["extensions"]["code"] == "SUBGRAPH_UNAVAILABLE"
         assert "timed out" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]
+)
+async def test_a_post_a_browser_sends_without_preflight_is_refused_as_csrf(
+    router: Router, content_type: str
+) -> None:
+    client, _ = router
+    body = json.dumps({"query": 'mutation { logAccount(entry: "csrf") }'})
+    response = await client.post("/graphql", content=body, headers={"content-type": content_type})
+    assert response.status_code == 400
+    assert code_of(response) == "CSRF_PREVENTED"
+    assert "data" not in response.json()
+    assert not any("csrf" in entry for entry in MUTATION_LOG)
+
+
+async def test_a_post_without_content_type_is_refused_unless_it_carries_a_preflight_header(
+    router: Router,
+) -> None:
+    client, _ = router
+    body = json.dumps({"query": QUERY}).encode()
+    assert code_of(await client.post("/graphql", content=body)) == "CSRF_PREVENTED"
+    empty = await client.post("/graphql", content=body, headers={"content-type": ""})
+    assert code_of(empty) == "CSRF_PREVENTED"
+    for header in ("apollo-require-preflight", "x-apollo-operation-name"):
+        allowed = await client.post(
+            "/graphql", content=body, headers={"content-type": "text/plain", header: "1"}
+        )
+        assert allowed.status_code == 200, header
+        assert allowed.json()["data"]["users"][0]["name"] == "Ada"
+
+
+async def test_a_get_query_needs_a_preflight_header(router: Router) -> None:
+    client, _ = router
+    refused = await client.get("/graphql", params={"query": QUERY})
+    assert refused.status_code == 400
+    assert code_of(refused) == "CSRF_PREVENTED"
+    allowed = await client.get("/graphql", params={"query": QUERY}, headers=PREFLIGHTED)
+    assert allowed.json()["data"]["users"][0]["name"] == "Ada"
+
+
+async def test_csrf_headers_are_configurable_and_the_defence_can_be_switched_off(
+    make_router: Callable[..., Any],
+) -> None:
+    body = json.dumps({"query": QUERY})
+    async with make_router(ROUTER_CSRF_REQUIRED_HEADERS="x-sawit-client") as (client, _):
+        plain = {"content-type": "text/plain"}
+        assert code_of(await client.post("/graphql", content=body, headers={**plain, **PREFLIGHTED})) == (
+            "CSRF_PREVENTED"
+        )
+        custom = await client.post("/graphql", content=body, headers={**plain, "x-sawit-client": "web"})
+        assert custom.json()["data"]["users"][0]["name"] == "Ada"
+    async with make_router(ROUTER_CSRF_PREVENTION=False) as (client, _):
+        off = await client.post("/graphql", content=body, headers={"content-type": "text/plain"})
+        assert off.json()["data"]["users"][0]["name"] == "Ada"

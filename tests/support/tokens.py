@@ -36,3 +36,33 @@ def service_token(*scopes: str, service: str = "tests", key_path: Path | None = 
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def router_token() -> str:
+    """The router's federation credential (X-Router-Token), signed with the test router key."""
+    settings = get_settings()
+    return issue_service_token(
+        load_signing_key(settings.router_private_key_path),
+        service="router",
+        scopes=frozenset({"federation"}),
+        issuer=settings.service_issuer,
+        audience=settings.service_audience,
+        ttl_s=settings.router_token_ttl_s,
+    )
+
+
+def as_router(headers: dict[str, str] | None = None) -> dict[str, str]:
+    """`headers` plus the router's credential, as the router sends every subgraph request."""
+    return {**(headers or {}), "X-Router-Token": router_token()}
+
+
+FEDERATION_FIELDS = ("_entities", "_service", "__schema", "__type")
+
+
+def as_router_if_federation(query: str, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers a test sends a subgraph: a federation or introspection query goes as the router
+    sends it (with its credential, next to the caller's Authorization); anything else unchanged.
+    (The guard's own tests, tests/shared/test_guard.py, send exactly what they mean.)"""
+    if any(field in query for field in FEDERATION_FIELDS):
+        return as_router(headers)
+    return dict(headers or {})

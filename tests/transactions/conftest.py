@@ -27,7 +27,7 @@ from subgraphs.transactions.app import create_app
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.service import TransactionService
 from tests.support.procs import Process, free_port, start_subgraph
-from tests.support.tokens import bearer, service_token, user_token
+from tests.support.tokens import as_router_if_federation, bearer, service_token, user_token
 
 # Every test user does many checks a minute; the velocity rule is exercised in the fraud suite.
 FRAUD_ENV = {"FRAUD_VELOCITY_MAX_CHECKS": "100000"}
@@ -186,7 +186,9 @@ class Stack:
         self, url: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None
     ) -> dict[str, Any]:
         response = await self.http.post(
-            url, json={"query": query, "variables": variables or {}}, headers=bearer(token) if token else {}
+            url,
+            json={"query": query, "variables": variables or {}},
+            headers=as_router_if_federation(query, bearer(token) if token else {}),
         )
         return response.json()
 
@@ -321,7 +323,9 @@ class TxApi:
     ) -> dict[str, Any]:
         all_headers = {**(bearer(token) if token else {}), **(headers or {})}
         response = await self.http.post(
-            "/graphql", json={"query": query, "variables": variables or {}}, headers=all_headers
+            "/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=as_router_if_federation(query, all_headers),
         )
         return response.json()
 

@@ -18,6 +18,7 @@ from subgraphs.wallet.app import MIGRATIONS_DIR, create_app
 from subgraphs.wallet.config import WalletSettings
 from subgraphs.wallet.service import WalletService
 from tests.support.procs import Process, start_subgraph
+from tests.support.tokens import as_router_if_federation
 
 
 def sqlite_url(path: Path) -> str:
@@ -57,7 +58,9 @@ class InProcessWallet:
     async def gql(self, query: str, token: str | None = None, **variables: object) -> dict:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = await self.client.post(
-            "/graphql", json={"query": query, "variables": variables}, headers=headers
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers=as_router_if_federation(query, headers),
         )
         return response.json()
 

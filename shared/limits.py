@@ -1,4 +1,9 @@
-"""Operation limits that protect subgraphs from expensive documents (depth, aliases, fields, tokens)."""
+"""Operation limits: what a document may cost before anything runs (depth, aliases, root fields, tokens).
+
+One module for every process: the router checks a client's document (ROUTER_MAX_*) and every
+subgraph checks whatever reaches it (SUBGRAPH_MAX_*), so a subgraph called directly defends itself
+the same way.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ class Limits:
     max_aliases: int = 30
     max_root_fields: int = 20
     max_tokens: int = 5000
+    setting_prefix: str = "ROUTER_"  # names the settings in the messages
 
 
 class LimitExceeded(Exception):
@@ -36,7 +42,7 @@ class LimitExceeded(Exception):
         self.code = code
 
 
-def check_tokens(query: str, max_tokens: int) -> None:
+def check_tokens(query: str, max_tokens: int, setting_prefix: str = "ROUTER_") -> None:
     """Count lexical tokens before parsing, so huge documents cost little."""
     if max_tokens <= 0:
         return
@@ -47,7 +53,7 @@ def check_tokens(query: str, max_tokens: int) -> None:
             count += 1
             if count > max_tokens:
                 raise LimitExceeded(
-                    f"Document has more than {max_tokens} tokens (limit ROUTER_MAX_TOKENS)",
+                    f"Document has more than {max_tokens} tokens (limit {setting_prefix}MAX_TOKENS)",
                     "MAX_TOKENS_EXCEEDED",
                 )
     except LimitExceeded:

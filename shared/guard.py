@@ -1,0 +1,266 @@
+"""What a subgraph checks before Strawberry sees a request: the subgraph defends itself.
+
+Anyone who can reach a subgraph's port could otherwise send it what the router would never let
+through. In front of `/graphql`, as pure ASGI (one pass, no framework):
+
+- the body: at most SUBGRAPH_MAX_BODY_BYTES (413 BODY_TOO_LARGE, read no further), valid UTF-8
+  JSON (400 BAD_REQUEST), one JSON object;
+- the document: the router's own limits module (`shared.limits`) with SUBGRAPH_MAX_DEPTH, _ALIASES,
+  _ROOT_FIELDS and _TOKENS (400 with the limit's code); the verdict is cached per document text;
+- federation and introspection: `_entities`, `_service`, `__schema` and `__type` answer only a
+  caller with the router's credential (`X-Router-Token`, a short-lived token signed by the router
+  key; or `X-Router-Secret` equal to ROUTER_SHARED_SECRET, for a drop-in gateway) or a service
+  token; `SUBGRAPH_FEDERATION_AUTH=off` lets anyone ask (local exploration). A user's own
+  operations need neither: user tokens work at a subgraph exactly as through the router.
+
+Every refusal is a GraphQL error with `extensions.code`; nothing reaches the resolvers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.errors import AppError
+from shared.limits import LimitExceeded, Limits, check_operation, check_tokens
+from shared.security import Authenticator
+from shared.settings import Settings
+from shared.tokens import ROUTER_SCOPE, ROUTER_SUBJECT
+
+log = logging.getLogger(__name__)
+
+FEDERATION_ROOTS = frozenset({"_entities", "_service", "__schema", "__type"})
+VERDICTS_MAX = 512
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """What the guard decided about one document text (+ operation name)."""
+
+    refusal: tuple[int, str, str] | None  # (HTTP status, message, code)
+    needs_credential: bool
+
+
+def _error(status: int, message: str, code: str) -> tuple[int, bytes]:
+    return status, orjson.dumps(
+        {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    )
+
+
+def _root_names(
+    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: frozenset[str]
+) -> set[str]:
+    names: set[str] = set()
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            names.add(selection.name.value)
+        elif isinstance(selection, InlineFragmentNode):
+            names |= _root_names(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in seen:
+                names |= _root_names(fragment.selection_set, fragments, seen | {name})
+    return names
+
+
+class SubgraphGuard:
+    """Pure ASGI middleware in front of a subgraph's GraphQL app (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, authenticator: Authenticator) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.max_body = settings.subgraph_max_body_bytes
+        self.limits = Limits(
+            max_depth=settings.subgraph_max_depth,
+            max_aliases=settings.subgraph_max_aliases,
+            max_root_fields=settings.subgraph_max_root_fields,
+            max_tokens=settings.subgraph_max_tokens,
+            setting_prefix="SUBGRAPH_",
+        )
+        self.federation_open = settings.subgraph_federation_auth.strip().lower() == "off"
+        self.shared_secret = (settings.router_shared_secret or "").encode() or None
+        self._verdicts: OrderedDict[tuple[str, str | None], _Verdict] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") not in ("GET", "POST"):
+            await self.app(scope, receive, send)
+            return
+        headers = scope.get("headers", ())
+        if scope["method"] == "GET":
+            params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+            if "query" not in params:  # the GraphiQL page itself
+                await self.app(scope, receive, send)
+                return
+            payload: Any = {"query": params.get("query"), "operationName": params.get("operationName")}
+            body = b""
+        else:
+            read = await self._read_body(receive, headers)
+            if isinstance(read, tuple):
+                await _respond(send, *read)
+                return
+            body = read
+            try:
+                payload = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                await _respond(send, *_error(400, "Request body is not valid JSON (UTF-8)", "BAD_REQUEST"))
+                return
+            if not isinstance(payload, dict):
+                await _respond(send, *_error(400, "Request body must be a JSON object", "BAD_REQUEST"))
+                return
+        refused = await self._refusal(payload, headers)
+        if refused is not None:
+            await _respond(send, *refused)
+            return
+        if scope["method"] == "GET":
+            await self.app(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _read_body(
+        self, receive: Receive, headers: Iterable[tuple[bytes, bytes]]
+    ) -> bytes | tuple[int, bytes]:
+        too_large = _error(413, f"Request body exceeds {self.max_body} bytes", "BODY_TOO_LARGE")
+        declared = next((v for k, v in headers if k == b"content-length"), None)
+        if (
+            self.max_body > 0
+            and declared is not None
+            and declared.isdigit()
+            and int(declared) > self.max_body
+        ):
+            return too_large
+        chunks = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            chunks.extend(message.get("body", b""))
+            more = message.get("more_body", False)
+            if self.max_body > 0 and len(chunks) > self.max_body:
+                return too_large
+        return bytes(chunks)
+
+    async def _refusal(
+        self, payload: dict[str, Any], headers: Iterable[tuple[bytes, bytes]]
+    ) -> tuple[int, bytes] | None:
+        query = payload.get("query")
+        if not isinstance(query, str):
+            return None  # Strawberry answers a missing or non-string query itself
+        name = payload.get("operationName")
+        verdict = self._verdict(query, name if isinstance(name, str) else None)
+        if verdict.refusal is not None:
+            return _error(*verdict.refusal)
+        if verdict.needs_credential and not self.federation_open and not await self._has_credential(headers):
+            return _error(
+                200,
+                "_entities, _service and introspection answer only the router or a service",
+                "FORBIDDEN",
+            )
+        return None
+
+    def _verdict(self, query: str, operation_name: str | None) -> _Verdict:
+        key = (query, operation_name)
+        found = self._verdicts.get(key)
+        if found is not None:
+            self._verdicts.move_to_end(key)
+            return found
+        found = self._judge(query, operation_name)
+        self._verdicts[key] = found
+        if len(self._verdicts) > VERDICTS_MAX:
+            self._verdicts.popitem(last=False)
+        return found
+
+    def _judge(self, query: str, operation_name: str | None) -> _Verdict:
+        try:
+            check_tokens(query, self.limits.max_tokens, self.limits.setting_prefix)
+            document = parse(query)
+        except LimitExceeded as exc:
+            return _Verdict((400, str(exc), exc.code), False)
+        except GraphQLError:
+            return _Verdict(None, False)  # Strawberry reports the syntax error with its own code
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        needs = False
+        for operation in document.definitions:
+            if not isinstance(operation, OperationDefinitionNode):
+                continue
+            if operation_name is not None and (
+                operation.name is None or operation.name.value != operation_name
+            ):
+                continue
+            try:
+                check_operation(operation, fragments, self.limits)
+            except LimitExceeded as exc:
+                return _Verdict((400, str(exc), exc.code), False)
+            needs = needs or bool(
+                _root_names(operation.selection_set, fragments, frozenset()) & FEDERATION_ROOTS
+            )
+        return _Verdict(None, needs)
+
+    async def _has_credential(self, headers: Iterable[tuple[bytes, bytes]]) -> bool:
+        router_token = secret = authorization = None
+        for name, value in headers:
+            if name == b"x-router-token":
+                router_token = value.decode("latin-1")
+            elif name == b"x-router-secret":
+                secret = value
+            elif name == b"authorization":
+                authorization = value.decode("latin-1")
+        if (
+            self.shared_secret is not None
+            and secret is not None
+            and hmac.compare_digest(secret, self.shared_secret)
+        ):
+            return True
+        try:
+            if router_token:
+                principal = await self.authenticator.principal_from_token(router_token.strip())
+                if principal.subject == ROUTER_SUBJECT and ROUTER_SCOPE in principal.scopes:
+                    return True
+            if authorization:
+                principal = await self.authenticator.principal_from_header(authorization)
+                return principal is not None and principal.kind == "service"
+        except AppError:
+            return False
+        return False
+
+
+def _replay(body: bytes, original: Receive) -> Receive:
+    """A `receive` that hands the already-read body to the app once, then the real one."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return await original()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _respond(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
