@@ -21,12 +21,14 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from shared.clientip import TrustedProxies, client_of_request
 from shared.context import Context
 from shared.db import Database
 from shared.guard import SubgraphGuard
 from shared.logs import configure_logging, request_id_var
 from shared.metrics import LATENCY, REQUESTS, metrics_response
 from shared.migrations import upgrade_to_head
+from shared.router_auth import RouterCheck
 from shared.security import Authenticator, build_authenticator
 from shared.settings import Settings, get_settings
 
@@ -99,10 +101,17 @@ class RequestContext:
 class SubgraphGraphQL(GraphQL):
     """Strawberry's plain ASGI GraphQL app (GraphiQL in a browser) with our per-request Context."""
 
-    def __init__(self, schema: Any, deps: Any, authenticator: Authenticator) -> None:
+    def __init__(self, schema: Any, deps: Any, authenticator: Authenticator, settings: Settings) -> None:
         super().__init__(schema)
         self.deps = deps
         self.authenticator = authenticator
+        trusted = TrustedProxies(settings.trusted_proxies)
+        router_check = RouterCheck(authenticator, settings.router_shared_secret)
+
+        async def client_rule(request: Any) -> str | None:
+            return await client_of_request(request, trusted, router_check.carried_by)
+
+        self.client_rule = client_rule
 
     async def get_context(self, request: Any, response: Any) -> Context[Any]:
         return Context(
@@ -112,6 +121,7 @@ class SubgraphGraphQL(GraphQL):
             request_id=request_id_var.get(),
             request=request,
             response=response,
+            client_rule=self.client_rule,
         )
 
 
@@ -165,7 +175,7 @@ def create_subgraph_app(
     app.state.deps = deps
     app.state.authenticator = auth
     app.graphql_endpoint = RequestContext(
-        SubgraphGuard(SubgraphGraphQL(schema, deps, auth), settings, auth), name
+        SubgraphGuard(SubgraphGraphQL(schema, deps, auth, settings), settings, auth), name
     )
     app.add_middleware(RequestContext, service=name)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from shared.errors import AppError, ErrorCode, forbidden, unauthenticated
@@ -27,8 +28,10 @@ class Context(Generic[DepsT]):
         request_id: str,
         request: Any = None,
         response: Any = None,
+        client_rule: Callable[[Any], Awaitable[str | None]] | None = None,
     ) -> None:
         self.request = request
+        self._client_rule = client_rule
         self.response = response
         self.deps = deps
         self.authenticator = authenticator
@@ -37,6 +40,14 @@ class Context(Generic[DepsT]):
         self._principal: Principal | None = None
         self._resolved = False
         self.extra: dict[str, Any] = {}
+
+    async def client_address(self) -> str | None:
+        """The caller's IP for per-client throttles (shared.clientip: X-Forwarded-For believed only
+        from a trusted proxy carrying the router's credential); the peer without a rule."""
+        if self._client_rule is not None:
+            return await self._client_rule(self.request)
+        client = getattr(self.request, "client", None)
+        return client.host if client is not None else None
 
     async def principal(self) -> Principal | None:
         if not self._resolved:

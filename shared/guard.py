@@ -18,7 +18,6 @@ Every refusal is a GraphQL error with `extensions.code`; nothing reaches the res
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -39,11 +38,10 @@ from graphql import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import AppError
 from shared.limits import LimitExceeded, Limits, check_operation, check_tokens
+from shared.router_auth import RouterCheck
 from shared.security import Authenticator
 from shared.settings import Settings
-from shared.tokens import ROUTER_SCOPE, ROUTER_SUBJECT
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +95,7 @@ class SubgraphGuard:
             setting_prefix="SUBGRAPH_",
         )
         self.federation_open = settings.subgraph_federation_auth.strip().lower() == "off"
-        self.shared_secret = (settings.router_shared_secret or "").encode() or None
+        self.router_check = RouterCheck(authenticator, settings.router_shared_secret)
         self._verdicts: OrderedDict[tuple[str, str | None], _Verdict] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -214,31 +212,7 @@ class SubgraphGuard:
         return _Verdict(None, needs)
 
     async def _has_credential(self, headers: Iterable[tuple[bytes, bytes]]) -> bool:
-        router_token = secret = authorization = None
-        for name, value in headers:
-            if name == b"x-router-token":
-                router_token = value.decode("latin-1")
-            elif name == b"x-router-secret":
-                secret = value
-            elif name == b"authorization":
-                authorization = value.decode("latin-1")
-        if (
-            self.shared_secret is not None
-            and secret is not None
-            and hmac.compare_digest(secret, self.shared_secret)
-        ):
-            return True
-        try:
-            if router_token:
-                principal = await self.authenticator.principal_from_token(router_token.strip())
-                if principal.subject == ROUTER_SUBJECT and ROUTER_SCOPE in principal.scopes:
-                    return True
-            if authorization:
-                principal = await self.authenticator.principal_from_header(authorization)
-                return principal is not None and principal.kind == "service"
-        except AppError:
-            return False
-        return False
+        return await self.router_check.router_or_service(headers)
 
 
 def _replay(body: bytes, original: Receive) -> Receive:

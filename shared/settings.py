@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     register_client_max: int = Field(20, validation_alias=_env("REGISTER_CLIENT_MAX"))
     register_window_s: int = Field(3600, validation_alias=_env("REGISTER_WINDOW_S"))
     trusted_proxies: str = Field("127.0.0.1,::1", validation_alias=_env("TRUSTED_PROXIES"))
+    # Throttles shared by every replica through Redis when set (shared.throttle); else per process.
+    redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
+    rate_limit_redis_prefix: str = Field("sawit:throttle:", validation_alias=_env("RATE_LIMIT_REDIS_PREFIX"))
+    rate_limit_redis_failure: str = Field("memory", validation_alias=_env("RATE_LIMIT_REDIS_FAILURE"))
 
     # What a subgraph accepts from any caller (the router's own limits are ROUTER_MAX_*; a
     # subgraph's allow a little more, for the fetches the router builds).
@@ -110,11 +114,6 @@ class Settings(BaseSettings):
 
     money_max_minor: int = Field(100_000_000_000, validation_alias=_env("MONEY_MAX_MINOR"))
     subgraph_timeout_s: float = Field(10.0, validation_alias=_env("SUBGRAPH_TIMEOUT_S"))
-
-    @property
-    def trusted_proxy_set(self) -> frozenset[str]:
-        """Peers whose X-Forwarded-For is believed (the router); see shared.clientip."""
-        return frozenset(part.strip() for part in self.trusted_proxies.split(",") if part.strip())
 
     def port_of(self, name: str) -> int:
         """The port a process listens on, by its DESIGN.md name."""

@@ -28,6 +28,9 @@ class RouterSettings(BaseSettings):
     router_static_dir: str | None = Field(None, alias="ROUTER_STATIC_DIR")
     router_deduplicate_queries: bool = Field(True, alias="ROUTER_DEDUPLICATE_QUERIES")
     router_forward_headers: str = Field("authorization", alias="ROUTER_FORWARD_HEADERS")
+    # Proxies in front of the router (a load balancer) whose X-Forwarded-For entries are believed;
+    # none by default: the router is the edge (shared.clientip).
+    router_trusted_proxies: str = Field("", alias="ROUTER_TRUSTED_PROXIES")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     router_csrf_prevention: bool = Field(True, alias="ROUTER_CSRF_PREVENTION")
     router_csrf_required_headers: str = Field(

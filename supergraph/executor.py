@@ -125,14 +125,18 @@ def _restore_keys(value: Any, selection: SelectionSet, supergraph: Supergraph) -
 
 
 def _subgraph_error(error: Any, path: Path | None) -> dict[str, Any]:
+    """A subgraph's error as the client sees it: always with `extensions.code` (SUBGRAPH_ERROR
+    when the subgraph gave none)."""
     if not isinstance(error, dict):
-        return {"message": str(error)}
+        return {"message": str(error), "extensions": {"code": "SUBGRAPH_ERROR"}}
     out: dict[str, Any] = {"message": str(error.get("message", "subgraph error"))}
     if path is not None:
         out["path"] = path
     extensions = error.get("extensions")
-    if isinstance(extensions, dict) and extensions:
-        out["extensions"] = extensions
+    extensions = dict(extensions) if isinstance(extensions, dict) else {}
+    if not extensions.get("code"):
+        extensions["code"] = "SUBGRAPH_ERROR"
+    out["extensions"] = extensions
     return out
 
 

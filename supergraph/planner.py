@@ -44,6 +44,11 @@ from supergraph.plan import LIST, FetchGroup, PlanningError, QueryPlan, should_i
 from supergraph.selection import SelectionSet, dodge_type_conflicts
 from supergraph.supergraph_schema import Supergraph
 
+# How far the search may go: operation depth is bounded by ROUTER_MAX_DEPTH (15 by default), and
+# a real plan nests one step per level plus a few for @requires and jumps through a parent.
+MAX_SEARCH_DEPTH = 64
+MAX_SEARCH_STEPS = 50_000
+
 
 class Planner:
     """Builds a QueryPlan for one operation; instantiate per planning run."""
@@ -65,6 +70,8 @@ class Planner:
         self._phase: list[FetchGroup] = []
         self._frames: list[_Frame] = []
         self._internal = 0
+        self._depth = 0
+        self._steps = 0
         self._excluded: list[str] = []
         self._fetched: dict[tuple[tuple[str, ...], str, str], FetchGroup] = {}
         self._root_groups: dict[str, FetchGroup] = {}
@@ -520,6 +527,32 @@ class Planner:
         provided: dict[str, list[FieldNode]],
         force_local: bool = False,
     ) -> set[FetchGroup]:
+        """One field, within the search's explicit bounds: a supergraph whose types lead back to
+        themselves (e.g. an entity no subgraph can start from) ends in PlanningError, not in
+        Python's recursion limit."""
+        self._steps += 1
+        self._depth += 1
+        try:
+            if self._depth > MAX_SEARCH_DEPTH or self._steps > MAX_SEARCH_STEPS:
+                raise PlanningError(
+                    f"no plan found for {type_name}.{nodes[0].name.value} within the planner's search "
+                    f"bounds ({MAX_SEARCH_DEPTH} nested steps, {MAX_SEARCH_STEPS} in all)"
+                )
+            return self._plan_field_within(group, target, type_name, key, nodes, path, provided, force_local)
+        finally:
+            self._depth -= 1
+
+    def _plan_field_within(
+        self,
+        group: FetchGroup,
+        target: SelectionSet,
+        type_name: str,
+        key: str,
+        nodes: list[FieldNode],
+        path: tuple[str, ...],
+        provided: dict[str, list[FieldNode]],
+        force_local: bool,
+    ) -> set[FetchGroup]:
         name = nodes[0].name.value
         if name == "__typename":
             target.add_field("__typename", "__typename", "", False)
@@ -886,3 +919,5 @@ def build_plan(
         raise
     except GraphQLError as exc:
         raise PlanningError(str(exc)) from exc
+    except RecursionError as exc:  # a last resort: the explicit bounds above should come first
+        raise PlanningError("the planner's search did not terminate") from exc

@@ -106,7 +106,11 @@ class ResponseShaper:
                 if error_path[:shared] == path[:shared]:
                     return
         self.errors.append(
-            {"message": f"Cannot return null for non-nullable field {parent}.{field}.", "path": list(path)}
+            {
+                "message": f"Cannot return null for non-nullable field {parent}.{field}.",
+                "path": list(path),
+                "extensions": {"code": "SUBGRAPH_INVALID_RESPONSE"},
+            }
         )
 
     def complete_object(

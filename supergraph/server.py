@@ -22,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.clientip import TrustedProxies, client_from
 from supergraph import metrics
 from supergraph.apq import PersistedQueries, PersistedQueryError
 from supergraph.config import RouterSettings
@@ -33,35 +34,45 @@ from supergraph.runtime import RouterRuntime
 log = logging.getLogger("supergraph.server")
 JSON = b"application/json"
 # What a browser sends cross-site without a CORS preflight (plus no content type at all).
+NO_PROXIES = TrustedProxies("")
 SIMPLE_CONTENT_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 def headers_for_subgraphs(
-    raw_headers: Iterable[tuple[bytes, bytes]], peer: str | None, forward: frozenset[str], request_id: str
+    raw_headers: Iterable[tuple[bytes, bytes]],
+    peer: str | None,
+    forward: frozenset[str],
+    request_id: str,
+    trusted: TrustedProxies = NO_PROXIES,
 ) -> dict[str, str]:
     """What subgraphs receive: the configured client headers, the request id, and X-Forwarded-For
-    with the address this router saw appended last (subgraphs that trust the router key their
-    per-client limits on that last hop; whatever the client wrote before it is kept, not trusted)."""
+    holding only the client this router decided on (shared.clientip's rule with
+    ROUTER_TRUSTED_PROXIES: the router is the edge, so by default whatever a client wrote in the
+    header is dropped, and a client cannot pick the key of a subgraph's per-client throttle)."""
     headers: dict[str, str] = {}
-    previous = None
+    forwarded = None
     for raw_name, raw_value in raw_headers:
         name = raw_name.decode("latin-1").lower()
         if name in forward:
             value = raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
         elif name == "x-forwarded-for":
-            previous = raw_value.decode("latin-1")
+            value = raw_value.decode("latin-1")
+            forwarded = f"{forwarded}, {value}" if forwarded else value
     headers["x-request-id"] = request_id
-    if peer is not None:
-        headers["x-forwarded-for"] = f"{previous}, {peer}" if previous else peer
+    client = client_from(peer, forwarded, trusted)
+    if client is not None:
+        headers["x-forwarded-for"] = client
     return headers
 
 
-def subgraph_headers(request: Request, forward: frozenset[str]) -> dict[str, str]:
+def subgraph_headers(
+    request: Request, forward: frozenset[str], trusted: TrustedProxies = NO_PROXIES
+) -> dict[str, str]:
     """`headers_for_subgraphs` for a Starlette request (the request id from the log context)."""
     peer = request.client.host if request.client is not None else None
     return headers_for_subgraphs(
-        request.scope.get("headers", ()), peer, forward, request_id_var.get() or uuid.uuid4().hex
+        request.scope.get("headers", ()), peer, forward, request_id_var.get() or uuid.uuid4().hex, trusted
     )
 
 
@@ -120,6 +131,7 @@ class GraphQLEndpoint:
 
     def __init__(self, settings: RouterSettings, runtime: RouterRuntime) -> None:
         self.settings = settings
+        self.trusted = TrustedProxies(settings.router_trusted_proxies)
         self.runtime = runtime
         self.apq = PersistedQueries()
         self._status_counters: dict[int, Any] = {}
@@ -279,7 +291,7 @@ class GraphQLEndpoint:
         operation_name = payload.get("operationName") or None
         client = scope.get("client")
         headers = headers_for_subgraphs(
-            raw_headers, client[0] if client else None, self.settings.forward_headers, rid
+            raw_headers, client[0] if client else None, self.settings.forward_headers, rid, self.trusted
         )
         include_plan = self.settings.router_debug and any(
             k == b"x-debug-query-plan" and v == b"1" for k, v in raw_headers

@@ -11,6 +11,7 @@ from shared.app import create_subgraph_app, serve
 from shared.db import Database
 from shared.keys import KeySet, SigningKey, load_signing_key
 from shared.settings import Settings, get_settings
+from shared.throttle import Throttles
 from subgraphs.auth.schema import AuthDeps, schema
 from subgraphs.auth.service import AuthService
 
@@ -38,7 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
         pool_size=settings.db_pool_size,
     )
-    service = AuthService(settings=settings, database=database, signing_key=signing_key)
+    throttles = Throttles.from_settings(settings)
+    service = AuthService(settings=settings, database=database, signing_key=signing_key, throttles=throttles)
     jwks = public_keys(settings, signing_key).jwks()
 
     def routes(app: FastAPI) -> None:
@@ -54,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrations_dir=MIGRATIONS_DIR,
         settings=settings,
         on_startup=[service.start],
+        on_shutdown=[throttles.close],
         routes=routes,
     )
 

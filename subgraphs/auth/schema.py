@@ -8,7 +8,6 @@ from datetime import datetime
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from shared.clientip import client_address
 from shared.context import Context
 from shared.errors import AppError, ErrorCode, forbidden
 from shared.schema import build_schema
@@ -86,9 +85,9 @@ class LoginPayload:
     user: User
 
 
-def client_of(info: Info) -> str | None:
-    """The caller's IP for throttling (X-Forwarded-For believed only from trusted proxies)."""
-    return client_address(info.context.request, info.context.deps.service.settings.trusted_proxy_set)
+async def client_of(info: Info) -> str | None:
+    """The caller's IP for throttling (shared.clientip's rule)."""
+    return await info.context.client_address()
 
 
 async def _profile_of(info: Info, principal: Principal) -> User:
@@ -158,13 +157,15 @@ class Mutation:
         self, info: Info, username: str, fullname: str, email: str, password: str
     ) -> strawberry.ID:
         user = await info.context.deps.service.register(
-            username=username, fullname=fullname, email=email, password=password, client=client_of(info)
+            username=username, fullname=fullname, email=email, password=password, client=await client_of(info)
         )
         return strawberry.ID(user.id)
 
     @strawberry.mutation(description="Exchange email and password for a bearer access token.")
     async def login_user(self, info: Info, email: str, password: str) -> LoginPayload:
-        result = await info.context.deps.service.login(email=email, password=password, client=client_of(info))
+        result = await info.context.deps.service.login(
+            email=email, password=password, client=await client_of(info)
+        )
         viewer = Principal(kind="user", subject=result.user.id, role=result.user.role)
         return LoginPayload(
             access_token=result.access_token,

@@ -26,8 +26,8 @@ from shared.clock import as_utc, utcnow  # noqa: F401 - re-exported
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input
 from shared.keys import SigningKey
-from shared.ratelimit import SlidingWindow
 from shared.settings import Settings
+from shared.throttle import Throttles
 from shared.tokens import issue_access_token
 from subgraphs.auth.models import ROLE_ADMIN, ROLE_USER, User
 
@@ -140,15 +140,28 @@ LOOKUP_MAX = 64
 class AuthService:
     """Everything the auth subgraph does with accounts; one instance per process."""
 
-    def __init__(self, *, settings: Settings, database: Database, signing_key: SigningKey) -> None:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        database: Database,
+        signing_key: SigningKey,
+        throttles: Throttles | None = None,
+    ) -> None:
         self.settings = settings
         self.db = database
         self.signing_key = signing_key
         self.hasher = make_hasher(settings)
-        self.account_failures = SlidingWindow(settings.login_max_failures, settings.login_window_s)
-        self.client_failures = SlidingWindow(settings.login_client_max_failures, settings.login_window_s)
+        throttles = throttles or Throttles(None)
+        login_window = settings.login_window_s
+        self.account_failures = throttles.window("login-account", settings.login_max_failures, login_window)
+        self.client_failures = throttles.window(
+            "login-client", settings.login_client_max_failures, login_window
+        )
         # Every registration costs a full argon2 hash: bound them per client so they cannot be a DoS.
-        self.client_registrations = SlidingWindow(settings.register_client_max, settings.register_window_s)
+        self.client_registrations = throttles.window(
+            "register-client", settings.register_client_max, settings.register_window_s
+        )
         self._account_locks = _KeyedLocks()
         self._dummy_hash: str | None = None
 
@@ -232,7 +245,10 @@ class AuthService:
         client: str | None = None,
     ) -> User:
         """A new account; BAD_USER_INPUT or CONFLICT (with `field`) and nothing stored otherwise."""
-        if client is not None and not self.client_registrations.allow(client[:CLIENT_KEY_MAX_LEN]):
+        if (
+            client is not None
+            and await self.client_registrations.acquire(client[:CLIENT_KEY_MAX_LEN]) is None
+        ):
             raise AppError(
                 ErrorCode.RATE_LIMITED,
                 "Too many registrations from this client; try again later",
@@ -289,9 +305,16 @@ class AuthService:
         account = normalize_email(email)
         password = _login_password(password)
         client_key = (client or "unknown")[:CLIENT_KEY_MAX_LEN]
-        # One attempt per account at a time, so parallel guesses cannot slip past the limit.
+        # Every attempt takes a slot in both windows before the password is checked (atomically, in
+        # Redis across replicas), so parallel guesses cannot slip past a limit; a right password
+        # gives its slots back. One attempt per account at a time in this process besides.
         async with self._account_locks.hold(account):
-            if self.account_failures.is_limited(account) or self.client_failures.is_limited(client_key):
+            account_slot = await self.account_failures.acquire(account)
+            if account_slot is None:
+                raise self._rate_limited()
+            client_slot = await self.client_failures.acquire(client_key)
+            if client_slot is None:
+                await self.account_failures.release(account, account_slot)
                 raise self._rate_limited()
             user = await self.db.read(lambda session: self._by_email(session, account))
             if user is None:
@@ -300,10 +323,9 @@ class AuthService:
             else:
                 ok = await self.verify_password(user.password_hash, password)
             if not ok or user is None:
-                self.account_failures.hit(account)
-                self.client_failures.hit(client_key)
                 raise AppError(ErrorCode.UNAUTHENTICATED, INVALID_CREDENTIALS)
-            self.account_failures.reset(account)
+            await self.account_failures.reset(account)
+            await self.client_failures.release(client_key, client_slot)
         if self.hasher.check_needs_rehash(user.password_hash):
             user = await self._rehash(user, password)
         return LoginResult(

@@ -8,8 +8,8 @@ from fastapi import FastAPI
 
 from shared.app import create_subgraph_app, serve
 from shared.db import Database
-from shared.ratelimit import SlidingWindow
 from shared.settings import Settings, get_settings
+from shared.throttle import Throttles
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig, get_transactions_config
 from subgraphs.transactions.schema import TransactionsDeps, schema
@@ -40,14 +40,23 @@ def create_app(
         max_in_flight=config.downstream_max_in_flight,
     )
     outbox = OutboxWorker(database=database, clients=clients, config=config)
+    throttles = Throttles.from_settings(settings)
     service = TransactionService(
-        database=database, clients=clients, config=config, on_outbox_written=outbox.wake
+        database=database,
+        clients=clients,
+        config=config,
+        on_outbox_written=outbox.wake,
+        recipient_throttle=throttles.window(
+            "recipient-lookup", config.recipient_lookup_limit, config.recipient_lookup_window_s
+        ),
     )
     recovery = RecoveryWorker(service.recover_once, config.recovery_interval_s)
     deps = TransactionsDeps(
         service=service,
         config=config,
-        invoice_limiter=SlidingWindow(config.invoice_rate_limit, config.invoice_rate_window_s),
+        invoice_limiter=throttles.window(
+            "invoice-client", config.invoice_rate_limit, config.invoice_rate_window_s
+        ),
     )
 
     async def stop() -> None:
@@ -55,6 +64,7 @@ def create_app(
         await service.drain()
         await outbox.stop()
         await clients.aclose()
+        await throttles.close()
 
     app = create_subgraph_app(
         name=NAME,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.errors import AppError, ErrorCode, not_found
-from shared.ratelimit import SlidingWindow
+from shared.throttle import Throttle
 from subgraphs.transactions.clients import Clients
 
 USERNAME_MAX = 64
@@ -46,20 +46,25 @@ def mask_name(fullname: str) -> str:
 class Recipients:
     """Finds receivers for the saga and for `recipient(username)`."""
 
-    def __init__(self, clients: Clients, limiter: SlidingWindow) -> None:
+    def __init__(self, clients: Clients, limiter: Throttle) -> None:
         self.clients = clients
         self.limiter = limiter
 
-    def _throttle(self, *keys: str) -> None:
-        """Every lookup counts against each key (the user and the client address)."""
-        if any(self.limiter.is_limited(key) for key in keys):
-            raise AppError(ErrorCode.RATE_LIMITED, "Too many recipient lookups; try again later")
+    async def _throttle(self, *keys: str) -> None:
+        """Every lookup counts against each key (the user and the client address); a refused one
+        counts against none."""
+        taken: list[tuple[str, str]] = []
         for key in keys:
-            self.limiter.hit(key)
+            ticket = await self.limiter.acquire(key)
+            if ticket is None:
+                for held_key, held in taken:
+                    await self.limiter.release(held_key, held)
+                raise AppError(ErrorCode.RATE_LIMITED, "Too many recipient lookups; try again later")
+            taken.append((key, ticket))
 
     async def by_username(self, username: str, *, throttle_keys: tuple[str, ...]) -> Recipient:
         """The person to pay; NOT_FOUND alike for an unknown name and a user who cannot receive."""
-        self._throttle(*throttle_keys)
+        await self._throttle(*throttle_keys)
         name = username.strip()
         if not name or len(name) > USERNAME_MAX or "\x00" in name or self.clients.auth is None:
             raise not_found(NOT_FOUND_MESSAGE)

@@ -15,13 +15,11 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from shared.clientip import client_address
 from shared.context import Context
 from shared.errors import AppError, ErrorCode, not_found
 from shared.money import Money
-from shared.ratelimit import SlidingWindow
 from shared.schema import build_schema
-from shared.settings import get_settings
+from shared.throttle import Throttle
 from shared.tokens import Principal
 from subgraphs.transactions import models
 from subgraphs.transactions.config import TransactionsConfig
@@ -38,7 +36,7 @@ class TransactionsDeps:
 
     service: TransactionService
     config: TransactionsConfig
-    invoice_limiter: SlidingWindow
+    invoice_limiter: Throttle
 
 
 Info = strawberry.Info[Context[TransactionsDeps], None]
@@ -366,9 +364,9 @@ class CreateTransactionInput:
     )
 
 
-def client_of(info: Info) -> str:
-    """The caller's IP for rate limits (X-Forwarded-For believed only from trusted proxies)."""
-    return client_address(info.context.request, get_settings().trusted_proxy_set) or "unknown"
+async def client_of(info: Info) -> str:
+    """The caller's IP for rate limits (shared.clientip's rule)."""
+    return await info.context.client_address() or "unknown"
 
 
 def _check_merchant(info: Info) -> None:
@@ -410,7 +408,7 @@ class Query:
     )
     async def recipient(self, info: Info, username: str) -> Recipient:
         viewer = await info.context.require_user()
-        keys = (f"user:{viewer.subject}", f"client:{client_of(info)}")
+        keys = (f"user:{viewer.subject}", f"client:{await client_of(info)}")
         found = await info.context.deps.service.recipients.by_username(username, throttle_keys=keys)
         return Recipient(
             username=found.username, display_name=found.display_name, wallet_id=strawberry.ID(found.wallet_id)
@@ -470,7 +468,7 @@ class Mutation:
                 idempotency_key=input.idempotency_key,
                 to_username=input.to_username,
             ),
-            client=client_of(info),
+            client=await client_of(info),
         )
         return Transaction.from_model(row, viewer)
 
@@ -481,7 +479,7 @@ class Mutation:
     async def generate_invoice_va(self, info: Info, amount: Money, description: str | None = None) -> str:
         deps = info.context.deps
         # Every attempt counts, so a wrong merchant key cannot be guessed at full speed either.
-        if not deps.invoice_limiter.allow(client_of(info)):
+        if await deps.invoice_limiter.acquire(await client_of(info)) is None:
             raise AppError(ErrorCode.RATE_LIMITED, "Too many invoices requested; try again later")
         _check_merchant(info)
         invoice = await deps.service.generate_invoice(int(amount), description)

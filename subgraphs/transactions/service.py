@@ -37,7 +37,7 @@ from shared.errors import AppError, ErrorCode, bad_input, not_found
 from shared.metrics import SAGA_OUTCOMES
 from shared.money import format_minor
 from shared.pagination import newest_first, older_than
-from shared.ratelimit import SlidingWindow
+from shared.throttle import MemoryThrottle, Throttle
 from shared.tokens import Principal
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
@@ -251,13 +251,16 @@ class TransactionService:
         clients: Clients,
         config: TransactionsConfig,
         on_outbox_written: Callable[[], None] = lambda: None,
+        recipient_throttle: Throttle | None = None,
     ) -> None:
         self.db = database
         self.clients = clients
         self.config = config
         self.on_outbox_written = on_outbox_written
         self.recipients = Recipients(
-            clients, SlidingWindow(config.recipient_lookup_limit, config.recipient_lookup_window_s)
+            clients,
+            recipient_throttle
+            or MemoryThrottle(config.recipient_lookup_limit, config.recipient_lookup_window_s),
         )
         self._inflight: set[str] = set()
         self._tasks: set[asyncio.Task[Transaction]] = set()

@@ -6,11 +6,12 @@ import asyncio
 from typing import Any
 
 from tests.auth.conftest import REGISTER, code_of, login, register
+from tests.support.tokens import as_router
 
 
 def from_ip(ip: str) -> dict[str, str]:
-    """What the router sends: a client-written hop, then the address the router itself saw."""
-    return {"x-forwarded-for": f"10.99.0.1, {ip}"}
+    """What the router sends: its credential, and the client it decided on."""
+    return as_router({"x-forwarded-for": ip})
 
 
 async def test_repeated_failures_lock_the_account_even_for_the_right_password(
@@ -78,7 +79,7 @@ async def test_without_x_forwarded_for_the_peer_address_is_the_client(fresh_api:
         for i in range(2):
             await login(api, f"peer_spray{i}@example.com", "password123")
         assert code_of(await login(api, "peer_user@example.com", "password123")) == "RATE_LIMITED"
-        # The hop the trusted router appended names the client, so a forwarded caller is distinct.
+        # The client named by the (credentialed) router is distinct.
         forwarded = await login(api, "peer_user@example.com", "password123", from_ip("198.51.100.1"))
         assert code_of(forwarded) is None
 
@@ -99,10 +100,31 @@ async def test_a_client_cannot_dodge_the_limit_by_forging_the_first_forwarded_ho
     async with fresh_api(login_max_failures=100, login_client_max_failures=2) as api:
         await register(api, "forger")
         for i in range(2):
-            forged = {"x-forwarded-for": f"10.0.0.{i}, 198.51.100.7"}
+            forged = as_router({"x-forwarded-for": f"10.0.0.{i}, 198.51.100.7"})
             await login(api, f"forger_spray{i}@example.com", "password123", forged)
-        again = {"x-forwarded-for": "10.0.0.99, 198.51.100.7"}
+        again = as_router({"x-forwarded-for": "10.0.0.99, 198.51.100.7"})
         assert code_of(await login(api, "forger@example.com", "password123", again)) == "RATE_LIMITED"
+
+
+async def test_a_caller_on_a_trusted_address_without_the_routers_credential_cannot_pick_its_address(
+    fresh_api: Any,
+) -> None:
+    """Every local process is 127.0.0.1, a trusted proxy: the address alone must not make its
+    X-Forwarded-For believed, or each spoofed header would be a fresh client."""
+    async with fresh_api(login_max_failures=100, login_client_max_failures=3) as api:
+        await register(api, "spoof_target")
+        for i in range(3):
+            spoofed = {"x-forwarded-for": f"198.51.100.{i}"}
+            body = await login(api, f"spoof{i}@example.com", "password123", spoofed)
+            assert code_of(body) == "UNAUTHENTICATED"
+        last = await login(
+            api, "spoof_target@example.com", "password123", {"x-forwarded-for": "198.51.100.99"}
+        )
+        assert code_of(last) == "RATE_LIMITED"
+        forged_secret = {"x-forwarded-for": "198.51.100.98", "X-Router-Token": "not-a-token"}
+        assert code_of(await login(api, "spoof_target@example.com", "password123", forged_secret)) == (
+            "RATE_LIMITED"
+        )
 
 
 THIRD = {"username": "third_reg", "fullname": "T", "email": "third@example.com", "password": "password123"}

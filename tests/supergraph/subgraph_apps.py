@@ -199,6 +199,11 @@ class Review:
             raise GraphQLError("flaky review", extensions={"code": "NOT_FOUND"})
         return "ok"
 
+    @strawberry.field
+    def uncoded(self) -> str | None:
+        """An error a subgraph sends without any `extensions.code`."""
+        raise GraphQLError("no code given")
+
     @classmethod
     def resolve_reference(cls, id: strawberry.ID) -> Review:  # noqa: A002
         return _review(str(id))

@@ -225,3 +225,11 @@ async def test_independent_entity_fetches_depend_only_on_their_parent(router: Ro
     groups = fetches(response.json())
     assert [g["subgraph"] for g in groups] == ["PRODUCTS", "SHIPPING", "REVIEWS"]
     assert groups[1]["dependsOn"] == [0] and groups[2]["dependsOn"] == [0]
+
+
+async def test_a_subgraph_error_without_a_code_reaches_the_client_with_one(router: Router) -> None:
+    client, _ = router
+    body = await gql(client, "{ topProducts { reviews { id uncoded } } }")
+    assert body["errors"], body
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"SUBGRAPH_ERROR"}
+    assert {error["message"] for error in body["errors"]} == {"no code given"}

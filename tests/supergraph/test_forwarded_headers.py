@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from shared.clientip import TrustedProxies
 from supergraph.server import subgraph_headers
 
 FORWARD = frozenset({"authorization", "x-merchant-key"})
@@ -26,7 +27,15 @@ def test_only_the_configured_client_headers_reach_subgraphs() -> None:
     assert sent["x-request-id"]
 
 
-def test_the_address_the_router_saw_is_appended_last_to_x_forwarded_for() -> None:
+def test_the_router_is_the_edge_a_clients_forwarded_for_is_replaced_by_the_address_it_saw() -> None:
     assert subgraph_headers(request({}), FORWARD)["x-forwarded-for"] == "203.0.113.5"
     forged = subgraph_headers(request({"X-Forwarded-For": "10.0.0.1"}), FORWARD)
-    assert forged["x-forwarded-for"] == "10.0.0.1, 203.0.113.5"
+    assert forged["x-forwarded-for"] == "203.0.113.5"
+
+
+def test_behind_a_trusted_load_balancer_the_client_it_saw_is_forwarded() -> None:
+    balancer = TrustedProxies("192.0.2.10")
+    behind = request({"X-Forwarded-For": "10.6.6.6, 198.51.100.4"}, peer="192.0.2.10")
+    assert subgraph_headers(behind, FORWARD, balancer)["x-forwarded-for"] == "198.51.100.4"
+    direct = request({"X-Forwarded-For": "198.51.100.4"}, peer="203.0.113.5")
+    assert subgraph_headers(direct, FORWARD, balancer)["x-forwarded-for"] == "203.0.113.5"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from graphql import OperationDefinitionNode, parse
 
 from supergraph.compose import SubgraphSource, compose
+from supergraph.plan import PlanningError
 from supergraph.planner import build_plan
 from supergraph.supergraph_schema import Supergraph
 
@@ -116,3 +118,22 @@ def test_a_union_under_a_shareable_field_asks_only_for_members_every_subgraph_kn
     )
     (root,) = plan(sg, "{ c { w { items { ... on Both { x } ... on OnlyA { a } } } } }")
     assert "... on Both" in root["operation"] and "OnlyA" not in root["operation"]
+
+
+CORRUPTED_NODE_A = """type Query { node(id: ID!): Node @shareable account(id: String!): Account }
+interface Node { id: ID! }
+type Account implements Node @key(fields: "id") { id: ID! username: String! }
+type Chat implements Node @key(fields: "id") { id: ID! @external account: Account! }"""
+CORRUPTED_NODE_B = """type Query { node(id: ID!): Node @shareable chat(id: String!): Chat }
+interface Node { id: ID! }
+type Account implements Node @key(fields: "id") { id: ID! @external chats: [Chat!]! }
+type Chat implements Node @key(fields: "id") { id: ID! text: String! }"""
+
+
+def test_a_field_no_subgraph_can_start_from_ends_the_bounded_search_with_a_planning_error() -> None:
+    """The audit's corrupted-supergraph-node-id: `Node.id` on Account is external in b and Chat's in
+    a, so every jump leads back; the search stops at its bound instead of Python's recursion limit."""
+    sg = supergraph(a=CORRUPTED_NODE_A, b=CORRUPTED_NODE_B)
+    with pytest.raises(PlanningError, match="search bounds"):
+        plan(sg, '{ node(id: "a1") { id } }')
+    assert plan(sg, '{ account: node(id: "a1") { __typename } }')[0]["subgraph"] in ("A", "B")

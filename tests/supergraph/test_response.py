@@ -36,6 +36,7 @@ def test_a_null_in_a_non_null_field_nulls_the_nearest_nullable_parent() -> None:
         {
             "message": "Cannot return null for non-nullable field Book.title.",
             "path": ["shelf", "books", 0, "title"],
+            "extensions": {"code": "SUBGRAPH_INVALID_RESPONSE"},
         }
     ]
 

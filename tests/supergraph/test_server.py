@@ -332,3 +332,24 @@ async def test_csrf_headers_are_configurable_and_the_defence_can_be_switched_off
     async with make_router(ROUTER_CSRF_PREVENTION=False) as (client, _):
         off = await client.post("/graphql", content=body, headers={"content-type": "text/plain"})
         assert off.json()["data"]["users"][0]["name"] == "Ada"
+
+
+async def test_a_supergraph_the_planner_cannot_serve_answers_query_planning_failed_not_a_crash(
+    make_router: Callable[..., Any], tmp_path: Path
+) -> None:
+    from supergraph.compose import SubgraphSource, compose
+    from tests.supergraph.test_planner import CORRUPTED_NODE_A, CORRUPTED_NODE_B, LINK
+
+    sdl = compose(
+        [
+            SubgraphSource("a", "http://127.0.0.1:9/graphql", LINK + CORRUPTED_NODE_A),
+            SubgraphSource("b", "http://127.0.0.1:9/graphql", LINK + CORRUPTED_NODE_B),
+        ]
+    )
+    path = tmp_path / "corrupted.graphql"
+    path.write_text(sdl)
+    async with make_router(SUPERGRAPH_SDL_FILE=str(path)) as (client, _):
+        response = await client.post("/graphql", json={"query": '{ node(id: "a1") { id } }'})
+        assert response.status_code == 200
+        assert code_of(response) == "QUERY_PLANNING_FAILED"
+        assert response.json().get("data") is None

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from shared.errors import AppError, ErrorCode
-from shared.ratelimit import SlidingWindow
+from shared.throttle import MemoryThrottle
 from subgraphs.transactions.models import TxType
 from subgraphs.transactions.recipients import Recipients, mask_name
 from subgraphs.transactions.service import (
@@ -82,7 +82,7 @@ class _FakeWallet:
 def _recipients(limit: int = 30) -> tuple[Recipients, _FakeAuth]:
     auth = _FakeAuth({"bob": ("u-bob", "Bob Marley"), "nowallet": ("u-nw", "No Wallet")})
     clients = SimpleNamespace(auth=auth, wallet=_FakeWallet({"u-bob": "w-bob"}))
-    return Recipients(clients, SlidingWindow(limit, 60.0)), auth  # type: ignore[arg-type]
+    return Recipients(clients, MemoryThrottle(limit, 60.0)), auth  # type: ignore[arg-type]
 
 
 def test_a_display_name_is_masked_word_by_word() -> None:
