@@ -1,4 +1,5 @@
-"""The FastAPI app every subgraph is: /graphql (+ GraphiQL), /health, /metrics, request ids, logs.
+"""The FastAPI app every subgraph is: /graphql (+ GraphiQL, shared.graphiql), /health, /metrics, request
+ids, logs.
 
 Every subgraph hands in its schema, its deps object and its start/stop hooks; the app migrates the
 subgraph's own database before serving, so `python -m subgraphs.<name>.app` is all it takes.
@@ -17,13 +18,15 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from shared.clientip import TrustedProxies, client_of_request
 from shared.context import Context
 from shared.db import Database
+from shared.graphiql import ASSETS_PREFIX, GraphiQLAssets
 from shared.guard import SubgraphGuard
 from shared.logs import configure_logging, request_id_var
 from shared.metrics import LATENCY, REQUESTS, metrics_response
@@ -98,11 +101,32 @@ class RequestContext:
             request_id_var.reset(token)
 
 
-class SubgraphGraphQL(GraphQL):
-    """Strawberry's plain ASGI GraphQL app (GraphiQL in a browser) with our per-request Context."""
+def subgraph_note(settings: Settings) -> str:
+    """What a subgraph's GraphiQL page says about introspection, which the guard keeps for the router."""
+    if settings.subgraph_federation_auth.strip().lower() == "off":
+        return "SUBGRAPH_FEDERATION_AUTH=off: introspection and _entities answer without the credential"
+    return (
+        "This subgraph answers introspection (the docs, the explorer, autocompletion) and _entities only "
+        "with the router's credential: paste the output of `sawit-router-token --json` into Token (or the "
+        "headers), or run the subgraph with SUBGRAPH_FEDERATION_AUTH=off. Clients normally use the router."
+    )
 
-    def __init__(self, schema: Any, deps: Any, authenticator: Authenticator, settings: Settings) -> None:
+
+class SubgraphGraphQL(GraphQL):
+    """Strawberry's plain ASGI GraphQL app with our per-request Context, and our GraphiQL page in a
+    browser instead of Strawberry's (which loads GraphiQL from a CDN, so offline it never loads)."""
+
+    def __init__(
+        self,
+        schema: Any,
+        deps: Any,
+        authenticator: Authenticator,
+        settings: Settings,
+        graphiql_page: str | None = None,
+    ) -> None:
         super().__init__(schema)
+        # built once here (not per request); create_subgraph_app hands in its titled page
+        self.graphiql_page = graphiql_page or GraphiQLAssets().page(title="GraphQL")
         self.deps = deps
         self.authenticator = authenticator
         trusted = TrustedProxies(settings.trusted_proxies)
@@ -112,6 +136,10 @@ class SubgraphGraphQL(GraphQL):
             return await client_of_request(request, trusted, router_check.carried_by)
 
         self.client_rule = client_rule
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Strawberry calls this for a browser's GET without `query` (Accept: text/html or */*)."""
+        return HTMLResponse(self.graphiql_page)
 
     async def get_context(self, request: Any, response: Any) -> Context[Any]:
         return Context(
@@ -174,10 +202,13 @@ def create_subgraph_app(
     app = SubgraphApp(title=f"sawit-{name}", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.deps = deps
     app.state.authenticator = auth
+    graphiql = GraphiQLAssets()
+    page = graphiql.page(title=f"Dompet Digital Sawit: {name} subgraph", note=subgraph_note(settings))
     app.graphql_endpoint = RequestContext(
-        SubgraphGuard(SubgraphGraphQL(schema, deps, auth, settings), settings, auth), name
+        SubgraphGuard(SubgraphGraphQL(schema, deps, auth, settings, page), settings, auth), name
     )
     app.add_middleware(RequestContext, service=name)
+    app.mount(ASSETS_PREFIX, graphiql.static_app(), name="graphiql")
 
     @app.get("/health")
     async def health() -> JSONResponse:

@@ -23,11 +23,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.clientip import TrustedProxies, client_from
+from shared.graphiql import ASSETS_PREFIX, GraphiQLAssets
 from supergraph import metrics
 from supergraph.apq import PersistedQueries, PersistedQueryError
 from supergraph.config import RouterSettings
 from supergraph.gateway import RequestError
-from supergraph.graphiql import GRAPHIQL_HTML
+from supergraph.graphiql import router_page
 from supergraph.logs import configure_logging, request_id_var
 from supergraph.runtime import RouterRuntime
 
@@ -129,8 +130,9 @@ class GraphQLEndpoint:
     header and every subgraph request, and the router's request metrics.
     """
 
-    def __init__(self, settings: RouterSettings, runtime: RouterRuntime) -> None:
+    def __init__(self, settings: RouterSettings, runtime: RouterRuntime, page: bytes) -> None:
         self.settings = settings
+        self.page = page
         self.trusted = TrustedProxies(settings.router_trusted_proxies)
         self.runtime = runtime
         self.apq = PersistedQueries()
@@ -218,7 +220,7 @@ class GraphQLEndpoint:
             params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
             accept = next((v for k, v in raw_headers if k == b"accept"), b"").decode("latin-1")
             if "query" not in params and "extensions" not in params and "text/html" in accept:
-                return 200, GRAPHIQL_HTML.encode(), b"text/html; charset=utf-8"
+                return 200, self.page, b"text/html; charset=utf-8"
             refused = self._csrf_refusal(raw_headers)
             if refused is not None:
                 return refused
@@ -367,9 +369,14 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    graphiql = GraphiQLAssets()
+    if graphiql.reason:
+        log.warning("GraphiQL: %s", graphiql.reason)
+    # before the static mount at "/": Starlette takes the first route that matches
+    rest.mount(ASSETS_PREFIX, graphiql.static_app(), name="graphiql")
     if settings.router_static_dir:
         rest.mount("/", StaticFiles(directory=settings.router_static_dir, html=True), name="static")
-    app: ASGIApp = RouterApp(GraphQLEndpoint(settings, runtime), rest)
+    app: ASGIApp = RouterApp(GraphQLEndpoint(settings, runtime, router_page(graphiql)), rest)
     if settings.cors_origins:
         app = CORSMiddleware(
             app,
