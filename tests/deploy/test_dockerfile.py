@@ -36,11 +36,27 @@ def test_the_image_is_multi_stage_with_a_slim_python_311_runtime() -> None:
     _args, stages = dockerfile_stages()
     assert len(stages) >= 2
     assert stages[-1].base == "python:3.11-slim"
-    assert all(stage.base.startswith("python:3.11") for stage in stages)
+    # every Python stage is 3.11; node builds GraphiQL's static files and nothing else
+    assert all(stage.base.startswith(("python:3.11", "node:")) for stage in stages)
     builder, runtime = stages[0], stages[-1]
     assert any("pip install ." in run for run in builder.all("RUN"))
     assert not any("pip install" in run for run in runtime.all("RUN")), "the runtime stage compiles nothing"
     assert any(f"--from={builder.name}" in copy for copy in runtime.all("COPY"))
+
+
+def test_graphiql_is_built_in_a_node_stage_and_only_its_dist_ships() -> None:
+    _args, stages = dockerfile_stages()
+    (node,) = [stage for stage in stages if stage.base.startswith("node:")]
+    assert node.base == "node:20-slim" and node.name
+    runs = " ".join(node.all("RUN"))
+    assert "npm ci" in runs and "npm run build" in runs
+    assert "graphiql/package-lock.json" in " ".join(node.all("COPY")), "npm ci needs the lockfile"
+    runtime = stages[-1]
+    assert any(f"--from={node.name}" in c and "/dist" in c for c in runtime.all("COPY"))
+    env = " ".join(runtime.all("ENV"))
+    assert "GRAPHIQL_DIST_DIR=/app/graphiql/dist" in env
+    for path in ("graphiql/node_modules/react/index.js", "graphiql/dist/index.html"):
+        assert is_ignored(path), f"{path} must not enter the build context"
 
 
 def test_the_processes_run_as_a_non_root_user() -> None:
