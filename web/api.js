@@ -1,4 +1,5 @@
-// The only network code of the page: POST /graphql on its own origin, with the session's token.
+// The only network code of the page: POST /graphql on its own origin (JSON, so the router's CSRF
+// prevention lets it through), with the session's token.
 import { errorWords } from "./format.js";
 
 const TOKEN_KEY = "sawit.token";
@@ -12,10 +13,12 @@ export const session = {
 };
 
 export class ApiError extends Error {
-  constructor(code, message) {
-    super(errorWords(code, message));
+  /** `field`: the input the API blamed (extensions.field); `retryable`: the request may not have run. */
+  constructor(code, field = null, retryable = false) {
+    super(errorWords(code));
     this.code = code;
-    this.detail = message;
+    this.field = field;
+    this.retryable = retryable;
   }
 }
 
@@ -26,13 +29,20 @@ export async function gql(query, variables = {}) {
   try {
     response = await fetch("/graphql", { method: "POST", headers, body: JSON.stringify({ query, variables }) });
   } catch {
-    throw new ApiError("SUBGRAPH_UNAVAILABLE", "network");
+    throw new ApiError("SUBGRAPH_UNAVAILABLE", null, true);
   }
   let body;
-  try { body = await response.json(); } catch { throw new ApiError("INTERNAL", `HTTP ${response.status}`); }
+  try { body = await response.json(); } catch { throw new ApiError("INTERNAL", null, response.status >= 500); }
   if (body.errors && body.errors.length) {
     const first = body.errors[0];
-    throw new ApiError(first.extensions?.code || "INTERNAL", first.message);
+    const code = first.extensions?.code || "INTERNAL";
+    throw new ApiError(code, first.extensions?.field || null, code === "SUBGRAPH_UNAVAILABLE");
   }
   return body.data;
+}
+
+/** A fresh idempotency key: one per user intent. */
+export function newKey() {
+  if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
+  return `k-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
 }

@@ -1,4 +1,5 @@
-// Rupiah and date formatting, and plain-Indonesian words for every error code the API can send.
+// Rupiah and date formatting, and plain-Indonesian words for statuses and error codes. Customers
+// never see a fraud verdict or a rule code: those words exist only for the admin view.
 
 /** "500000.00" -> "Rp 500.000"; "1500.50" -> "Rp 1.500,50". Exact: works on the decimal string. */
 export function rupiah(amount) {
@@ -19,45 +20,82 @@ export function toAmount(input) {
   return text;
 }
 
+/** True when `toAmount`'s result is a positive amount with at most 2 decimals. */
+export function isAmount(text) {
+  return /^\d+(\.\d{1,2})?$/.test(text) && Number(text) > 0;
+}
+
 export function when(iso) {
   if (!iso) return "-";
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString("id-ID");
 }
 
-const STATUS_WORDS = {
+const CUSTOMER_STATUS = {
   SUCCESS: "Berhasil", FAILED: "Gagal", PENDING: "Diproses", REJECTED: "Ditolak", REVERSED: "Dibatalkan",
-  ACTIVE: "Aktif", FROZEN: "Dibekukan", CLOSED: "Ditutup", SAFE: "Aman", SUSPICIOUS: "Mencurigakan",
-  FRAUD: "Penipuan", UNPAID: "Belum dibayar", PAID: "Lunas", EXPIRED: "Kedaluwarsa",
-  DEPOSIT: "Isi saldo", PAYMENT: "Pembayaran", TRANSFER: "Transfer",
+  ACTIVE: "Aktif", FROZEN: "Dibekukan", CLOSED: "Ditutup", UNPAID: "Belum dibayar", PAID: "Lunas",
+  EXPIRED: "Kedaluwarsa",
 };
 
+const TYPE_WORDS = { DEPOSIT: "Isi saldo", PAYMENT: "Pembayaran VA", TRANSFER: "Transfer" };
+
+/** A status in the customer's words (no codes, no verdicts). */
 export function statusWord(status) {
-  return STATUS_WORDS[status] ? `${STATUS_WORDS[status]} (${status})` : status || "-";
+  return CUSTOMER_STATUS[status] || "Diproses";
+}
+
+export function typeWord(type) {
+  return TYPE_WORDS[type] || type || "-";
 }
 
 const ERROR_WORDS = {
   UNAUTHENTICATED: "Email atau kata sandi salah, atau sesi Anda sudah berakhir.",
   FORBIDDEN: "Anda tidak berhak melakukan ini.",
-  BAD_USER_INPUT: "Data yang diisi tidak valid.",
+  BAD_USER_INPUT: "Periksa kembali isian yang ditandai.",
   NOT_FOUND: "Data tidak ditemukan.",
   CONFLICT: "Data itu sudah dipakai.",
   INSUFFICIENT_FUNDS: "Saldo tidak cukup.",
-  WALLET_FROZEN: "Dompet sedang dibekukan.",
+  WALLET_FROZEN: "Dompet sedang dibekukan. Hubungi layanan pelanggan.",
   WALLET_CLOSED: "Dompet sudah ditutup.",
-  LIMIT_EXCEEDED: "Melebihi batas saldo atau batas bulanan.",
-  FRAUD_REJECTED: "Transaksi ditolak oleh pemeriksaan keamanan.",
+  LIMIT_EXCEEDED: "Melebihi batas saldo atau batas penerimaan bulanan.",
+  FRAUD_REJECTED: "Transaksi ditolak demi keamanan; coba lagi dalam 1 menit.",
   VA_NOT_FOUND: "Nomor virtual account tidak dikenal.",
   VA_AMOUNT_MISMATCH: "Jumlah tidak sama dengan tagihan.",
   VA_ALREADY_PAID: "Tagihan ini sudah dibayar.",
   VA_EXPIRED: "Tagihan ini sudah kedaluwarsa.",
-  IDEMPOTENCY_KEY_REUSED: "Permintaan ganda dengan data berbeda.",
-  RATE_LIMITED: "Terlalu banyak percobaan. Coba lagi nanti.",
+  IDEMPOTENCY_KEY_REUSED: "Permintaan ganda dengan data berbeda. Muat ulang lalu coba lagi.",
+  RATE_LIMITED: "Terlalu banyak percobaan. Coba lagi dalam beberapa menit.",
   SUBGRAPH_UNAVAILABLE: "Layanan sedang tidak tersedia. Coba lagi sebentar lagi.",
   MARKETPLACE_UNAVAILABLE: "Marketplace sedang tidak tersedia. Coba lagi nanti.",
-  INTERNAL: "Terjadi kesalahan pada sistem.",
+  CSRF_PREVENTED: "Permintaan ditolak oleh pengaman peramban. Muat ulang halaman.",
 };
 
-export function errorWords(code, fallback) {
-  return ERROR_WORDS[code] || fallback || "Terjadi kesalahan.";
+/** Words for a code; unknown codes get a neutral sentence, never the server's (English) text. */
+export function errorWords(code) {
+  return ERROR_WORDS[code] || "Terjadi kesalahan pada sistem. Coba lagi.";
+}
+
+const FIELD_WORDS = {
+  amount: "Tulis jumlah rupiah, misalnya 12.500 atau 12.500,50 (paling banyak 2 angka desimal).",
+  email: "Tulis alamat email yang benar, misalnya nama@contoh.com.",
+  password: "Kata sandi minimal 8 karakter.",
+  username: "Nama pengguna 3–32 karakter: huruf, angka atau garis bawah.",
+  fullname: "Nama lengkap wajib diisi.",
+  walletName: "Nama dompet wajib diisi (paling banyak 50 karakter).",
+  toUsername: "Tulis nama pengguna penerima.",
+  vaNumber: "Tulis nomor VA seperti DS-8800…",
+  transactionId: "Tulis ID transaksi yang benar.",
+  reason: "Alasan paling banyak 200 karakter.",
+};
+
+const CONFLICT_WORDS = {
+  email: "Email ini sudah terdaftar. Silakan masuk.",
+  username: "Nama pengguna ini sudah dipakai. Pilih yang lain.",
+};
+
+/** The message under one input, for an error the API tied to that field. */
+export function fieldWords(code, field) {
+  if (code === "CONFLICT" && CONFLICT_WORDS[field]) return CONFLICT_WORDS[field];
+  if (code === "NOT_FOUND" && field === "toUsername") return "Penerima tidak ditemukan atau tidak dapat menerima.";
+  return FIELD_WORDS[field] || errorWords(code);
 }

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import strawberry
 from strawberry.dataloader import DataLoader
+from strawberry.federation.schema_directives import Key
 from strawberry.types import Info
 
 from shared.context import Context
@@ -35,6 +36,20 @@ def _can_see(principal: Principal | None, row: FraudLogRow, *, services: bool) -
     return principal.is_admin or principal.user_id == row.user_id
 
 
+@strawberry.federation.type(name="User", keys=[Key(fields="id", resolvable=False)])
+class UserRef:
+    """A reference to the auth-owned user (fraud contributes no fields to it)."""
+
+    id: strawberry.ID
+
+
+@strawberry.federation.type(name="Wallet", keys=[Key(fields="walletId", resolvable=False)])
+class WalletRef:
+    """A reference to the wallet-owned wallet."""
+
+    wallet_id: strawberry.ID
+
+
 @strawberry.federation.type(keys=["logId"], description="The verdict of one fraud check.")
 class FraudLog:
     log_id: strawberry.ID
@@ -56,6 +71,14 @@ class FraudLog:
     @strawberry.field(name="is_fraud", description="The seed's name for isFraud.")
     def is_fraud_snake(self) -> bool:
         return self.is_fraud
+
+    @strawberry.field(description="The checked user (resolved by auth), so an admin sees who it is.")
+    def user(self) -> UserRef:
+        return UserRef(id=self.user_id)
+
+    @strawberry.field(description="The wallet money would leave or enter (resolved by wallet), if any.")
+    def wallet(self) -> WalletRef | None:
+        return WalletRef(wallet_id=self.wallet_id) if self.wallet_id else None
 
     @classmethod
     def from_row(cls, row: FraudLogRow) -> FraudLog:

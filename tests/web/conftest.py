@@ -13,6 +13,8 @@ from tests.support.stack import Stack
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "test-artifacts"
+# The velocity rule trips after this many checks per user per minute (the security-words test).
+VELOCITY_MAX_CHECKS = 5
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +22,10 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory, base_env: dict[str, str]
     running = Stack(
         tmp_path_factory.mktemp("web-stack"),
         base_env,
-        extra_env={"ROUTER_STATIC_DIR": str(REPO_ROOT / "web")},
+        extra_env={
+            "ROUTER_STATIC_DIR": str(REPO_ROOT / "web"),
+            "FRAUD_VELOCITY_MAX_CHECKS": str(VELOCITY_MAX_CHECKS),
+        },
     ).start()
     try:
         yield running
