@@ -3,7 +3,7 @@
 // It is rendered inside <GraphiQL> (so it may use GraphiQL's store) and portalled into #sawit-bar.
 import { useEffect, useState } from 'react';
 import { createPortal } from 'react-dom';
-import { pick, useGraphiQL } from '@graphiql/react';
+import { pick, useGraphiQL, useGraphiQLActions } from '@graphiql/react';
 import { headersFromPaste, mergeHeaders } from './headers.js';
 
 // `?token=...` on the page's URL presets the headers once; it is then dropped from the address bar
@@ -18,7 +18,10 @@ function tokenFromUrl() {
 }
 
 export function TokenBar({ title, note, target }) {
-  const { headerEditor } = useGraphiQL(pick('headerEditor'));
+  const { headerEditor, responseEditor, fetchError } = useGraphiQL(
+    pick('headerEditor', 'responseEditor', 'fetchError'),
+  );
+  const { introspect } = useGraphiQLActions();
   const [pasted, setPasted] = useState('');
   const [status, setStatus] = useState('');
   const [fromUrl] = useState(tokenFromUrl);
@@ -28,6 +31,13 @@ export function TokenBar({ title, note, target }) {
     if (!headers || !headerEditor) return false;
     headerEditor.setValue(mergeHeaders(headerEditor.getValue(), headers));
     setStatus(`Headers set: ${Object.keys(headers).join(', ')}`);
+    // introspection sends these headers too: a subgraph shows its docs once the router's credential
+    // is in, without a trip to the "Re-fetch GraphQL schema" button. The refusal GraphiQL had put in
+    // the response pane goes once the schema is in (anything else there stays).
+    const refusal = fetchError;
+    introspect().then(() => {
+      if (refusal && responseEditor && responseEditor.getValue() === refusal) responseEditor.setValue('');
+    });
     return true;
   }
 
@@ -45,7 +55,7 @@ export function TokenBar({ title, note, target }) {
   return createPortal(
     <>
       <span className="sawit-title">{title}</span>
-      <form className="sawit-token" onSubmit={onSubmit} aria-label="Token">
+      <form className="sawit-token" onSubmit={onSubmit} aria-label="Headers from a token">
         <label htmlFor="sawit-token-input">Token</label>
         <input
           id="sawit-token-input"
