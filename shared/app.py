@@ -122,11 +122,10 @@ class SubgraphGraphQL(GraphQL):
         deps: Any,
         authenticator: Authenticator,
         settings: Settings,
-        graphiql_page: str | None = None,
+        graphiql_page: str,
     ) -> None:
         super().__init__(schema)
-        # built once here (not per request); create_subgraph_app hands in its titled page
-        self.graphiql_page = graphiql_page or GraphiQLAssets().page(title="GraphQL")
+        self.graphiql_page = graphiql_page  # built once by create_subgraph_app, not per request
         self.deps = deps
         self.authenticator = authenticator
         trusted = TrustedProxies(settings.trusted_proxies)

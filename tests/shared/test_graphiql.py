@@ -4,7 +4,6 @@ basic page says why. tests/web/test_graphiql.py drives the real page in Chromium
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,27 +13,17 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.graphiql import CONFIG_ID, DIST_ENV, REPO_ROOT, GraphiQLAssets, fallback_page
+from shared.graphiql import CONFIG_ID, DIST_ENV, GraphiQLAssets, fallback_page
 from shared.settings import get_settings
 from subgraphs.wallet.app import create_app as create_wallet_app
 from supergraph.config import RouterSettings
 from supergraph.server import create_app as create_router_app
+from tests.support.graphiql import BUILT_INDEX, require_build
 
-BUILT_INDEX = REPO_ROOT / "graphiql" / "dist" / "index.html"
 HTML = {"Accept": "text/html"}
 URL = re.compile(r"""https?://[^\s"'<>)]+""")
 LOCAL_REF = re.compile(r'(?:src|href)="([^"]+)"')
 MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".ttf": "font/ttf"}
-
-
-def require_build() -> None:
-    """The built assets, or a clear failure in CI (scripts/test builds them) and a skip elsewhere."""
-    if BUILT_INDEX.is_file():
-        return
-    message = f"{BUILT_INDEX.relative_to(REPO_ROOT)} is missing: run scripts/build-graphiql (node + npm)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 AppFactory = Callable[[], Any]

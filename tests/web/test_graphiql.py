@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.flows import register_and_login
-from tests.shared.test_graphiql import require_build
+from tests.support.graphiql import require_build
 from tests.support.procs import REPO_ROOT
 from tests.support.stack import Stack
 
