@@ -11,13 +11,14 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import SpanKind, StatusCode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -34,8 +35,11 @@ from shared.migrations import upgrade_to_head
 from shared.router_auth import RouterCheck
 from shared.security import Authenticator, build_authenticator
 from shared.settings import Settings, get_settings
+from shared.tracing import extract, setup_tracing, shutdown_tracing, span
 
 Hook = Callable[[], Awaitable[None]]
+# Probes, not requests: no span for them.
+UNTRACED_PATHS = frozenset({"/health", "/metrics"})
 access_log = logging.getLogger("sawit.access")
 
 
@@ -81,24 +85,39 @@ class RequestContext:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed = time.perf_counter() - started
-            path = scope.get("path", "")
-            label = path if path in ("/graphql", "/health") else "other"
-            requests, latency = self._metrics(label, status)
-            requests.inc()
-            latency.observe(elapsed)
-            if path != "/health" and access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "%s %s %s",
-                    scope.get("method"),
-                    path,
-                    status,
-                    extra={"fields": {"status": status, "duration_ms": round(elapsed * 1000, 2)}},
-                )
-            request_id_var.reset(token)
+        method = scope.get("method", "")
+        path = scope.get("path", "")
+        traced = (
+            nullcontext()
+            if path in UNTRACED_PATHS
+            else span(
+                f"{method} {path}",
+                kind=SpanKind.SERVER,
+                parent=extract(scope.get("headers", ())),
+                attributes={"sawit.service": self.service, "http.request.method": method},
+            )
+        )
+        with traced as server_span:
+            try:
+                await self.app(scope, receive, send_with_id)
+                if server_span is not None and status >= 500:
+                    server_span.set_status(StatusCode.ERROR)
+            finally:
+                elapsed = time.perf_counter() - started
+                path = scope.get("path", "")
+                label = path if path in ("/graphql", "/health") else "other"
+                requests, latency = self._metrics(label, status)
+                requests.inc()
+                latency.observe(elapsed)
+                if path != "/health" and access_log.isEnabledFor(logging.INFO):
+                    access_log.info(
+                        "%s %s %s",
+                        scope.get("method"),
+                        path,
+                        status,
+                        extra={"fields": {"status": status, "duration_ms": round(elapsed * 1000, 2)}},
+                    )
+                request_id_var.reset(token)
 
 
 def subgraph_note(settings: Settings) -> str:
@@ -141,6 +160,7 @@ class SubgraphGraphQL(GraphQL):
         return HTMLResponse(self.graphiql_page)
 
     async def get_context(self, request: Any, response: Any) -> Context[Any]:
+        """Over a WebSocket the `connection_init` payload may carry the token instead (Context)."""
         return Context(
             deps=self.deps,
             authenticator=self.authenticator,
@@ -161,7 +181,7 @@ class SubgraphApp(FastAPI):
     graphql_endpoint: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/graphql":
+        if scope["type"] in ("http", "websocket") and scope["path"] == "/graphql":  # ws: subscriptions
             await self.graphql_endpoint(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
@@ -197,6 +217,7 @@ def create_subgraph_app(
                 await hook()
             if database is not None:
                 await database.dispose()
+            shutdown_tracing()
 
     app = SubgraphApp(title=f"sawit-{name}", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.deps = deps
@@ -226,6 +247,7 @@ def serve(name: str, app: FastAPI, settings: Settings | None = None) -> None:
     """Run one subgraph on its DESIGN.md port (overridable by `<NAME>_PORT`)."""
     settings = settings or get_settings()
     configure_logging(name, settings.log_level)
+    setup_tracing(name)
     uvicorn.run(
         app,
         host=settings.host,

@@ -21,10 +21,12 @@ from typing import Any
 
 import aiohttp
 import orjson
+from opentelemetry.trace import SpanKind, StatusCode
 
 from shared.errors import KNOWN_CODES, AppError, ErrorCode
 from shared.logs import request_id_var
 from shared.security import ServiceTokenMinter
+from shared.tracing import inject, span
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +90,7 @@ class SubgraphClient:
             headers["authorization"] = f"Bearer {self.minter.token(wanted)}"
         if extra:
             headers.update(extra)
+        inject(headers)
         return headers
 
     def _unavailable(self, reason: str) -> AppError:
@@ -109,16 +112,19 @@ class SubgraphClient:
     ) -> dict[str, Any]:
         """The `data` of a successful response; AppError for any error (first error's code)."""
         body = orjson.dumps({"query": query, "variables": dict(variables or {})})
-        try:
-            async with self._pooled().post(
-                self.url, data=body, headers=self._headers(scopes, headers)
-            ) as response:
-                status = response.status
-                raw = await response.read()
-        except TimeoutError:
-            raise self._unavailable("timeout") from None
-        except aiohttp.ClientError as exc:
-            raise self._unavailable(type(exc).__name__) from None
+        with span(f"call {self.name}", kind=SpanKind.CLIENT, attributes={"server.address": self.url}) as call:
+            try:
+                async with self._pooled().post(
+                    self.url, data=body, headers=self._headers(scopes, headers)
+                ) as response:
+                    status = response.status
+                    raw = await response.read()
+            except TimeoutError:
+                call.set_status(StatusCode.ERROR, "timeout")
+                raise self._unavailable("timeout") from None
+            except aiohttp.ClientError as exc:
+                call.set_status(StatusCode.ERROR, type(exc).__name__)
+                raise self._unavailable(type(exc).__name__) from None
         try:
             payload = json.loads(raw, parse_float=Decimal) if self.exact_numbers else orjson.loads(raw)
         except ValueError:

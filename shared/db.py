@@ -34,6 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import Session, registry, sessionmaker
 from sqlmodel import SQLModel
 
+from shared.tracing import span
+
 T = TypeVar("T")
 Work = Callable[[Session], T]
 
@@ -136,18 +138,26 @@ class Database:
 
     async def write(self, work: Work[T]) -> T:
         """Run `work` in one write transaction: committed when it returns, rolled back on any exception."""
-        if self.is_sqlite:
-            return await _in_thread(self._writer, self._write_sessions, work)
-        return await self._run_async(work)
+        with span("db.write", attributes=self._span_attributes(work)):
+            if self.is_sqlite:
+                return await _in_thread(self._writer, self._write_sessions, work)
+            return await self._run_async(work)
 
     async def read(self, work: Work[T]) -> T:
         """Run `work` in one read transaction (it should not write; it is not serialised with writers)."""
-        if self.is_sqlite:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(
-                self._readers, functools.partial(_run, self._read_sessions, work)
-            )
-        return await self._run_async(work)
+        with span("db.read", attributes=self._span_attributes(work)):
+            if self.is_sqlite:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(
+                    self._readers, functools.partial(_run, self._read_sessions, work)
+                )
+            return await self._run_async(work)
+
+    def _span_attributes(self, work: Work[T]) -> dict[str, str]:
+        return {
+            "db.system": "sqlite" if self.is_sqlite else "postgresql",
+            "code.function": getattr(work, "__qualname__", "work"),
+        }
 
     async def _run_async(self, work: Work[T]) -> T:
         async with self._async_sessions() as session, session.begin():

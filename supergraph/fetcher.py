@@ -21,7 +21,9 @@ from typing import Any
 
 import aiohttp
 import orjson
+from opentelemetry.trace import SpanKind
 
+from shared.tracing import inject, span
 from supergraph import metrics
 
 # Headers that describe the caller, not the request; they do not split deduplication.
@@ -118,6 +120,12 @@ class SubgraphClients:
     async def _send(
         self, subgraph: str, url: str, content: bytes, headers: Mapping[str, str], *, retry: bool
     ) -> _Answer:
+        with span(f"fetch {subgraph}", kind=SpanKind.CLIENT, attributes={"sawit.subgraph": subgraph}):
+            return await self._send_traced(subgraph, url, content, headers, retry=retry)
+
+    async def _send_traced(
+        self, subgraph: str, url: str, content: bytes, headers: Mapping[str, str], *, retry: bool
+    ) -> _Answer:
         started = time.perf_counter()
         try:
             try:
@@ -140,7 +148,7 @@ class SubgraphClients:
         return self.credential() if self.credential is not None else {}
 
     async def _exchange(self, url: str, content: bytes, headers: Mapping[str, str]) -> _Answer:
-        sent = {**BASE_HEADERS, **headers, **self.router_headers()}
+        sent = inject({**BASE_HEADERS, **headers, **self.router_headers()})
         async with self.session().post(url, data=content, headers=sent) as response:
             return _Answer(response.status, await response.read())
 

@@ -20,8 +20,10 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_variable_values
+from opentelemetry.trace import get_current_span as current_span
 
 from shared.limits import LimitExceeded, Limits, check_operation, check_tokens
+from shared.tracing import span
 from supergraph import metrics
 from supergraph.executor import Executor
 from supergraph.fetcher import SubgraphClients
@@ -105,17 +107,21 @@ class Gateway:
         cached = self.cache.get(cache_key)
         if cached is not None:
             metrics.PLAN_CACHE.labels(result="hit").inc()
+            current_span().set_attribute("sawit.plan_cache", "hit")
             return cached
         metrics.PLAN_CACHE.labels(result="miss").inc()
+        current_span().set_attribute("sawit.plan_cache", "miss")
         try:
             check_tokens(query, self.limits.max_tokens)
         except LimitExceeded as exc:
             raise RequestError(str(exc), exc.code) from exc
         try:
-            document = parse(query)
+            with span("graphql.parse"):
+                document = parse(query)
         except GraphQLError as exc:
             raise RequestError(exc.message, "GRAPHQL_PARSE_FAILED") from exc
-        errors = validate(self.supergraph.api_schema, document)
+        with span("graphql.validate"):
+            errors = validate(self.supergraph.api_schema, document)
         if errors:
             raise RequestError(
                 errors[0].message,
@@ -161,7 +167,8 @@ class Gateway:
         plan = prepared.plans.get(key)
         if plan is None:
             self.planner_calls += 1
-            plan = build_plan(self.supergraph, prepared.operation, prepared.fragments, variables)
+            with span("graphql.plan"):
+                plan = build_plan(self.supergraph, prepared.operation, prepared.fragments, variables)
             prepared.plans[key] = plan
         return plan
 

@@ -18,12 +18,14 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.clientip import TrustedProxies, client_from
 from shared.graphiql import ASSETS_PREFIX, GraphiQLAssets
+from shared.tracing import extract, setup_tracing, shutdown_tracing, span
 from supergraph import metrics
 from supergraph.apq import PersistedQueries, PersistedQueryError
 from supergraph.config import RouterSettings
@@ -144,6 +146,14 @@ class GraphQLEndpoint:
         token = request_id_var.set(rid)
         started = time.perf_counter()
         status = 500
+        server_span = span(
+            f"{scope.get('method', '')} /graphql",
+            kind=SpanKind.SERVER,
+            parent=extract(raw_headers),
+            attributes={"sawit.service": "router"},
+        )
+        # Entered by hand so that the request's log line below is written inside the span.
+        server_span.__enter__()
         try:
             try:
                 status, body, content_type = await self._respond(scope, receive, raw_headers, rid)
@@ -180,6 +190,7 @@ class GraphQLEndpoint:
                     },
                 )
             request_id_var.reset(token)
+            server_span.__exit__(None, None, None)
 
     def _csrf_refusal(self, raw_headers: Iterable[tuple[bytes, bytes]]) -> tuple[int, bytes, bytes] | None:
         """Apollo Router's CSRF prevention: run an operation only when a browser would have had to ask
@@ -345,6 +356,7 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
             yield
         finally:
             await runtime.stop()
+            shutdown_tracing()
 
     rest = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     rest.state.runtime = runtime
@@ -407,6 +419,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console script `sawit-router`: serve until interrupted."""
     settings = RouterSettings(**_parse_args(argv))
     configure_logging(logging.getLevelName(settings.log_level.upper()))
+    setup_tracing("router")
     app = create_app(settings)
     uvicorn.run(
         app,

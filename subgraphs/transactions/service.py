@@ -39,6 +39,7 @@ from shared.money import format_minor
 from shared.pagination import newest_first, older_than
 from shared.throttle import MemoryThrottle, Throttle
 from shared.tokens import Principal
+from shared.tracing import inject, span, traced
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.models import (
@@ -380,14 +381,15 @@ class TransactionService:
         tx_id = tx.transaction_id
         # Step 2: fraud. Nothing has moved yet, so an unreachable fraud service is a safe FAILED.
         try:
-            verdict = await self.clients.fraud.check(
-                transaction_id=tx_id,
-                user_id=tx.user_id,
-                wallet_id=tx.wallet_id,
-                amount=tx.amount,
-                type=tx.type,
-                va_number=tx.va_number,
-            )
+            with span("saga.fraud_check"):
+                verdict = await self.clients.fraud.check(
+                    transaction_id=tx_id,
+                    user_id=tx.user_id,
+                    wallet_id=tx.wallet_id,
+                    amount=tx.amount,
+                    type=tx.type,
+                    va_number=tx.va_number,
+                )
         except AppError as exc:
             code = ErrorCode.SUBGRAPH_UNAVAILABLE if exc.code in AMBIGUOUS_CODES else exc.code
             return await self._finish(
@@ -426,6 +428,7 @@ class TransactionService:
         # Step 4b: the money, then step 5.
         return await self._debit_and_settle(tx)
 
+    @traced("saga.advance")
     async def _advance(
         self, tx_id: str, expect: SagaStep, to: SagaStep, flagged: bool, fraud_status: str
     ) -> Transaction | None:
@@ -441,6 +444,7 @@ class TransactionService:
 
         return await self.db.write(work)
 
+    @traced("saga.validate_va")
     async def _validate_va(self, tx: Transaction) -> Failure | None:
         va = tx.va_number or ""
         if va.upper().startswith("OFFLINE-"):
@@ -485,6 +489,7 @@ class TransactionService:
             )
         return None
 
+    @traced("saga.enter_debit")
     async def _enter_debit(self, tx: Transaction, flagged: bool, fraud_status: str) -> bool | Failure:
         """Move to DEBITING (claiming a PAYMENT's VA) in one local transaction; False if settled elsewhere."""
         tx_id = tx.transaction_id
@@ -514,6 +519,7 @@ class TransactionService:
             # Another transaction claimed this VA between our check and our insert.
             return Failure(ErrorCode.VA_ALREADY_PAID, "This VA is already paid")
 
+    @traced("saga.move_money")
     async def _move_money(self, tx: Transaction) -> str | None:
         """The wallet call of this transaction type; idempotent by the transaction id. Returns a
         transfer's receiver (the owner of the credited wallet, as the wallet says)."""
@@ -575,6 +581,7 @@ class TransactionService:
         log.warning("transaction %s left PENDING: %s", tx_id, exc.message)
         return row
 
+    @traced("saga.finish")
     async def _finish(
         self,
         tx_id: str,
@@ -673,7 +680,8 @@ class TransactionService:
             transaction_id=tx_id,
             kind=kind.value,
             dedup_key=f"{kind.value}:{tx_id}:{tag}",
-            payload=json.dumps(payload, separators=(",", ":")),
+            # The trace of the request that wrote it, so its delivery joins that trace.
+            payload=json.dumps({**payload, **inject({})}, separators=(",", ":")),
             state=OutboxState.PENDING.value,
             attempts=0,
             next_attempt_at=now,
@@ -724,6 +732,7 @@ class TransactionService:
                 self._inflight.discard(row.transaction_id)
         return settled
 
+    @traced("saga.recover")
     async def _recover(self, stale: Transaction) -> bool:
         tx_id = stale.transaction_id
         # The batch was read before this row's turn: a live saga (or reversal) may have settled it
@@ -801,6 +810,7 @@ class TransactionService:
             if owner:
                 self._inflight.discard(tx_id)
 
+    @traced("saga.finish_reversal")
     async def _finish_reversal(self, row: Transaction) -> Transaction:
         tx_id = row.transaction_id
         try:

@@ -27,12 +27,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.errors import AppError
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OVERDUE
+from shared.tracing import extract_from, span
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.models import OutboxKind, OutboxMessage, OutboxState, as_utc, utcnow
@@ -184,7 +186,14 @@ class OutboxWorker:
     async def _deliver_bounded(self, message: _Claimed) -> str | None:
         async with self._semaphore:
             try:
-                await self.deliver(message.kind, json.loads(message.payload), message)
+                payload = json.loads(message.payload)
+                with span(
+                    f"outbox.deliver {message.kind}",
+                    kind=SpanKind.PRODUCER,
+                    parent=extract_from(payload),
+                    attributes={"sawit.outbox.message_id": message.message_id},
+                ):
+                    await self.deliver(message.kind, payload, message)
             except AppError as exc:
                 reason = exc.details.get("reason")
                 return f"{exc.code.value}: {exc.message}" + (f" ({reason})" if reason else "")
