@@ -41,6 +41,22 @@ class Context(Generic[DepsT]):
         self._resolved = False
         self.extra: dict[str, Any] = {}
 
+    @property
+    def connection_params(self) -> dict[str, Any] | None:
+        """A WebSocket's `connection_init` payload (Strawberry sets it); None over HTTP."""
+        return self.extra.get("connection_params")
+
+    @connection_params.setter
+    def connection_params(self, payload: dict[str, Any]) -> None:
+        """`{"Authorization": "Bearer ..."}` in the payload wins over the handshake's header: a
+        browser cannot set headers on a WebSocket handshake, so the payload is how it sends a token.
+        Checked by `principal()` exactly like an HTTP request's header."""
+        self.extra["connection_params"] = payload
+        token = payload.get("Authorization", payload.get("authorization")) if payload else None
+        if isinstance(token, str) and token:
+            self.authorization = token
+            self._resolved = False
+
     async def client_address(self) -> str | None:
         """The caller's IP for per-client throttles (shared.clientip: X-Forwarded-For believed only
         from a trusted proxy carrying the router's credential); the peer without a rule."""

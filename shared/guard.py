@@ -14,6 +14,11 @@ through. In front of `/graphql`, as pure ASGI (one pass, no framework):
   operations need neither: user tokens work at a subgraph exactly as through the router.
 
 Every refusal is a GraphQL error with `extensions.code`; nothing reaches the resolvers.
+
+WebSockets (graphql-transport-ws, for subscriptions) pass through to Strawberry, but every
+`subscribe` message is judged like an HTTP request's document (limits, and the credential of the
+handshake's headers for federation fields): a refused one is answered with an `error` message for
+its id and never reaches Strawberry, so a socket is no way around the guard.
 """
 
 from __future__ import annotations
@@ -99,6 +104,9 @@ class SubgraphGuard:
         self._verdicts: OrderedDict[tuple[str, str | None], _Verdict] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await self.app(scope, self._guarded_socket(scope.get("headers", ()), receive, send), send)
+            return
         if scope["type"] != "http" or scope.get("method") not in ("GET", "POST"):
             await self.app(scope, receive, send)
             return
@@ -132,6 +140,36 @@ class SubgraphGuard:
             await self.app(scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
+
+    def _guarded_socket(
+        self, headers: Iterable[tuple[bytes, bytes]], receive: Receive, send: Send
+    ) -> Receive:
+        """A `receive` that answers refused `subscribe` messages itself and hands on everything else."""
+
+        async def guarded() -> Message:
+            while True:
+                message = await receive()
+                if message["type"] != "websocket.receive":
+                    return message
+                raw = message.get("text") or message.get("bytes") or b""
+                try:
+                    frame = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    return message  # Strawberry closes the socket on a malformed message
+                if not (
+                    isinstance(frame, dict)
+                    and frame.get("type") == "subscribe"
+                    and isinstance(frame.get("payload"), dict)
+                ):
+                    return message
+                refused = await self._refusal(frame["payload"], headers)
+                if refused is None:
+                    return message
+                errors = orjson.loads(refused[1])["errors"]
+                reply = {"id": frame.get("id"), "type": "error", "payload": errors}
+                await send({"type": "websocket.send", "text": orjson.dumps(reply).decode()})
+
+        return guarded
 
     async def _read_body(
         self, receive: Receive, headers: Iterable[tuple[bytes, bytes]]

@@ -31,6 +31,13 @@ class RouterSettings(BaseSettings):
     # Proxies in front of the router (a load balancer) whose X-Forwarded-For entries are believed;
     # none by default: the router is the edge (shared.clientip).
     router_trusted_proxies: str = Field("", alias="ROUTER_TRUSTED_PROXIES")
+    # Subscriptions (supergraph/subscriptions.py; graphql-transport-ws and SSE at /graphql).
+    router_subscriptions_max_per_client: int = Field(20, alias="ROUTER_SUBSCRIPTIONS_MAX_PER_CLIENT")
+    router_subscriptions_max_per_connection: int = Field(20, alias="ROUTER_SUBSCRIPTIONS_MAX_PER_CONNECTION")
+    router_subscriptions_events_per_s: float = Field(50.0, alias="ROUTER_SUBSCRIPTIONS_EVENTS_PER_S")
+    router_subscriptions_idle_timeout_s: float = Field(300.0, alias="ROUTER_SUBSCRIPTIONS_IDLE_TIMEOUT_S")
+    router_subscriptions_init_timeout_s: float = Field(10.0, alias="ROUTER_SUBSCRIPTIONS_INIT_TIMEOUT_S")
+    router_subscriptions_keepalive_s: float = Field(15.0, alias="ROUTER_SUBSCRIPTIONS_KEEPALIVE_S")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     router_csrf_prevention: bool = Field(True, alias="ROUTER_CSRF_PREVENTION")
     router_csrf_required_headers: str = Field(

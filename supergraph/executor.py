@@ -151,9 +151,15 @@ class Executor:
         )
 
     async def execute(
-        self, plan: QueryPlan, variables: Mapping[str, Any], headers: Mapping[str, str]
+        self,
+        plan: QueryPlan,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str],
+        state: ExecutionState | None = None,
     ) -> ExecutionState:
-        state = ExecutionState()
+        """Run every phase; `state` continues an earlier run's tree (a deferred fragment's fetches)."""
+        if state is None:
+            state = ExecutionState()
         for phase in plan.phases:
             await self._run_phase(phase, state, variables, headers)
         return state
@@ -202,23 +208,42 @@ class Executor:
                 for key in group.selection.fields:
                     state.errors.append(_unavailable(str(exc), graph.name, [key]))
                 return
-            data = payload.get("data")
-            if isinstance(data, dict):
-                if group.renames:
-                    _restore_keys(data, group.selection, self.supergraph)
-                deep_merge(state.data, data, self.abstract_names)
-            # A subgraph that refused the whole request (e.g. its own validation of a custom scalar)
-            # answers data: null with errors that have no path: they are about this fetch's root
-            # fields, so they take the first one's path instead of a second, code-less
-            # "Cannot return null" error for the same field.
-            whole = None if isinstance(data, dict) else next(iter(group.selection.fields), None)
-            for error in payload.get("errors") or ():
-                path = error.get("path") if isinstance(error, dict) else None
-                if not isinstance(path, list) and whole is not None:
-                    path = [whole]
-                state.errors.append(_subgraph_error(error, list(path) if isinstance(path, list) else None))
+            self.merge_root(group, payload, state)
             return
         await self._fetch_entities(group, graph.name, graph.url, state, fetch_vars, headers)
+
+    def merge_root(self, group: FetchGroup, payload: Mapping[str, Any], state: ExecutionState) -> None:
+        """Merge a root fetch's answer (a query's, or one event of a subscription's stream)."""
+        data = payload.get("data")
+        if isinstance(data, dict):
+            if group.renames:
+                _restore_keys(data, group.selection, self.supergraph)
+            deep_merge(state.data, data, self.abstract_names)
+        # A subgraph that refused the whole request (e.g. its own validation of a custom scalar)
+        # answers data: null with errors that have no path: they are about this fetch's root
+        # fields, so they take the first one's path instead of a second, code-less
+        # "Cannot return null" error for the same field.
+        whole = None if isinstance(data, dict) else next(iter(group.selection.fields), None)
+        for error in payload.get("errors") or ():
+            path = error.get("path") if isinstance(error, dict) else None
+            if not isinstance(path, list) and whole is not None:
+                path = [whole]
+            state.errors.append(_subgraph_error(error, list(path) if isinstance(path, list) else None))
+
+    async def execute_after_root(
+        self,
+        plan: QueryPlan,
+        root: FetchGroup,
+        state: ExecutionState,
+        variables: Mapping[str, Any],
+        headers: Mapping[str, str],
+    ) -> None:
+        """Every fetch of `plan` but `root`, whose data is already in `state` (a subscription's event):
+        the same phases, dependencies and merging as `execute`."""
+        for phase in plan.phases:
+            rest = [group for group in phase if group is not root]
+            if rest:
+                await self._run_phase(rest, state, variables, headers)
 
     async def _fetch_entities(
         self,

@@ -33,6 +33,7 @@ from supergraph.gateway import RequestError
 from supergraph.graphiql import router_page
 from supergraph.logs import configure_logging, request_id_var
 from supergraph.runtime import RouterRuntime
+from supergraph.subscriptions import Subscriptions
 
 log = logging.getLogger("supergraph.server")
 JSON = b"application/json"
@@ -138,9 +139,13 @@ class GraphQLEndpoint:
         self.trusted = TrustedProxies(settings.router_trusted_proxies)
         self.runtime = runtime
         self.apq = PersistedQueries()
+        self.subscriptions = Subscriptions(settings, runtime)
         self._status_counters: dict[int, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if Subscriptions.wants_event_stream(scope):  # SSE (graphql-sse): supergraph/subscriptions.py
+            await self.subscriptions.serve_sse(self, scope, receive, send)
+            return
         raw_headers = scope.get("headers", ())
         rid = _request_id(raw_headers)
         token = request_id_var.set(rid)
@@ -334,6 +339,8 @@ class RouterApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/graphql":
             await self.graphql(scope, receive, send)
+        elif scope["type"] == "websocket" and scope["path"] == "/graphql":  # graphql-transport-ws
+            await self.graphql.subscriptions.serve_websocket(scope, receive, send)
         else:
             await self.rest(scope, receive, send)
 

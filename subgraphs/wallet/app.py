@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from shared.app import create_subgraph_app, serve
 from shared.db import Database
+from shared.events import build_bus
 from shared.settings import Settings, get_settings
 from subgraphs.wallet.config import WalletSettings, get_wallet_settings
 from subgraphs.wallet.schema import schema
@@ -29,9 +30,13 @@ def create_app(settings: Settings | None = None, limits: WalletSettings | None =
     """The wallet subgraph's ASGI app."""
     settings = settings or get_settings()
     database = open_database(settings)
-    service = WalletService(
-        database, limits or get_wallet_settings(), money_max_minor=settings.money_max_minor
-    )
+    limits = limits or get_wallet_settings()
+    events = build_bus(settings.redis_url, limits.events_redis_prefix)
+    service = WalletService(database, limits, money_max_minor=settings.money_max_minor, events=events)
+
+    async def close_events() -> None:
+        await events.aclose()
+
     return create_subgraph_app(
         name="wallet",
         schema=schema,
@@ -39,6 +44,7 @@ def create_app(settings: Settings | None = None, limits: WalletSettings | None =
         database=database,
         migrations_dir=MIGRATIONS_DIR,
         settings=settings,
+        on_shutdown=[close_events],
     )
 
 

@@ -28,6 +28,12 @@ class WalletSettings(BaseSettings):
         validation_alias=AliasChoices("WALLET_MONTHLY_INCOMING_LIMIT", "monthly_incoming_limit_minor"),
     )
 
+    # Redis channels of the wallet events (`<prefix><owner user id>`, shared.events); REDIS_URL picks Redis.
+    events_redis_prefix: str = Field(
+        "sawit:wallet-events:",
+        validation_alias=AliasChoices("WALLET_EVENTS_REDIS_PREFIX", "events_redis_prefix"),
+    )
+
     @field_validator("max_balance_minor", "monthly_incoming_limit_minor", mode="before")
     @classmethod
     def _rupiah_to_minor(cls, value: object) -> int:

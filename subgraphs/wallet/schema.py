@@ -2,15 +2,28 @@
 
 Money-moving mutations are `@inaccessible` (absent from the public supergraph) and also demand a
 service token with the operation's scope, acting on behalf of a user id.
+
+Subscriptions: `subscription { walletEvents { walletId balance entry { direction amount }
+transaction { transactionId } } }` streams one event per committed movement of the signed-in user's
+wallets (a transfer: one to each side's owner), over graphql-transport-ws on `/graphql`. The token
+comes from the `connection_init` payload (`{"Authorization": "Bearer ..."}`) or the handshake's
+Authorization header and is checked exactly like an HTTP request's; no user, UNAUTHENTICATED.
+Events are published only after the movement's unit of work committed (`WalletService._announce`),
+through Redis pub/sub when REDIS_URL is set (every replica reaches every subscriber), else in
+process (only this process's subscribers): see shared/events.py. `transaction` is a reference to
+the transactions subgraph's `Transaction` entity, resolved by the router. The gauge
+`sawit_event_subscriptions_open{bus}` in `/metrics` counts the open streams.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from strawberry.federation.schema_directives import Key
 from strawberry.types import Info
 
 from shared.context import Context
@@ -208,6 +221,42 @@ class ReverseInput:
     reversal_id: str
 
 
+@strawberry.federation.type(
+    directives=[Key(fields="transactionId", resolvable=False)],
+    description="A transaction (owned by the transactions subgraph): the router resolves its fields.",
+)
+class Transaction:
+    transaction_id: strawberry.ID
+
+
+@strawberry.type(description="One committed movement of one of the caller's wallets.")
+class WalletEvent:
+    wallet_id: strawberry.ID
+    balance: Money = strawberry.field(description="The wallet's balance right after this movement.")
+    entry: LedgerEntry
+    transaction: Transaction | None = strawberry.field(
+        description="The transaction (or reversal) that moved it; null when the caller may not see it."
+    )
+
+    @classmethod
+    def of(cls, event: dict[str, Any]) -> WalletEvent:
+        entry = LedgerEntry(
+            entry_id=strawberry.ID(str(event["entryId"])),
+            wallet_id=strawberry.ID(str(event["walletId"])),
+            transaction_id=str(event["transactionId"]),
+            direction=str(event["direction"]),
+            amount=int(event["amount"]),  # type: ignore[arg-type]
+            balance_after=int(event["balanceAfter"]),  # type: ignore[arg-type]
+            created_at=datetime.fromisoformat(str(event["createdAt"])),
+        )
+        return cls(
+            wallet_id=entry.wallet_id,
+            balance=entry.balance_after,
+            entry=entry,
+            transaction=Transaction(transaction_id=strawberry.ID(entry.transaction_id)),
+        )
+
+
 WalletIdArg = Annotated[strawberry.ID, strawberry.argument(name="walletId")]
 
 
@@ -339,4 +388,15 @@ class Mutation:
         return [LedgerResult.of(move) for move in moves]
 
 
-schema = build_schema(Query, Mutation, types=[Wallet, User, LedgerEntry])
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Every committed movement of the caller's wallets, as it happens (no past events)."
+    )
+    async def wallet_events(self, info: WalletInfo) -> AsyncGenerator[WalletEvent, None]:
+        user = await info.context.require_user()
+        async for event in info.context.deps.service.events_for(user):
+            yield WalletEvent.of(event)
+
+
+schema = build_schema(Query, Mutation, types=[Wallet, User, LedgerEntry], subscription=Subscription)

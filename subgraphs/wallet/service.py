@@ -20,7 +20,7 @@ import json
 import logging
 import random
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input, forbidden, not_found
+from shared.events import EventBus, EventOverflow
 from shared.money import format_minor
 from shared.pagination import newest_first, older_than
 from shared.settings import get_settings
@@ -123,6 +124,8 @@ class LedgerMove:
     amount: int
     balance_after: int
     replayed: bool = False
+    entry_id: str | None = None  # the ledger entry it appended (None for a replay)
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -274,10 +277,43 @@ def _moves_from_json(transaction_id: str, text: str, owners: Mapping[str, str]) 
 class WalletService:
     """Wallets and their ledger; every public method is one unit of work on the wallet database."""
 
-    def __init__(self, db: Database, limits: WalletSettings, *, money_max_minor: int | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        limits: WalletSettings,
+        *,
+        money_max_minor: int | None = None,
+        events: EventBus | None = None,
+    ) -> None:
         self.db = db
         self.limits = limits
         self.money_max_minor = money_max_minor or get_settings().money_max_minor
+        self.events = events
+
+    # ---- events (after the unit of work commits, never before) ----------------------------------
+
+    async def _announce(self, moves: Iterable[LedgerMove]) -> None:
+        """Publish one event per committed movement to its wallet's owner. Called only after
+        `_run_write` returned, i.e. after COMMIT, so no subscriber ever sees a change that was rolled
+        back; a replay moved nothing new and announces nothing."""
+        if self.events is None:
+            return
+        for move in moves:
+            if move.replayed or move.entry_id is None:
+                continue
+            await self.events.publish(move.owner_id, _event_of(move))
+
+    async def events_for(self, viewer: Principal) -> AsyncIterator[dict[str, Any]]:
+        """The committed movements of the signed-in user's own wallets, as they happen: the bus
+        channel is the user's id, so another user's events never reach this stream."""
+        if self.events is None:
+            raise AppError(ErrorCode.INTERNAL, "Wallet events are not available")
+        try:
+            async for event in self.events.subscribe(viewer.user_id):
+                if event.get("ownerId") == viewer.user_id:
+                    yield event
+        except EventOverflow as exc:
+            raise AppError(ErrorCode.INTERNAL, "The event stream fell behind; subscribe again") from exc
 
     # ---- unit of work -------------------------------------------------------------------------
 
@@ -513,7 +549,9 @@ class WalletService:
             self._record(session, transaction_id, request, [move], now)
             return move
 
-        return await self._run_write(work)
+        move = await self._run_write(work)
+        await self._announce([move])
+        return move
 
     async def deduct(self, *, transaction_id: str, user_id: str, wallet_id: str, amount: int) -> LedgerMove:
         """Debit money that leaves the platform (a PAYMENT) from the user's own wallet."""
@@ -533,7 +571,9 @@ class WalletService:
             self._record(session, transaction_id, request, [move], now)
             return move
 
-        return await self._run_write(work)
+        move = await self._run_write(work)
+        await self._announce([move])
+        return move
 
     async def transfer(
         self, *, transaction_id: str, user_id: str, from_wallet_id: str, to_wallet_id: str, amount: int
@@ -568,7 +608,10 @@ class WalletService:
             self._record(session, transaction_id, request, [debit, credit], now)
             return TransferMove(transaction_id, debit, credit)
 
-        return await self._run_write(work)
+        transfer = await self._run_write(work)
+        if not transfer.replayed:
+            await self._announce([transfer.debit, transfer.credit])
+        return transfer
 
     async def reverse(self, *, transaction_id: str, reversal_id: str) -> list[LedgerMove]:
         """Post the exact mirror of every entry of `transaction_id` under `reversal_id`, atomically.
@@ -626,7 +669,9 @@ class WalletService:
             self._record(session, reversal_id, request, moves, now)
             return moves
 
-        return await self._run_write(work)
+        moves = await self._run_write(work)
+        await self._announce(moves)
+        return moves
 
     # ---- building blocks (all inside one write transaction) --------------------------------------
 
@@ -725,10 +770,11 @@ class WalletService:
         balance_after = int(balance_after)
         assert balance_after >= 0, "a balance never goes below zero"
         assert balance_after == wallet.balance + delta, "the wallet is locked, so nobody else moved it"
+        entry_id = str(uuid.uuid4())
         session.execute(
             _ADD_ENTRY,
             {
-                "entry_id": str(uuid.uuid4()),
+                "entry_id": entry_id,
                 "wallet_id": wallet.wallet_id,
                 "transaction_id": transaction_id,
                 "direction": direction.value,
@@ -737,7 +783,16 @@ class WalletService:
                 "created_at": now,
             },
         )
-        return LedgerMove(transaction_id, wallet.wallet_id, wallet.owner_id, direction, amount, balance_after)
+        return LedgerMove(
+            transaction_id,
+            wallet.wallet_id,
+            wallet.owner_id,
+            direction,
+            amount,
+            balance_after,
+            entry_id=entry_id,
+            created_at=now,
+        )
 
     @staticmethod
     def _record(
@@ -818,6 +873,20 @@ def can_see(viewer: Principal | None, owner_id: str) -> bool:
 
 def _with_balance(wallet: WalletRecord, balance: int) -> WalletRecord:
     return dataclasses.replace(wallet, balance=balance, version=wallet.version + 1)
+
+
+def _event_of(move: LedgerMove) -> dict[str, Any]:
+    """A committed movement as the bus carries it (JSON: amounts in minor units)."""
+    return {
+        "ownerId": move.owner_id,
+        "walletId": move.wallet_id,
+        "transactionId": move.transaction_id,
+        "entryId": move.entry_id,
+        "direction": move.direction.value,
+        "amount": move.amount,
+        "balanceAfter": move.balance_after,
+        "createdAt": move.created_at.isoformat() if move.created_at else None,
+    }
 
 
 def _transfer_of(transaction_id: str, moves: list[LedgerMove], *, replayed: bool) -> TransferMove:
