@@ -16,8 +16,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from contextlib import AbstractContextManager
 from typing import Any, ParamSpec, TypeVar
 
 from opentelemetry import context as otel_context
@@ -96,17 +96,39 @@ def inject(headers: MutableMapping[str, str]) -> MutableMapping[str, str]:
     return headers
 
 
-@contextmanager
+class _Attached:
+    """Tracing off: make `parent` (an incoming trace) the current context, and open nothing."""
+
+    __slots__ = ("parent", "token")
+
+    def __init__(self, parent: otel_context.Context | None) -> None:
+        self.parent = parent
+        self.token: object | None = None
+
+    def __enter__(self) -> Span:
+        if self.parent is not None:
+            self.token = otel_context.attach(self.parent)
+        return trace.get_current_span()
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.token is not None:
+            otel_context.detach(self.token)  # type: ignore[arg-type]
+
+
 def span(
     name: str,
     *,
     kind: SpanKind = SpanKind.INTERNAL,
     parent: otel_context.Context | None = None,
     attributes: Mapping[str, Any] | None = None,
-) -> Iterator[Span]:
-    """A span around a block (the current span inside it); errors are recorded on it."""
-    with _TRACER.start_as_current_span(name, context=parent, kind=kind, attributes=attributes) as opened:
-        yield opened
+) -> AbstractContextManager[Span]:
+    """A span around a block (the current span inside it); errors are recorded on it.
+
+    With nothing exported, no span is created at all (a no-op span still costs ~9 us here); an
+    incoming trace context is attached, so the next hop and the log lines still carry its ids."""
+    if _configured is None:
+        return _Attached(parent)
+    return _TRACER.start_as_current_span(name, context=parent, kind=kind, attributes=attributes)
 
 
 def current_ids() -> tuple[str, str] | None:
