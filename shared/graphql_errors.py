@@ -8,6 +8,7 @@ INTERNAL (the schema's `process_errors` logs the traceback), so no stack trace o
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -63,3 +64,11 @@ class ErrorCodes(SchemaExtension):
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             result.errors = [format_error(error) for error in errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """The same for each result of a stream (a subscription's events, over graphql-transport-ws):
+        `on_operation` sees only the operation's final result, never the events sent before it."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [format_error(error) for error in errors]
+        yield

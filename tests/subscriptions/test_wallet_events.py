@@ -5,11 +5,14 @@ leaves, events crossing wallet replicas through Redis, and no stream for an anon
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from tests.e2e.flows import CREATE_TX, create_wallet, data_of, deposit, register_and_login
 from tests.subscriptions.clients import (
     WALLET_EVENTS,
+    gauge,
+    sse_subscription,
     wait_gauge,
     ws_subscription,
 )
@@ -50,6 +53,10 @@ def seen(events: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     return sorted(out)
 
 
+def tx_of(payload: dict[str, Any]) -> str:
+    return str(payload["data"]["walletEvents"]["transaction"]["transactionId"])
+
+
 async def run(function: Any, *args: Any, **kwargs: Any) -> Any:
     """A blocking stack call off the event loop, so the subscription keeps reading meanwhile."""
     return await asyncio.to_thread(function, *args, **kwargs)
@@ -86,12 +93,88 @@ async def test_websocket_events_of_own_wallets_only(replicas: Replicas) -> None:
                 (main, "DEBIT", out["transactionId"]),
             ]
         )
-        last = next(
-            e
+        by_tx = {
+            (e["data"]["walletEvents"]["walletId"], e["data"]["walletEvents"]["entry"]["direction"]): e
             for e in events
-            if e["data"]["walletEvents"]["transaction"]["transactionId"] == out["transactionId"]
-        )
-        assert last["data"]["walletEvents"]["balance"] == last["data"]["walletEvents"]["balance"]
+        }
+        assert by_tx[(main, "DEBIT")]["data"]["walletEvents"]["balance"] in ("65000", "65000.00", 65000)
     # the client left: the router closed its stream to the wallet, and the wallet its bus subscription
     await wait_gauge(replicas.a_base, OPEN, REDIS, 0)
+    await wait_gauge(stack.router_base, ROUTER_STREAMS, WALLET, 0)
+
+
+async def test_sse_events_and_disconnect(replicas: Replicas) -> None:
+    stack = replicas.stack
+    carol = await run(register_and_login, stack, "ssec")
+    dave = await run(register_and_login, stack, "ssed")
+    wallet = await run(create_wallet, stack, carol["token"])
+    daves = await run(create_wallet, stack, dave["token"])
+    await run(deposit, stack, dave["token"], daves, 50_000)
+    async with sse_subscription(stack.router_url, WALLET_EVENTS, carol["token"]) as stream:
+        assert stream.status == 200
+        await wait_gauge(replicas.a_base, OPEN, REDIS, 1)
+        dep = await run(deposit, stack, carol["token"], wallet, 20_000)
+        await run(transfer, stack, dave["token"], daves, 7_000, toWalletId=wallet)
+        await run(deposit, stack, dave["token"], daves, 1_000)  # dave's: nothing for carol
+        mine, incoming = await stream.events(2)
+        await stream.nothing_more()
+        assert seen([mine]) == [(wallet, "CREDIT", "20000.00", dep["transactionId"])]
+        assert mine["data"]["walletEvents"]["transaction"]["fraudCheck"]["status"]
+        event = incoming["data"]["walletEvents"]
+        assert (event["walletId"], event["entry"], event["balance"]) == (
+            wallet,
+            {"direction": "CREDIT", "amount": "7000.00"},
+            "27000.00",
+        )
+        # The money landed (the ledger committed) before the transactions subgraph marked the transfer
+        # SUCCESS, and a receiver may see only a received transfer: `transaction` may still be null.
+        assert event["transaction"] is None or event["transaction"]["type"] == "TRANSFER", incoming
+    await wait_gauge(replicas.a_base, OPEN, REDIS, 0)
+    await wait_gauge(stack.router_base, ROUTER_STREAMS, WALLET, 0)
+
+
+async def test_complete_closes_the_subgraph_stream(replicas: Replicas) -> None:
+    """A client's `complete` (the socket stays open) ends the subscription at the wallet too."""
+    stack = replicas.stack
+    erin = await run(register_and_login, stack, "subc")
+    async with ws_subscription(stack.router_url, WALLET_EVENTS, erin["token"]) as sub:
+        await wait_gauge(replicas.a_base, OPEN, REDIS, 1)
+        await sub.socket.send(json.dumps({"id": "1", "type": "complete"}))
+        await wait_gauge(replicas.a_base, OPEN, REDIS, 0)
+        await wait_gauge(stack.router_base, ROUTER_STREAMS, WALLET, 0)
+        await sub.socket.send(json.dumps({"type": "ping"}))
+        assert (await sub.message())["type"] == "pong"  # the connection itself lives on
+
+
+async def test_events_published_by_another_replica_reach_the_subscriber(replicas: Replicas) -> None:
+    """The router subscribes at replica A; the movement is committed by replica B (where the
+    transactions subgraph sends it): only Redis can carry the event from B to A."""
+    stack = replicas.stack
+    frank = await run(register_and_login, stack, "repl")
+    wallet = await run(create_wallet, stack, frank["token"])
+    published = 'bus="redis",outcome="ok"'
+    before_a = await run(gauge, replicas.a_base, "sawit_events_published_total", published)
+    before_b = await run(gauge, replicas.b_base, "sawit_events_published_total", published)
+    async with ws_subscription(stack.router_url, WALLET_EVENTS, frank["token"]) as sub:
+        await wait_gauge(replicas.a_base, OPEN, REDIS, 1)
+        assert await run(gauge, replicas.b_base, OPEN, REDIS) == 0  # nobody subscribed at B
+        dep = await run(deposit, stack, frank["token"], wallet, 3_000)
+        (event,) = await sub.events(1)
+        assert event["data"]["walletEvents"]["transaction"]["transactionId"] == dep["transactionId"]
+    assert await run(gauge, replicas.b_base, "sawit_events_published_total", published) == before_b + 1
+    assert await run(gauge, replicas.a_base, "sawit_events_published_total", published) == before_a
+
+
+async def test_unauthenticated_subscription_is_refused(replicas: Replicas) -> None:
+    stack = replicas.stack
+    async with ws_subscription(stack.router_url, WALLET_EVENTS, None) as sub:
+        frame = await sub.message()
+        errors = frame["payload"] if frame["type"] == "error" else frame["payload"].get("errors")
+        assert frame["type"] in ("error", "next"), frame
+        assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"], frame
+    async with sse_subscription(stack.router_url, WALLET_EVENTS, None) as stream:
+        kind, data = await stream.event()
+        assert kind == "next"
+        assert [e["extensions"]["code"] for e in json.loads(data)["errors"]] == ["UNAUTHENTICATED"]
+        assert (await stream.event())[0] == "complete"
     await wait_gauge(stack.router_base, ROUTER_STREAMS, WALLET, 0)
