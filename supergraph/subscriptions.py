@@ -489,6 +489,8 @@ class _Socket:
         self.operations: dict[str, asyncio.Task[None]] = {}
         self._lock = asyncio.Lock()
         self.closed = False
+        self.last_activity = time.monotonic()
+        self._pending: asyncio.Future[Any] | None = None
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self._lock:
@@ -503,23 +505,28 @@ class _Socket:
                     await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
     async def _next_message(self) -> dict[str, Any] | None:
-        """The next client message; None once the socket is gone (or closed for a timeout)."""
-        if not self.acknowledged:
-            timeout: float | None = self.settings.router_subscriptions_init_timeout_s
-        elif not self.operations:
-            timeout = self.settings.router_subscriptions_idle_timeout_s or None
-        else:
-            timeout = None
-        try:
-            message = await asyncio.wait_for(self.receive(), timeout)
-        except TimeoutError:
-            if not self.acknowledged:
+        """The next client message; None once the socket is gone, or closed for a timeout: no
+        `connection_init` within the init timeout, or no operation and no message for the idle
+        timeout (checked twice a second, so an idle period that starts when the last operation ends
+        counts too)."""
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self.receive())
+        while True:
+            done, _ = await asyncio.wait({self._pending}, timeout=0.5)
+            if done:
+                message = self._pending.result()
+                self._pending = None
+                self.last_activity = time.monotonic()
+                return message
+            quiet = time.monotonic() - self.last_activity
+            if not self.acknowledged and quiet > self.settings.router_subscriptions_init_timeout_s:
                 await self.close(4408, "Connection initialisation timeout")
-            else:
+                return None
+            idle = self.settings.router_subscriptions_idle_timeout_s
+            if self.acknowledged and not self.operations and idle > 0 and quiet > idle:
                 REFUSED.labels("idle").inc()
                 await self.close(1000, "Idle timeout")
-            return None
-        return message
+                return None
 
     async def run(self) -> None:
         try:
@@ -532,6 +539,8 @@ class _Socket:
                 await self.handle(message.get("text") or message.get("bytes") or b"")
         finally:
             self.closed = True
+            if self._pending is not None:
+                self._pending.cancel()
             tasks = list(self.operations.values())
             for task in tasks:
                 task.cancel()
@@ -612,6 +621,7 @@ class _Socket:
             await self.send({"id": op_id, "type": "error", "payload": _errors("Internal error", "INTERNAL")})
         finally:
             OPEN.labels("ws").dec()
+            self.last_activity = time.monotonic()
             if self.operations.get(op_id) is asyncio.current_task():
                 del self.operations[op_id]
 

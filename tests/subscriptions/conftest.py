@@ -16,6 +16,9 @@ from tests.support.procs import free_port, start_subgraph
 from tests.support.redis import fresh_prefix, redis_url
 from tests.support.stack import Stack
 
+MAX_PER_CLIENT = 3
+INIT_TIMEOUT_S = 3
+
 
 class Replicas:
     """The stack plus the URLs of both wallet replicas (A: subscriptions, B: movements)."""
@@ -45,6 +48,8 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, base_env: dict[str, str])
         "WALLET_EVENTS_REDIS_PREFIX": fresh_prefix("wallet-events"),
         "RATE_LIMIT_REDIS_PREFIX": fresh_prefix("subscriptions"),
         "WALLET_URL": f"http://127.0.0.1:{port_b}/graphql",  # every service's movements go to B
+        "ROUTER_SUBSCRIPTIONS_MAX_PER_CLIENT": str(MAX_PER_CLIENT),
+        "ROUTER_SUBSCRIPTIONS_INIT_TIMEOUT_S": str(INIT_TIMEOUT_S),
     }
     work_dir = tmp_path_factory.mktemp("stack-subscriptions")
     stack = Stack(work_dir, base_env, extra_env=extra)

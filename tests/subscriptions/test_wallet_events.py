@@ -5,22 +5,29 @@ leaves, events crossing wallet replicas through Redis, and no stream for an anon
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
 from tests.e2e.flows import CREATE_TX, create_wallet, data_of, deposit, register_and_login
 from tests.subscriptions.clients import (
+    WAIT_S,
     WALLET_EVENTS,
     gauge,
     sse_subscription,
     wait_gauge,
     ws_subscription,
 )
-from tests.subscriptions.conftest import Replicas
+from tests.subscriptions.conftest import INIT_TIMEOUT_S, MAX_PER_CLIENT, Replicas
 from tests.support.stack import Stack
 
 OPEN = "sawit_event_subscriptions_open"
 REDIS = 'bus="redis"'
+PROTOCOL = "graphql-transport-ws"
 ROUTER_STREAMS = "router_subgraph_streams_open"
 WALLET = 'subgraph="wallet"'
 
@@ -178,3 +185,30 @@ async def test_unauthenticated_subscription_is_refused(replicas: Replicas) -> No
         assert [e["extensions"]["code"] for e in json.loads(data)["errors"]] == ["UNAUTHENTICATED"]
         assert (await stream.event())[0] == "complete"
     await wait_gauge(stack.router_base, ROUTER_STREAMS, WALLET, 0)
+
+
+async def test_bounds_connections_per_client_and_connection_init(replicas: Replicas) -> None:
+    stack = replicas.stack
+    ws_url = stack.router_url.replace("http://", "ws://", 1)
+    async with contextlib.AsyncExitStack() as open_ones:
+        for _ in range(MAX_PER_CLIENT):
+            await open_ones.enter_async_context(
+                ws_subscription(stack.router_url, WALLET_EVENTS, None, subscribe=False)
+            )
+        async with connect(ws_url, subprotocols=[PROTOCOL], open_timeout=WAIT_S) as extra:  # type: ignore[list-item]
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(extra.recv(), WAIT_S)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    # the slots are free again; a socket that never sends connection_init is closed with 4408
+    async with connect(ws_url, subprotocols=[PROTOCOL], open_timeout=WAIT_S) as silent:  # type: ignore[list-item]
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(silent.recv(), INIT_TIMEOUT_S + WAIT_S)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
+
+
+async def test_subgraph_guard_judges_websocket_subscribe_messages(replicas: Replicas) -> None:
+    """Straight at the wallet (no router credential): `_service` over a socket is refused like over HTTP."""
+    async with ws_subscription(f"{replicas.a_base}/graphql", "{ _service { sdl } }", None) as sub:
+        frame = await sub.message()
+        assert frame["type"] == "error", frame
+        assert [e["extensions"]["code"] for e in frame["payload"]] == ["FORBIDDEN"]
