@@ -9,13 +9,14 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    execute,
+    experimental_execute_incrementally,
     parse,
     validate,
 )
@@ -25,6 +26,7 @@ from opentelemetry.trace import get_current_span as current_span
 from shared.limits import LimitExceeded, Limits, check_operation, check_tokens
 from shared.tracing import span
 from supergraph import metrics
+from supergraph.defer import IncrementalResponse, defer_variables, start_incremental, without_defer
 from supergraph.executor import Executor
 from supergraph.fetcher import SubgraphClients
 from supergraph.plan import PlanningError, QueryPlan, skip_include_variables
@@ -56,6 +58,9 @@ class PreparedOperation:
     introspection_only: bool
     has_introspection: bool
     plans: dict[tuple[Any, ...], QueryPlan] = field(default_factory=dict)
+    # None without `@defer`; else the variables its `if` reads (supergraph/defer.py)
+    defer_variables: tuple[str, ...] | None = None
+    defer_splits: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
 
 class PlanCache:
@@ -158,6 +163,7 @@ class Gateway:
             skip_variables=skip_include_variables(operation, fragments),
             introspection_only=introspection_only,
             has_introspection=has_introspection,
+            defer_variables=defer_variables(operation, fragments) if "@defer" in query else None,
         )
         self.cache.put(cache_key, prepared)
         return prepared
@@ -196,7 +202,13 @@ class Gateway:
             variable_definitions=prepared.operation.variable_definitions,
         )
         document = DocumentNode(definitions=(operation, *prepared.fragments.values()))
-        result = execute(self.supergraph.api_schema, document, variable_values=dict(variables))
+        if prepared.defer_variables is not None:
+            document = without_defer(document)
+        # graphql-core's `execute` refuses a schema that declares @defer (the router's API schema does)
+        result = experimental_execute_incrementally(
+            self.supergraph.api_schema, document, variable_values=dict(variables)
+        )
+        assert isinstance(result, ExecutionResult)  # nothing is deferred in it
         return dict(result.data or {})
 
     async def execute(
@@ -244,3 +256,28 @@ class Gateway:
         if include_plan:
             response.setdefault("extensions", {})["queryPlan"] = plan.describe()
         return response
+
+    async def execute_incremental(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: Any,
+        headers: Mapping[str, str],
+        include_plan: bool = False,
+    ) -> dict[str, Any] | IncrementalResponse:
+        """`execute` for a client that accepts `multipart/mixed`: an operation with an active `@defer`
+        answers as an IncrementalResponse (its initial payload ready, the deferred parts to come);
+        anything else exactly as `execute`."""
+        prepared = self.prepare(query, operation_name)
+        if prepared.defer_variables is not None and not prepared.introspection_only:
+            coerced = self.coerce_variables(prepared, variables)
+            introspection = self._introspect(prepared, coerced) if prepared.has_introspection else None
+            try:
+                incremental = await start_incremental(
+                    self, prepared, coerced, headers, introspection, include_plan
+                )
+            except PlanningError as exc:
+                raise RequestError(f"Query planning failed: {exc}", "QUERY_PLANNING_FAILED", 200) from exc
+            if incremental is not None:
+                return incremental
+        return await self.execute(query, operation_name, variables, headers, include_plan)

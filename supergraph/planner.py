@@ -921,3 +921,48 @@ def build_plan(
         raise PlanningError(str(exc)) from exc
     except RecursionError as exc:  # a last resort: the explicit bounds above should come first
         raise PlanningError("the planner's search did not terminate") from exc
+
+
+def build_entity_plan(
+    supergraph: Supergraph,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any],
+    type_name: str,
+    selections: Sequence[SelectionNode],
+    path: tuple[str, ...],
+) -> tuple[QueryPlan, str]:
+    """Plan `selections` on the objects of entity type `type_name` already in the response at `path`
+    (what a deferred fragment fetches after the initial payload, supergraph/defer.py): an `_entities`
+    fetch to the subgraph that resolves most of them, then any jumps from there. Returns the plan and
+    the key whose fields (with `__typename`) those objects must already hold."""
+    try:
+        planner = Planner(supergraph, operation, {}, variables)
+        model = supergraph.types.get(type_name)
+        graphs = [g for g in supergraph.graphs if model is not None and model.keys(g)]
+        if model is None or not graphs:
+            raise PlanningError(f"{type_name} has no resolvable key")
+        graph = max(graphs, key=lambda g: planner._score(g, type_name, selections))
+        key = model.keys(graph)[0]
+        entity = planner._entity_group(graph, path, type_name, type_name, None, {type_name}, False)
+        key_selections = parse_field_set(key).selections
+        entity.requires.add_field("__typename", "__typename", "", False)
+        entity.key_fields |= {s.name.value for s in key_selections if isinstance(s, FieldNode)}
+        planner._merge_requirement(entity.requires, type_name, key_selections)
+        planner.plan_selection(entity, entity.selection, type_name, selections, path, None)
+        for group in planner._phase:
+            group.renames = dodge_type_conflicts(group.selection)
+            group.query_text = planner._operation_text(group)
+        planner._check_acyclic()
+        plan = QueryPlan(
+            operation=operation,
+            fragments={},
+            phases=[planner._phase],
+            variable_definitions=planner.variable_types,
+        )
+        return plan, key
+    except PlanningError:
+        raise
+    except GraphQLError as exc:
+        raise PlanningError(str(exc)) from exc
+    except RecursionError as exc:
+        raise PlanningError("the planner's search did not terminate") from exc

@@ -29,6 +29,7 @@ from shared.tracing import extract, setup_tracing, shutdown_tracing, span
 from supergraph import metrics
 from supergraph.apq import PersistedQueries, PersistedQueryError
 from supergraph.config import RouterSettings
+from supergraph.defer import CONTENT_TYPE, IncrementalResponse, accepts_multipart
 from supergraph.gateway import RequestError
 from supergraph.graphiql import router_page
 from supergraph.logs import configure_logging, request_id_var
@@ -165,6 +166,9 @@ class GraphQLEndpoint:
             except Exception:  # noqa: BLE001 - never leak a stack trace to clients
                 log.exception("request failed")
                 status, body, content_type = 500, _error_body("Internal server error", "INTERNAL"), JSON
+            if isinstance(body, IncrementalResponse):  # @defer: multipart/mixed parts (supergraph/defer.py)
+                await body.send(send, rid)
+                return
             await send(
                 {
                     "type": "http.response.start",
@@ -319,12 +323,13 @@ class GraphQLEndpoint:
                 prepared = gateway.prepare(query, operation_name)
                 if prepared.operation.operation.value != "query":
                     return 405, _error_body("Only queries may be sent with GET", "BAD_REQUEST"), JSON
-            result = await gateway.execute(
-                query, operation_name, payload.get("variables"), headers, include_plan
-            )
+            run = gateway.execute_incremental if accepts_multipart(raw_headers) else gateway.execute
+            result = await run(query, operation_name, payload.get("variables"), headers, include_plan)
         except RequestError as exc:
             errors = [{"message": m, "extensions": {"code": exc.code}} for m in exc.messages]
             return exc.status, orjson.dumps({"errors": errors}), JSON
+        if isinstance(result, IncrementalResponse):
+            return 200, result, CONTENT_TYPE  # type: ignore[return-value] # streamed by __call__
         return 200, orjson.dumps(result), JSON
 
 

@@ -40,6 +40,11 @@ SUPPORTED_FEATURES: dict[str, set[str]] = {
 }
 MACHINERY_PREFIXES = ("join__", "link__", "core__")
 SPEC_DIRECTIVES = {"link", "core", "inaccessible", "tag"}
+# What the router itself executes (supergraph/defer.py), so client operations may use it.
+DEFER_DIRECTIVE = parse(
+    "directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT",
+    no_location=True,
+).definitions[0]
 
 
 class SupergraphError(Exception):
@@ -444,6 +449,8 @@ def api_document(document: DocumentNode) -> DocumentNode:
                 continue
             changes["types"] = members
         definitions.append(dataclasses.replace(definition, **changes))
+    if not any(isinstance(d, DirectiveDefinitionNode) and d.name.value == "defer" for d in definitions):
+        definitions.append(DEFER_DIRECTIVE)
     return DocumentNode(definitions=tuple(definitions))
 
 

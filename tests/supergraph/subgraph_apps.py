@@ -105,6 +105,11 @@ class AccountsMutation:
         MUTATION_LOG.append(f"accounts:{entry}")
         return len(MUTATION_LOG)
 
+    @strawberry.mutation
+    def touch_user(self, id: strawberry.ID) -> User | None:  # noqa: A002
+        """A mutation answering an entity (the @defer tests split its result)."""
+        return User.resolve_reference(id)
+
     @strawberry.federation.mutation(inaccessible=True)
     def internal_reset(self) -> bool:
         MUTATION_LOG.clear()
@@ -173,6 +178,12 @@ class ReviewProduct:
     @strawberry.field
     def reviews(self) -> list[Review]:
         return [_review(rid) for rid, row in REVIEWS.items() if row[1] == self.upc]
+
+    @strawberry.field
+    async def slow_score(self) -> int:
+        """Answered late (the @defer tests show the initial payload goes out before it)."""
+        await asyncio.sleep(0.5)
+        return len(self.upc)
 
     @classmethod
     def resolve_reference(cls, upc: str) -> ReviewProduct:

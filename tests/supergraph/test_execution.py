@@ -191,6 +191,7 @@ async def test_inaccessible_mutations_are_hidden_from_clients(router: Router) ->
     assert {f["name"] for f in body["data"]["__type"]["fields"]} == {
         "logAccount",
         "slowLogAccount",
+        "touchUser",
         "logReview",
     }
 
