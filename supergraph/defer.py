@@ -23,6 +23,7 @@ otherwise the router answers one ordinary JSON response (the planner and the sha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -591,10 +592,6 @@ class IncrementalResponse:
             for task in pending:
                 task.cancel()
 
-    async def collect(self) -> list[dict[str, Any]]:
-        """Every payload (tests, and clients that want them all at once)."""
-        return [part async for part in self.parts()]
-
     async def send(self, send: Send, request_id: str) -> None:
         """Stream the parts as an ASGI `multipart/mixed` body, each part as soon as it is ready."""
         await send(
@@ -624,13 +621,9 @@ class IncrementalResponse:
                 "hasNext": False,
                 "errors": [{"message": "Internal server error", "extensions": {"code": "INTERNAL"}}],
             }
-            await send(
-                {
-                    "type": "http.response.body",
-                    "body": prefix + _PART_HEAD + orjson.dumps(closing) + _CLOSE,
-                    "more_body": False,
-                }
-            )
+            body = prefix + _PART_HEAD + orjson.dumps(closing) + _CLOSE
+            with contextlib.suppress(Exception):  # the client may be the one that went away
+                await send({"type": "http.response.body", "body": body, "more_body": False})
         finally:
             await parts.aclose()
 

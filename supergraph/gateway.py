@@ -218,9 +218,11 @@ class Gateway:
         variables: Any,
         headers: Mapping[str, str],
         include_plan: bool = False,
+        prepared: PreparedOperation | None = None,
     ) -> dict[str, Any]:
         """Run one GraphQL request; RequestError for failures before execution."""
-        prepared = self.prepare(query, operation_name)
+        if prepared is None:
+            prepared = self.prepare(query, operation_name)
         coerced = self.coerce_variables(prepared, variables)
         introspection: dict[str, Any] | None = None
         if prepared.has_introspection:
@@ -280,4 +282,4 @@ class Gateway:
                 raise RequestError(f"Query planning failed: {exc}", "QUERY_PLANNING_FAILED", 200) from exc
             if incremental is not None:
                 return incremental
-        return await self.execute(query, operation_name, variables, headers, include_plan)
+        return await self.execute(query, operation_name, variables, headers, include_plan, prepared)

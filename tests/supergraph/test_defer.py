@@ -100,6 +100,9 @@ SHAPES = {
     "abstract type condition": "{ catalogue { id ... on Book @defer { pages } ... on Film { minutes } } }",
     "overlapping fields": "{ topProducts { upc name ... @defer { name price reviews { id } } } }",
     "null parent": '{ user(id: "nobody") { id ... @defer { email } } topProducts { upc } }',
+    "fragment spread twice": """{ me: user(id: "u1") { ...Person } other: user(id: "u2") { ...Person } }
+        fragment Person on User { id ... @defer { name reviews { body } } }""",
+    "typename and introspection": "{ __typename topProducts { ... @defer { __typename name } } }",
 }
 
 
