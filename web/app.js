@@ -200,6 +200,61 @@ async function refresh() {
   showSignedIn(true);
 }
 
+// ---- live updates: the router's walletEvents subscription over SSE --------------------------------
+
+const LIVE_QUERY = "subscription Live { walletEvents { walletId balance } }";
+let live = null;
+
+/** Follow the signed-in customer's wallet events (fetch + SSE, so the token goes in a header);
+ *  each event refreshes the dashboard. Reconnects after a pause while the session lasts. */
+function startLiveUpdates() {
+  if (live || !session.token) return;
+  const controller = new AbortController();
+  const mine = epoch;
+  live = controller;
+  (async () => {
+    while (!controller.signal.aborted && mine === epoch) {
+      try {
+        const response = await fetch("/graphql", {
+          method: "POST",
+          signal: controller.signal,
+          headers: {
+            "content-type": "application/json",
+            accept: "text/event-stream",
+            authorization: `Bearer ${session.token}`,
+          },
+          body: JSON.stringify({ query: LIVE_QUERY }),
+        });
+        if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+        document.body.dataset.live = "on";
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let cut;
+          while ((cut = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            if (/^event: next/m.test(block) && mine === epoch) refresh().catch(() => {});
+          }
+        }
+      } catch {
+        if (controller.signal.aborted) return;
+      }
+      document.body.dataset.live = "off";
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    }
+  })();
+}
+
+function stopLiveUpdates() {
+  if (live) live.abort();
+  live = null;
+  document.body.dataset.live = "off";
+}
+
 /** Shown only once the data is on screen, so nothing can be pressed against an empty page. */
 function showSignedIn(customer) {
   $("auth-view").hidden = true;
@@ -207,6 +262,7 @@ function showSignedIn(customer) {
   $("who").textContent = `${me.username}${customer ? "" : " (admin)"}`;
   $("customer-view").hidden = !customer;
   $("admin-view").hidden = customer;
+  if (customer) startLiveUpdates();
 }
 
 function li(className, ...children) {
@@ -360,6 +416,7 @@ on("login-form", "submit", async (e) => {
     const password = $("login-password").value;
     const data = await gql(Q.login, { email, password });
     epoch += 1;
+    stopLiveUpdates();
     session.token = data.loginUser.access_token;
     form.reset();
     say(`Selamat datang, ${data.loginUser.user.username}.`, "success");
@@ -389,6 +446,7 @@ on("reload", "click", async () => {
 
 on("logout", "click", async () => {
   epoch += 1;
+  stopLiveUpdates();
   for (const timer of timers) clearTimeout(timer);
   timers.clear();
   session.token = null;

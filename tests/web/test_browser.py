@@ -364,3 +364,19 @@ def test_a_retry_after_a_lost_answer_sends_the_same_key_and_makes_one_transactio
     expect(message(page)).to_contain_text("Transaksi berhasil: Rp 7.500")
     expect(page.locator("#tx-list li")).to_have_count(2)
     assert len(keys) == 3 and keys[2] != keys[0]
+
+
+def test_money_arriving_from_elsewhere_shows_without_a_reload(page: Page, web_stack: Stack) -> None:
+    """The dashboard follows the router's walletEvents subscription (SSE) while signed in."""
+    user = register_and_login(web_stack, "live")
+    wallet = create_wallet(web_stack, user["token"], "Dompet Hidup")
+    sign_in(page, user)
+    expect(page.locator("body")).to_have_attribute("data-live", "on")
+    loads = len(page.requests)  # type: ignore[attr-defined]
+    deposit(web_stack, user["token"], wallet, 42_000)  # another device, not this page
+    expect(page.locator("#total-balance")).to_have_text("Rp 42.000")
+    expect(page.locator("#tx-list")).to_contain_text("Isi saldo")
+    navigations = [u for u in page.requests[loads:] if not u.endswith("/graphql")]  # type: ignore[attr-defined]
+    assert navigations == [], navigations
+    page.get_by_role("button", name="Keluar").click()
+    expect(page.locator("body")).to_have_attribute("data-live", "off")
