@@ -367,6 +367,7 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
         try:
             yield
         finally:
+            await endpoint.subscriptions.aclose()  # the subgraph streams' own pooled session
             await runtime.stop()
             shutdown_tracing()
 
@@ -400,7 +401,8 @@ def create_app(settings: RouterSettings | None = None, runtime: RouterRuntime | 
     rest.mount(ASSETS_PREFIX, graphiql.static_app(), name="graphiql")
     if settings.router_static_dir:
         rest.mount("/", StaticFiles(directory=settings.router_static_dir, html=True), name="static")
-    app: ASGIApp = RouterApp(GraphQLEndpoint(settings, runtime, router_page(graphiql)), rest)
+    endpoint = GraphQLEndpoint(settings, runtime, router_page(graphiql))
+    app: ASGIApp = RouterApp(endpoint, rest)
     if settings.cors_origins:
         app = CORSMiddleware(
             app,
