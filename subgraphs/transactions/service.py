@@ -895,6 +895,24 @@ class TransactionService:
             raise not_found("Transaction not found")
         return row
 
+    async def arrived_for(self, user_id: str, row: Transaction) -> bool:
+        """A transfer to `user_id` still PENDING whose money the wallet has already credited: the
+        receiver's wallet event (published at the wallet's commit, just before this saga records
+        SUCCESS) may name it. Asked of the wallet only in that window; anything else is False."""
+        if (
+            row.type != TxType.TRANSFER.value
+            or row.status != TxStatus.PENDING.value
+            or row.step != SagaStep.DEBITING.value
+            or row.to_user_id != user_id
+            or row.user_id == user_id
+        ):
+            return False
+        try:
+            movements = await self.clients.wallet.movements_of(row.transaction_id)
+        except AppError:
+            return False
+        return any(m.direction == "CREDIT" and m.wallet_id == row.to_wallet_id for m in movements)
+
     async def find(self, tx_id: str) -> Transaction | None:
         if has_nul(tx_id):
             return None

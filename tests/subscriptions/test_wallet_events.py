@@ -134,8 +134,11 @@ async def test_sse_events_and_disconnect(replicas: Replicas) -> None:
             "27000.00",
         )
         # The money landed (the ledger committed) before the transactions subgraph marked the transfer
-        # SUCCESS, and a receiver may see only a received transfer: `transaction` may still be null.
-        assert event["transaction"] is None or event["transaction"]["type"] == "TRANSFER", incoming
+        # SUCCESS: the receiver still sees it (PENDING or SUCCESS), never null, and not the sender's
+        # fraud verdict.
+        assert event["transaction"]["type"] == "TRANSFER", incoming
+        assert event["transaction"]["status"] in ("PENDING", "SUCCESS"), incoming
+        assert event["transaction"]["fraudCheck"] is None, incoming
     await wait_gauge(replicas.a_base, OPEN, REDIS, 0)
     await wait_gauge(stack.router_base, ROUTER_STREAMS, WALLET, 0)
 
