@@ -244,7 +244,7 @@ def create_subgraph_app(
 
 
 def serve(name: str, app: FastAPI, settings: Settings | None = None) -> None:
-    """Run one subgraph on its DESIGN.md port (overridable by `<NAME>_PORT`)."""
+    """Run one subgraph on its port (README: "Processes and ports"; overridable by `<NAME>_PORT`)."""
     settings = settings or get_settings()
     configure_logging(name, settings.log_level)
     setup_tracing(name)

@@ -7,7 +7,7 @@ from typing import Any
 
 
 class ErrorCode(StrEnum):
-    """Every code a client can receive; DESIGN.md section 11."""
+    """Every code a subgraph can send a client (the router adds its own: supergraph/README.md)."""
 
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"

@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     subgraph_timeout_s: float = Field(10.0, validation_alias=_env("SUBGRAPH_TIMEOUT_S"))
 
     def port_of(self, name: str) -> int:
-        """The port a process listens on, by its DESIGN.md name."""
+        """The port a process listens on, by its name (README: "Processes and ports")."""
         return int(getattr(self, f"{name}_port"))
 
     def url_of(self, name: str) -> str:

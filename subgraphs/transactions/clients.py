@@ -2,9 +2,9 @@
 
 Wallet, fraud and history are called at their subgraph URLs through the shared `SubgraphClient`
 with this service's own short-lived token (`ServiceTokenMinter("transactions")`) carrying exactly
-the scope each operation needs (COMMON.md). Input objects are written inline with one variable per
-field, so the callee's input type names do not matter. Money goes out as a decimal string (exact)
-and comes back as minor units.
+the scope each operation needs (README: "Service credentials"). Input objects are written inline
+with one variable per field, so the callee's input type names do not matter. Money goes out as a
+decimal string (exact) and comes back as minor units.
 
 The marketplace is external and speaks marketplace.md: no credential, and its numbers are parsed
 as Decimal from the JSON text (never through a float) so `totalHarga` compares exactly.

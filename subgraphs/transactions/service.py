@@ -1,4 +1,4 @@
-"""The payment saga (DESIGN.md section 7), invoices, queries and admin reversal; no GraphQL here.
+"""The payment saga (README: "The payment saga"), invoices, queries and admin reversal; no GraphQL here.
 
 A saga's state is written to our own database before every network call, so a crash at any point
 leaves a row that says how far it got:
@@ -553,7 +553,7 @@ class TransactionService:
                 return await self._note_unavailable(tx_id, exc)
             failure = Failure(exc.code, exc.message)
             if exc.code is ErrorCode.FORBIDDEN:
-                # Someone else's wallet: say what the wallet says to its readers (COMMON.md), NOT_FOUND.
+                # Someone else's wallet: say what the wallet says to its readers (the wallet rule), NOT_FOUND.
                 failure = Failure(ErrorCode.NOT_FOUND, "Wallet not found")
             return await self._finish(tx_id, TxStatus.FAILED, failure, expect=(SagaStep.DEBITING,))
         if self.config.crash_after_debit:

@@ -17,7 +17,8 @@ from tests.support.procs import start_subgraph
 
 pytestmark = pytest.mark.e2e
 
-# Byte-for-byte copies of /work/shared/contracts/seed/{01,02,09}_*.graphql (the public contract).
+# Byte-for-byte copies of tests/e2e/seed/{01,02,09}_*.graphql (the public contract; test_seed compares
+# those with ../shared/contracts/seed when the shared folder is next to the repository).
 SEED_DIR = Path(__file__).resolve().parent / "seed"
 
 

@@ -1,7 +1,8 @@
 """Steps the end-to-end tests share: seed operations from files, users, wallets, marketplace orders.
 
-The seed operations are copies of /work/shared/contracts/seed/*.graphql and of the seed README's
-"Tes Integrasi" operations (market_*.graphql), kept verbatim (test_seed_copies checks them).
+The seed operations are copies of ../shared/contracts/seed/*.graphql (beside the repository) and
+of the seed README's "Tes Integrasi" operations (market_*.graphql), kept verbatim (test_seed_copies
+checks them).
 """
 
 from __future__ import annotations

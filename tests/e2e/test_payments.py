@@ -24,7 +24,7 @@ from tests.e2e.flows import (
 )
 from tests.support.stack import Stack
 
-# Verbatim from DESIGN.md section 3: auth (me) -> wallet (wallets) -> transactions -> fraud.
+# The federated read across four subgraphs: auth (me) -> wallet (wallets) -> transactions -> fraud.
 FOUR_SUBGRAPHS = (
     "{ me { username wallets { walletName balance "
     "transactions { amount status fraudCheck { status reason } } } } }"
