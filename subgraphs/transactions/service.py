@@ -24,7 +24,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,7 @@ from shared.tokens import Principal
 from shared.tracing import inject, span, traced
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
+from subgraphs.transactions.messages import HistoryNotice, MarketplaceNotice, OutboxNotice
 from subgraphs.transactions.models import (
     Invoice,
     InvoiceStatus,
@@ -636,52 +637,50 @@ class TransactionService:
         return row
 
     def _write_outbox(self, session: Session, row: Transaction, status: TxStatus, now: datetime) -> None:
-        history = {
-            "transactionId": row.transaction_id,
-            "userId": row.user_id,
-            "walletId": row.wallet_id,
-            "amount": row.amount,
-            "type": row.type,
-            "status": status.value,
-            "vaNumber": row.va_number,
-            "occurredAt": now.isoformat(),
-            "direction": "OUT",
-            "counterparty": row.to_username,
-        }
-        session.add(self._message(row.transaction_id, OutboxKind.HISTORY, f"{status.value}", history, now))
+        history = HistoryNotice(
+            transaction_id=row.transaction_id,
+            user_id=row.user_id,
+            wallet_id=row.wallet_id,
+            amount=row.amount,
+            type=row.type,
+            status=status.value,
+            va_number=row.va_number,
+            occurred_at=now,
+            direction="OUT",
+            counterparty=row.to_username,
+        )
+        session.add(self._message(row.transaction_id, f"{status.value}", history, now))
         receiver = row.to_user_id if row.type == TxType.TRANSFER else None
         if receiver and receiver != row.user_id and status in (TxStatus.SUCCESS, TxStatus.REVERSED):
             # The receiver's own audit entry: money came in (or, reversed, went back out). A transfer
             # between one's own wallets stays one (outgoing) entry.
-            incoming = {
-                **history,
-                "userId": row.to_user_id,
-                "walletId": row.to_wallet_id,
-                "direction": "IN",
-                "counterparty": row.user_username,
-            }
-            session.add(
-                self._message(row.transaction_id, OutboxKind.HISTORY, f"{status.value}:IN", incoming, now)
+            incoming = replace(
+                history,
+                user_id=receiver,
+                wallet_id=row.to_wallet_id,  # set on every TRANSFER (resolved before it was recorded)
+                direction="IN",
+                counterparty=row.user_username,
             )
+            session.add(self._message(row.transaction_id, f"{status.value}:IN", incoming, now))
         if (
             status is TxStatus.SUCCESS
             and row.type == TxType.PAYMENT
             and row.va_number
             and self.clients.marketplace is not None
         ):
-            notice = {"vaNumber": row.va_number, "status": "PAID"}
-            session.add(self._message(row.transaction_id, OutboxKind.MARKETPLACE, "PAID", notice, now))
+            notice = MarketplaceNotice(va_number=row.va_number, status="PAID")
+            session.add(self._message(row.transaction_id, "PAID", notice, now))
 
-    def _message(
-        self, tx_id: str, kind: OutboxKind, tag: str, payload: dict[str, object], now: datetime
-    ) -> OutboxMessage:
+    def _message(self, tx_id: str, tag: str, notice: OutboxNotice, now: datetime) -> OutboxMessage:
+        kind = notice.KIND
+        # The trace of the request that wrote it, so its delivery joins that trace.
+        traced_notice = replace(notice, trace=dict(inject({})))
         return OutboxMessage(
             message_id=str(uuid.uuid4()),
             transaction_id=tx_id,
             kind=kind.value,
             dedup_key=f"{kind.value}:{tx_id}:{tag}",
-            # The trace of the request that wrote it, so its delivery joins that trace.
-            payload=json.dumps({**payload, **inject({})}, separators=(",", ":")),
+            payload=traced_notice.to_json(),
             state=OutboxState.PENDING.value,
             attempts=0,
             next_attempt_at=now,

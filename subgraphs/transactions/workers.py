@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import assert_never
 
 from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select
@@ -37,6 +37,7 @@ from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OVERDUE
 from shared.tracing import extract_from, span
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
+from subgraphs.transactions.messages import HistoryNotice, MarketplaceNotice, OutboxNotice, decode
 from subgraphs.transactions.models import OutboxKind, OutboxMessage, OutboxState, as_utc, utcnow
 from subgraphs.transactions.service import is_overdue
 
@@ -186,14 +187,14 @@ class OutboxWorker:
     async def _deliver_bounded(self, message: _Claimed) -> str | None:
         async with self._semaphore:
             try:
-                payload = json.loads(message.payload)
+                notice = decode(message.kind, message.payload)
                 with span(
                     f"outbox.deliver {message.kind}",
                     kind=SpanKind.PRODUCER,
-                    parent=extract_from(payload),
+                    parent=extract_from(notice.trace),
                     attributes={"sawit.outbox.message_id": message.message_id},
                 ):
-                    await self.deliver(message.kind, payload, message)
+                    await self.deliver(notice, message)
             except AppError as exc:
                 reason = exc.details.get("reason")
                 return f"{exc.code.value}: {exc.message}" + (f" ({reason})" if reason else "")
@@ -204,36 +205,36 @@ class OutboxWorker:
                 return f"{type(exc).__name__}: {exc}"
             return None
 
-    async def deliver(self, kind: str, payload: dict[str, object], message: _Claimed) -> None:
+    async def deliver(self, notice: OutboxNotice, message: _Claimed) -> None:
         """Send one message; raises when the receiver did not acknowledge it."""
-        if kind == OutboxKind.HISTORY:
-            await self.clients.history.add(
-                transaction_id=str(payload["transactionId"]),
-                user_id=str(payload["userId"]),
-                wallet_id=str(payload["walletId"]),
-                amount=int(payload["amount"]),  # type: ignore[call-overload]
-                type=str(payload["type"]),
-                status=str(payload["status"]),
-                va_number=payload.get("vaNumber"),  # type: ignore[arg-type]
-                occurred_at=datetime.fromisoformat(str(payload["occurredAt"])),
-                direction=str(payload.get("direction") or "OUT"),
-                counterparty=payload.get("counterparty"),  # type: ignore[arg-type]
-            )
-            return
-        if kind == OutboxKind.MARKETPLACE:
-            marketplace = self.clients.marketplace
-            if marketplace is None:
-                raise NotAcknowledged("MARKETPLACE_URL is not configured")
-            acknowledged = await marketplace.update_payment_status(
-                str(payload["vaNumber"]),
-                str(payload.get("status", "PAID")),
-                idempotency_key=message.message_id,
-                transaction_id=message.transaction_id,
-            )
-            if not acknowledged:
-                raise NotAcknowledged("the marketplace answered false")
-            return
-        raise RuntimeError(f"unknown outbox kind {kind}")
+        match notice:
+            case HistoryNotice():
+                await self.clients.history.add(
+                    transaction_id=notice.transaction_id,
+                    user_id=notice.user_id,
+                    wallet_id=notice.wallet_id,
+                    amount=notice.amount,
+                    type=notice.type,
+                    status=notice.status,
+                    va_number=notice.va_number,
+                    occurred_at=notice.occurred_at,
+                    direction=notice.direction,
+                    counterparty=notice.counterparty,
+                )
+            case MarketplaceNotice():
+                marketplace = self.clients.marketplace
+                if marketplace is None:
+                    raise NotAcknowledged("MARKETPLACE_URL is not configured")
+                acknowledged = await marketplace.update_payment_status(
+                    notice.va_number,
+                    notice.status,
+                    idempotency_key=message.message_id,
+                    transaction_id=message.transaction_id,
+                )
+                if not acknowledged:
+                    raise NotAcknowledged("the marketplace answered false")
+            case _:
+                assert_never(notice)
 
     async def _record(self, claimed: list[_Claimed], outcomes: list[str | None]) -> None:
         now = utcnow()
