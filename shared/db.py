@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import Session, registry, sessionmaker
 from sqlmodel import SQLModel
 
+from shared.settings import Settings
 from shared.tracing import span
 
 T = TypeVar("T")
@@ -116,6 +117,12 @@ async def _in_thread(executor: ThreadPoolExecutor, factory: sessionmaker[Session
     return await asyncio.get_running_loop().run_in_executor(executor, call)
 
 
+def has_nul(*values: str | None) -> bool:
+    """PostgreSQL refuses a NUL character in any text parameter (even in a WHERE); no id, name, VA
+    number or cursor of ours contains one, so such input is answered before it reaches the database."""
+    return any(value is not None and "\x00" in value for value in values)
+
+
 class Database:
     """A subgraph's database: `write(work)` (serialised on SQLite) and `read(work)`."""
 
@@ -135,6 +142,16 @@ class Database:
         else:
             self.async_engine = create_postgres_engine(url, pool_size=pool_size)
             self._async_sessions = async_sessionmaker(self.async_engine, expire_on_commit=False)
+
+    @classmethod
+    def for_subgraph(cls, name: str, settings: Settings) -> Database:
+        """The database of subgraph `name`: its URL (`<NAME>_DATABASE_URL`, `DATABASE_URL` or the
+        SQLite default), the SQLite busy timeout and the pool size, as every subgraph reads them."""
+        return cls(
+            settings.database_url_of(name),
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            pool_size=settings.db_pool_size,
+        )
 
     async def write(self, work: Work[T]) -> T:
         """Run `work` in one write transaction: committed when it returns, rolled back on any exception."""

@@ -34,11 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not settings.private_key_path.exists():
         raise SystemExit(f"{settings.private_key_path} is missing; run scripts/keygen first")
     signing_key = load_signing_key(settings.private_key_path)
-    database = Database(
-        settings.database_url_of(NAME),
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        pool_size=settings.db_pool_size,
-    )
+    database = Database.for_subgraph(NAME, settings)
     throttles = Throttles.from_settings(settings)
     service = AuthService(settings=settings, database=database, signing_key=signing_key, throttles=throttles)
     jwks = public_keys(settings, signing_key).jwks()

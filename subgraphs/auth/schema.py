@@ -11,6 +11,7 @@ from strawberry.dataloader import DataLoader
 from shared.context import Context
 from shared.errors import AppError, ErrorCode, forbidden
 from shared.schema import build_schema
+from shared.scopes import Scope
 from shared.tokens import Principal
 from subgraphs.auth import models
 from subgraphs.auth.service import AuthService, as_utc
@@ -120,7 +121,7 @@ class LookupQuery:
         username: str | None = None,
         id: strawberry.ID | None = None,  # noqa: A002
     ) -> UserLookup | None:
-        await info.context.require_service("auth:lookup")
+        await info.context.require_service(Scope.AUTH_LOOKUP)
         user = await info.context.deps.service.lookup(
             username=username, user_id=str(id) if id is not None else None
         )

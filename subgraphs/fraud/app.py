@@ -21,11 +21,7 @@ def create_app(settings: Settings | None = None, config: FraudConfig | None = No
     """The fraud subgraph app on its own database (`FRAUD_DATABASE_URL`), migrated at start."""
     settings = settings or get_settings()
     config = config or FraudConfig()
-    database = Database(
-        settings.database_url_of(NAME),
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        pool_size=settings.db_pool_size,
-    )
+    database = Database.for_subgraph(NAME, settings)
     deps = FraudDeps(service=FraudService(database, config))
     return create_subgraph_app(
         name=NAME,

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from shared.context import Context
 from shared.money import Money
 from shared.schema import build_schema
+from shared.scopes import Scope
 from shared.tokens import Principal
 from subgraphs.fraud.models import FraudLog as FraudLogRow
 from subgraphs.fraud.service import FraudService, reason_text
@@ -182,7 +183,7 @@ class Mutation:
         inaccessible=True, description="Service only (scope fraud:check); idempotent by transactionId."
     )
     async def check_fraud(self, info: FraudInfo, input: CheckFraudInput) -> FraudLog:
-        await info.context.require_service("fraud:check")
+        await info.context.require_service(Scope.FRAUD_CHECK)
         outcome = await info.context.deps.service.check(
             transaction_id=input.transaction_id,
             user_id=str(input.user_id),

@@ -20,11 +20,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 def create_app(settings: Settings | None = None, config: HistoryConfig | None = None) -> FastAPI:
     """The history ASGI app on its own database (migrated at start)."""
     settings = settings or get_settings()
-    database = Database(
-        settings.database_url_of(NAME),
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        pool_size=settings.db_pool_size,
-    )
+    database = Database.for_subgraph(NAME, settings)
     service = HistoryService(database, config or HistoryConfig())
     return create_subgraph_app(
         name=NAME,

@@ -15,6 +15,7 @@ from strawberry.types import Info
 from shared.context import Context
 from shared.money import Money
 from shared.schema import build_schema
+from shared.scopes import Scope
 from subgraphs.history.service import (
     PAGE_DEFAULT,
     HistoryFilter,
@@ -187,7 +188,7 @@ class Mutation:
         description="Service-only (scope history:write); idempotent by (transactionId, status, userId).",
     )
     async def add_history(self, info: HistoryInfo, input: AddHistoryInput) -> HistoryEntry:
-        await info.context.require_service("history:write")
+        await info.context.require_service(Scope.HISTORY_WRITE)
         record = await _service(info).add(
             NewHistory(
                 transaction_id=input.transaction_id,

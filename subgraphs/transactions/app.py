@@ -28,11 +28,7 @@ def create_app(
     """The transactions ASGI app; its outbox and recovery workers run while the app is up."""
     settings = settings or get_settings()
     config = config or get_transactions_config()
-    database = Database(
-        settings.database_url_of(NAME),
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        pool_size=settings.db_pool_size,
-    )
+    database = Database.for_subgraph(NAME, settings)
     clients = clients or Clients.build(
         settings,
         marketplace_url=config.marketplace_url,

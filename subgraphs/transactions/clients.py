@@ -22,19 +22,11 @@ from typing import Any
 from shared.client import SubgraphClient
 from shared.errors import ErrorCode
 from shared.money import MoneyError, decimal_to_minor, format_minor, json_number_to_minor
+from shared.scopes import Scope
 from shared.security import ServiceTokenMinter
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
-
-SCOPE_CREDIT = "wallet:credit"
-SCOPE_DEBIT = "wallet:debit"
-SCOPE_TRANSFER = "wallet:transfer"
-SCOPE_REVERSE = "wallet:reverse"
-SCOPE_WALLET_READ = "wallet:read"
-SCOPE_FRAUD_CHECK = "fraud:check"
-SCOPE_HISTORY_WRITE = "history:write"
-SCOPE_AUTH_LOOKUP = "auth:lookup"
 
 
 def _minor(value: Any) -> int:
@@ -159,7 +151,7 @@ class WalletClient:
         data = await self.client.execute(
             TOPUP,
             {"t": transaction_id, "u": user_id, "w": wallet_id, "a": format_minor(amount)},
-            scopes=[SCOPE_CREDIT],
+            scopes=[Scope.WALLET_CREDIT],
         )
         return LedgerResult.parse(data["topupWallet"])
 
@@ -167,7 +159,7 @@ class WalletClient:
         data = await self.client.execute(
             DEDUCT,
             {"t": transaction_id, "u": user_id, "w": wallet_id, "a": format_minor(amount)},
-            scopes=[SCOPE_DEBIT],
+            scopes=[Scope.WALLET_DEBIT],
         )
         return LedgerResult.parse(data["deductWallet"])
 
@@ -183,7 +175,7 @@ class WalletClient:
                 "to": to_wallet_id,
                 "a": format_minor(amount),
             },
-            scopes=[SCOPE_TRANSFER],
+            scopes=[Scope.WALLET_TRANSFER],
         )
         result = data["transferWallet"]
         return TransferResult(
@@ -195,13 +187,13 @@ class WalletClient:
 
     async def reverse_ledger(self, *, transaction_id: str, reversal_id: str) -> list[LedgerResult]:
         data = await self.client.execute(
-            REVERSE, {"t": transaction_id, "r": reversal_id}, scopes=[SCOPE_REVERSE]
+            REVERSE, {"t": transaction_id, "r": reversal_id}, scopes=[Scope.WALLET_REVERSE]
         )
         return [LedgerResult.parse(item) for item in data["reverseLedger"]]
 
     async def owner_of(self, wallet_id: str) -> WalletOwner | None:
         """Who owns a wallet (None: no such wallet)."""
-        data = await self.client.execute(WALLET_OWNER, {"w": wallet_id}, scopes=[SCOPE_WALLET_READ])
+        data = await self.client.execute(WALLET_OWNER, {"w": wallet_id}, scopes=[Scope.WALLET_READ])
         found = data.get("walletOwner")
         if not found:
             return None
@@ -209,12 +201,12 @@ class WalletClient:
 
     async def default_wallet_of(self, user_id: str) -> str | None:
         """The wallet that receives money sent to a user by name (None: they have none)."""
-        data = await self.client.execute(DEFAULT_WALLET, {"u": user_id}, scopes=[SCOPE_WALLET_READ])
+        data = await self.client.execute(DEFAULT_WALLET, {"u": user_id}, scopes=[Scope.WALLET_READ])
         found = data.get("defaultWalletOf")
         return str(found) if found else None
 
     async def movements_of(self, transaction_id: str) -> list[LedgerEntry]:
-        data = await self.client.execute(MOVEMENTS, {"t": transaction_id}, scopes=[SCOPE_WALLET_READ])
+        data = await self.client.execute(MOVEMENTS, {"t": transaction_id}, scopes=[Scope.WALLET_READ])
         return [
             LedgerEntry(
                 entry_id=str(item["entryId"]),
@@ -281,7 +273,7 @@ class FraudClient:
                 "type": type,
                 "va": va_number,
             },
-            scopes=[SCOPE_FRAUD_CHECK],
+            scopes=[Scope.FRAUD_CHECK],
         )
         log_ = data["checkFraud"]
         return FraudVerdict(
@@ -336,7 +328,7 @@ class HistoryClient:
                 "d": direction,
                 "c": counterparty,
             },
-            scopes=[SCOPE_HISTORY_WRITE],
+            scopes=[Scope.HISTORY_WRITE],
         )
         return str(data["addHistory"]["historyId"])
 
@@ -363,7 +355,7 @@ class AuthClient:
 
     async def lookup(self, *, username: str | None = None, user_id: str | None = None) -> UserLookup | None:
         data = await self.client.execute(
-            LOOKUP_USER, {"n": username, "i": user_id}, scopes=[SCOPE_AUTH_LOOKUP]
+            LOOKUP_USER, {"n": username, "i": user_id}, scopes=[Scope.AUTH_LOOKUP]
         )
         found = data.get("lookupUser")
         if not found:

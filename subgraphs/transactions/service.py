@@ -32,7 +32,7 @@ from sqlalchemy import and_, delete, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.db import Database
+from shared.db import Database, has_nul
 from shared.errors import AppError, ErrorCode, bad_input, not_found
 from shared.metrics import SAGA_OUTCOMES
 from shared.money import format_minor
@@ -101,12 +101,6 @@ def _clean(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
-
-
-def has_nul(*values: str | None) -> bool:
-    """PostgreSQL refuses a NUL character in any text parameter (even in a WHERE); none of our ids,
-    VA numbers or texts contains one, so such input is answered before it reaches the database."""
-    return any(value is not None and "\x00" in value for value in values)
 
 
 def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:

@@ -19,11 +19,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 def open_database(settings: Settings) -> Database:
     """The wallet's database, from `WALLET_DATABASE_URL` (or `DATABASE_URL`, or data/wallets.db)."""
-    return Database(
-        settings.database_url_of("wallet"),
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-        pool_size=settings.db_pool_size,
-    )
+    return Database.for_subgraph("wallet", settings)
 
 
 def create_app(settings: Settings | None = None, limits: WalletSettings | None = None) -> FastAPI:

@@ -29,6 +29,7 @@ from strawberry.types import Info
 from shared.context import Context
 from shared.money import Money
 from shared.schema import build_schema
+from shared.scopes import Scope
 from subgraphs.wallet.service import (
     PAGE_DEFAULT,
     EntryRecord,
@@ -285,7 +286,7 @@ class Query:
         inaccessible=True, description="Who owns a wallet; null when there is none; scope wallet:read."
     )
     async def wallet_owner(self, info: WalletInfo, wallet_id: strawberry.ID) -> WalletOwner | None:
-        await info.context.require_service("wallet:read")
+        await info.context.require_service(Scope.WALLET_READ)
         record = await info.context.deps.service.wallet_owner(str(wallet_id))
         if record is None:
             return None
@@ -301,7 +302,7 @@ class Query:
         "scope wallet:read.",
     )
     async def default_wallet_of(self, info: WalletInfo, user_id: strawberry.ID) -> strawberry.ID | None:
-        await info.context.require_service("wallet:read")
+        await info.context.require_service(Scope.WALLET_READ)
         found = await info.context.deps.service.default_wallet_of(str(user_id))
         return strawberry.ID(found) if found else None
 
@@ -309,7 +310,7 @@ class Query:
         inaccessible=True, description="What a transaction id moved; scope wallet:read."
     )
     async def movements_of(self, info: WalletInfo, transaction_id: str) -> list[LedgerEntry]:
-        await info.context.require_service("wallet:read")
+        await info.context.require_service(Scope.WALLET_READ)
         return [
             LedgerEntry.of(entry) for entry in await info.context.deps.service.movements_of(transaction_id)
         ]
@@ -341,7 +342,7 @@ class Mutation:
         inaccessible=True, description="Service: credit a deposit; scope wallet:credit."
     )
     async def topup_wallet(self, info: WalletInfo, input: LedgerInput) -> LedgerResult:  # noqa: A002
-        await info.context.require_service("wallet:credit")
+        await info.context.require_service(Scope.WALLET_CREDIT)
         move = await info.context.deps.service.topup(
             transaction_id=input.transaction_id,
             user_id=str(input.user_id),
@@ -354,7 +355,7 @@ class Mutation:
         inaccessible=True, description="Service: debit a payment; scope wallet:debit."
     )
     async def deduct_wallet(self, info: WalletInfo, input: LedgerInput) -> LedgerResult:  # noqa: A002
-        await info.context.require_service("wallet:debit")
+        await info.context.require_service(Scope.WALLET_DEBIT)
         move = await info.context.deps.service.deduct(
             transaction_id=input.transaction_id,
             user_id=str(input.user_id),
@@ -367,7 +368,7 @@ class Mutation:
         inaccessible=True, description="Service: move money; scope wallet:transfer."
     )
     async def transfer_wallet(self, info: WalletInfo, input: TransferInput) -> TransferResult:  # noqa: A002
-        await info.context.require_service("wallet:transfer")
+        await info.context.require_service(Scope.WALLET_TRANSFER)
         move = await info.context.deps.service.transfer(
             transaction_id=input.transaction_id,
             user_id=str(input.user_id),
@@ -381,7 +382,7 @@ class Mutation:
         inaccessible=True, description="Service: mirror a transaction; scope wallet:reverse."
     )
     async def reverse_ledger(self, info: WalletInfo, input: ReverseInput) -> list[LedgerResult]:  # noqa: A002
-        await info.context.require_service("wallet:reverse")
+        await info.context.require_service(Scope.WALLET_REVERSE)
         moves = await info.context.deps.service.reverse(
             transaction_id=input.transaction_id, reversal_id=input.reversal_id
         )

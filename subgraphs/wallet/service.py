@@ -29,7 +29,7 @@ from sqlalchemy import bindparam, case, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from shared.db import Database
+from shared.db import Database, has_nul
 from shared.errors import AppError, ErrorCode, bad_input, forbidden, not_found
 from shared.events import EventBus, EventOverflow
 from shared.money import format_minor
@@ -191,12 +191,6 @@ def is_retryable(exc: DBAPIError) -> bool:
         return True
     text = str(exc.orig).lower()
     return "database is locked" in text or "unique constraint failed: wallet_operations" in text
-
-
-def has_nul(*values: str | None) -> bool:
-    """PostgreSQL refuses a NUL character in any text parameter (even in a WHERE); no id, name or
-    cursor of ours contains one, so such input is answered before it reaches the database."""
-    return any(value is not None and "\x00" in value for value in values)
 
 
 def month_start(moment: datetime) -> datetime:
