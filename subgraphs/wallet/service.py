@@ -660,6 +660,7 @@ class WalletService:
                 move = self._post(session, reversal_id, wallet, mirror, entry.amount, now)
                 locked[wallet.wallet_id] = _with_balance(wallet, move.balance_after)
                 moves.append(move)
+            assert _net(moves) == -_net_entries(originals), "a reversal mirrors every entry exactly"
             self._record(session, reversal_id, request, moves, now)
             return moves
 
@@ -796,6 +797,7 @@ class WalletService:
         moves: Sequence[LedgerMove],
         now: datetime,
     ) -> None:
+        assert_movement(request.kind, request.amount, transaction_id, moves)
         session.execute(
             _ADD_OPERATION,
             {
@@ -854,6 +856,41 @@ def _newest_first_page(
 def _check_page(first: int) -> None:
     if not 1 <= first <= PAGE_MAX:
         raise bad_input(f"first must be between 1 and {PAGE_MAX}")
+
+
+def _signed(direction: Direction, amount: int) -> int:
+    return amount if direction == Direction.CREDIT else -amount
+
+
+def _net(moves: Sequence[LedgerMove]) -> int:
+    return sum(_signed(move.direction, move.amount) for move in moves)
+
+
+def _net_entries(entries: Sequence[EntryRecord]) -> int:
+    return sum(_signed(Direction(entry.direction), entry.amount) for entry in entries)
+
+
+def assert_movement(
+    kind: OperationKind, amount: int | None, transaction_id: str, moves: Sequence[LedgerMove]
+) -> None:
+    """The ledger's rules at the point of each movement (TIGER_STYLE: a rule and its assertion),
+    checked inside the unit of work so a broken one rolls back instead of committing:
+    every entry carries this transaction id and a positive amount; one entry per wallet and
+    direction; a top-up is one credit of the amount, a deduction one debit of it, a transfer one
+    debit and one credit of it (net zero); balances were checked per entry in `_post`."""
+    assert moves, "a movement posts at least one entry"
+    assert all(move.transaction_id == transaction_id for move in moves), "entries carry their transaction id"
+    assert all(move.amount > 0 for move in moves), "every entry moves a positive amount"
+    sides = {(move.wallet_id, move.direction) for move in moves}
+    assert len(sides) == len(moves), "one entry per wallet and direction per transaction id"
+    directions = sorted(move.direction.value for move in moves)
+    if kind == OperationKind.TOPUP:
+        assert directions == ["CREDIT"] and moves[0].amount == amount, "a top-up credits its amount once"
+    elif kind == OperationKind.DEDUCT:
+        assert directions == ["DEBIT"] and moves[0].amount == amount, "a deduction debits its amount once"
+    elif kind == OperationKind.TRANSFER:
+        assert directions == ["CREDIT", "DEBIT"], "a transfer is one debit and one credit"
+        assert all(move.amount == amount for move in moves) and _net(moves) == 0, "a transfer nets to zero"
 
 
 def can_see(viewer: Principal | None, owner_id: str) -> bool:
