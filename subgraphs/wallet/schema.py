@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
@@ -30,6 +29,7 @@ from shared.context import Context
 from shared.money import Money
 from shared.schema import build_schema
 from shared.scopes import Scope
+from subgraphs.wallet import models
 from subgraphs.wallet.service import (
     PAGE_DEFAULT,
     EntryRecord,
@@ -43,13 +43,13 @@ from subgraphs.wallet.service import (
 WalletInfo = Info[Context[WalletDeps], None]
 
 
-@strawberry.enum(
-    description="ACTIVE wallets pay and receive; FROZEN ones do neither; CLOSED ones are kept for the record."
+# The model's enum, registered with Strawberry: one definition, no hand conversion.
+WalletStatus = strawberry.enum(
+    models.WalletStatus,
+    name="WalletStatus",
+    description="ACTIVE wallets pay and receive; FROZEN ones do neither; CLOSED ones are kept for the "
+    "record.",
 )
-class WalletStatus(Enum):
-    ACTIVE = "ACTIVE"
-    FROZEN = "FROZEN"
-    CLOSED = "CLOSED"
 
 
 @strawberry.type(description="One side of a money movement in a wallet's ledger.")
@@ -116,7 +116,7 @@ class Wallet:
             wallet_id=strawberry.ID(record.wallet_id),
             wallet_name=record.name,
             balance=record.balance,  # type: ignore[arg-type]
-            status=WalletStatus(record.status.value),
+            status=record.status,
             created_at=record.created_at,
             updated_at=record.updated_at,
             owner_id=record.owner_id,
@@ -293,7 +293,7 @@ class Query:
         return WalletOwner(
             wallet_id=strawberry.ID(record.wallet_id),
             owner_id=strawberry.ID(record.owner_id),
-            status=WalletStatus(record.status.value),
+            status=record.status,
         )
 
     @strawberry.federation.field(
