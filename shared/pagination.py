@@ -12,6 +12,21 @@ from typing import Any
 from sqlalchemy import and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
+from shared.errors import bad_input
+
+PAGE_DEFAULT = 50
+PAGE_MAX = 200
+
+
+def page_size(first: int | None) -> int:
+    """The one page-size rule of every list: omitted/null means PAGE_DEFAULT; else 1..PAGE_MAX
+    (BAD_USER_INPUT on `first` otherwise)."""
+    if first is None:
+        return PAGE_DEFAULT
+    if isinstance(first, bool) or not 1 <= first <= PAGE_MAX:
+        raise bad_input(f"first must be between 1 and {PAGE_MAX}", field="first")
+    return first
+
 
 def older_than(created_at: Any, item_id: Any, anchor_created_at: Any, anchor_id: Any) -> ColumnElement[bool]:
     """Rows strictly after the anchor row in (created_at, id) descending order."""

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input
-from shared.pagination import newest_first, older_than
+from shared.pagination import newest_first, older_than, page_size
 from shared.settings import get_settings
 from subgraphs.fraud.config import FraudConfig
 from subgraphs.fraud.models import STATUSES, FraudLog
@@ -43,7 +43,6 @@ RULE_WEIGHT = {code: weight for code, _, weight in RULES}
 SCORE_BANDS = {SAFE: (0, 29), SUSPICIOUS: (30, 79), FRAUD: (80, 100)}
 
 MAX_ID_LENGTH = 128
-MAX_PAGE = 200
 
 
 def utc_now() -> datetime:
@@ -342,8 +341,7 @@ class FraudService:
         after: str | None = None,
     ) -> list[FraudLog]:
         """Newest first; `after` is the logId of the last item of the previous page."""
-        if first < 1 or first > MAX_PAGE:
-            raise bad_input(f"first must be between 1 and {MAX_PAGE}", field="first")
+        first = page_size(first)
         col = FraudLog.__table__.c  # type: ignore[attr-defined]
         query = select(FraudLog)
         if status is not None:

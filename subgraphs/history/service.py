@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input, not_found
+from shared.pagination import PAGE_DEFAULT, page_size
 from subgraphs.history.chain import GENESIS_HASH, ChainedFacts, as_utc, entry_hash
 from subgraphs.history.config import HistoryConfig
 from subgraphs.history.models import (
@@ -34,8 +35,6 @@ from subgraphs.history.models import (
     HistoryHiddenRow,
 )
 
-PAGE_DEFAULT = 50
-PAGE_MAX = 200
 MAX_FUTURE_SKEW = timedelta(days=1)
 _CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -177,12 +176,8 @@ def _code(value: str, field: str, allowed: frozenset[str]) -> str:
 
 
 def validate_page(first: int | None) -> int:
-    """A page size: omitted/null means the default; 1..PAGE_MAX otherwise."""
-    if first is None:
-        return PAGE_DEFAULT
-    if first < 1 or first > PAGE_MAX:
-        raise bad_input(f"first must be between 1 and {PAGE_MAX}", field="first")
-    return first
+    """A page size (shared.pagination's one rule)."""
+    return page_size(first)
 
 
 class HistoryService:

@@ -33,7 +33,7 @@ from shared.db import Database, has_nul
 from shared.errors import AppError, ErrorCode, bad_input, forbidden, not_found
 from shared.events import EventBus, EventOverflow
 from shared.money import format_minor
-from shared.pagination import newest_first, older_than
+from shared.pagination import PAGE_DEFAULT, newest_first, older_than, page_size
 from shared.settings import get_settings
 from shared.tokens import Principal
 from subgraphs.wallet.config import WalletSettings
@@ -60,8 +60,6 @@ WALLET_NAME_MAX_CHARS = 50
 WALLET_ID_MAX_CHARS = 36  # wallets.wallet_id is VARCHAR(36): a longer id names no wallet
 OWNER_ID_MAX_CHARS = 64  # wallets.owner_id is VARCHAR(64)
 TRANSACTION_ID_MAX_CHARS = 128
-PAGE_DEFAULT = 50
-PAGE_MAX = 200
 WRITE_ATTEMPTS_MAX = 8
 RETRY_BACKOFF_BASE_S = 0.005
 RETRY_BACKOFF_MAX_S = 0.2
@@ -854,8 +852,7 @@ def _newest_first_page(
 
 
 def _check_page(first: int) -> None:
-    if not 1 <= first <= PAGE_MAX:
-        raise bad_input(f"first must be between 1 and {PAGE_MAX}")
+    page_size(first)
 
 
 def _signed(direction: Direction, amount: int) -> int:
