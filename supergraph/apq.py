@@ -6,13 +6,7 @@ import hashlib
 from collections import OrderedDict
 from typing import Any
 
-
-class PersistedQueryError(Exception):
-    """An APQ protocol error; `code` goes to `extensions.code`."""
-
-    def __init__(self, message: str, code: str) -> None:
-        super().__init__(message)
-        self.code = code
+from supergraph.errors import PersistedQueryError as PersistedQueryError  # re-exported
 
 
 class PersistedQueries:

@@ -45,6 +45,7 @@ from graphql import (
     print_ast,
 )
 
+from supergraph.errors import CompositionError as CompositionError  # re-exported
 from supergraph.fieldset import parse_field_set
 
 FEDERATION_DIRECTIVES = {
@@ -71,14 +72,6 @@ FEDERATION_DIRECTIVES = {
 FEDERATION_TYPES = {"_Any", "_Entity", "_Service", "_FieldSet", "FieldSet", "link__Import", "link__Purpose"}
 MACHINERY_FIELDS = {"_service", "_entities"}
 ROOT_NAMES = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
-
-
-class CompositionError(Exception):
-    """Composition failed; `errors` lists every problem found (each names subgraphs, types, fields)."""
-
-    def __init__(self, errors: Sequence[str]) -> None:
-        super().__init__("composition failed:\n" + "\n".join(f"- {e}" for e in errors))
-        self.errors = list(errors)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from opentelemetry.trace import SpanKind
 
 from shared.tracing import inject, span
 from supergraph import metrics
+from supergraph.errors import SubgraphUnavailable as SubgraphUnavailable  # re-exported
 
 # Headers that describe the caller, not the request; they do not split deduplication.
 NOT_IN_DEDUP_KEY = frozenset({"x-request-id", "x-forwarded-for"})
@@ -32,10 +33,6 @@ NOT_IN_DEDUP_KEY = frozenset({"x-request-id", "x-forwarded-for"})
 KEEPALIVE_S = 4.0
 MAX_CONNECTIONS_PER_HOST = 100
 BASE_HEADERS = {"content-type": "application/json", "accept": "application/json"}
-
-
-class SubgraphUnavailable(Exception):
-    """The subgraph could not be reached, timed out, or answered something that is not GraphQL."""
 
 
 class _Answer:

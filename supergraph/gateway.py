@@ -27,24 +27,13 @@ from shared.limits import LimitExceeded, Limits, check_operation, check_tokens
 from shared.tracing import span
 from supergraph import metrics
 from supergraph.defer import IncrementalResponse, defer_variables, start_incremental, without_defer
+from supergraph.errors import RequestError as RequestError  # re-exported
 from supergraph.executor import Executor
 from supergraph.fetcher import SubgraphClients
 from supergraph.plan import PlanningError, QueryPlan, skip_include_variables
 from supergraph.planner import build_plan
 from supergraph.response import shape_response
 from supergraph.supergraph_schema import Supergraph
-
-
-class RequestError(Exception):
-    """A request-level failure: no data, errors sharing one code."""
-
-    def __init__(
-        self, message: str, code: str, status: int = 400, more_messages: tuple[str, ...] = ()
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-        self.messages = (message, *more_messages)
 
 
 @dataclass

@@ -15,13 +15,10 @@ from graphql import (
 )
 from graphql.language import Visitor
 
+from supergraph.errors import PlanningError as PlanningError  # re-exported
 from supergraph.selection import SelectionSet
 
 LIST = "@"
-
-
-class PlanningError(Exception):
-    """The operation is valid for the API schema but no subgraph combination can resolve it."""
 
 
 @dataclass(eq=False)

@@ -12,12 +12,9 @@ import yaml
 
 from supergraph.compose import CompositionError, SubgraphSource, compose
 from supergraph.credential import router_credential
+from supergraph.errors import ConfigError as ConfigError  # re-exported
 
 SERVICE_QUERY = "query __ApolloGetServiceDefinition__ { _service { sdl } }"
-
-
-class ConfigError(Exception):
-    """The Rover config is missing, malformed, or a subgraph SDL could not be obtained."""
 
 
 def read_config(path: str | Path) -> dict[str, dict[str, Any]]:

@@ -36,6 +36,7 @@ from starlette.types import Receive, Scope, Send
 
 from shared.clientip import TrustedProxies, client_from
 from supergraph.config import RouterSettings
+from supergraph.errors import StreamError as StreamError  # re-exported
 from supergraph.executor import ExecutionState
 from supergraph.gateway import Gateway, RequestError
 from supergraph.logs import request_id_var
@@ -60,14 +61,6 @@ MAX_FRAME_BYTES = 1_000_000
 
 def _errors(message: str, code: str, **extensions: Any) -> list[dict[str, Any]]:
     return [{"message": message, "extensions": {"code": code, **extensions}}]
-
-
-class StreamError(Exception):
-    """A subscription ended with GraphQL errors (the subgraph's, or the router's own)."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(errors[0]["message"] if errors else "subscription failed")
-        self.errors = errors
 
 
 class ClientSlots:

@@ -31,6 +31,8 @@ from graphql import (
     parse,
 )
 
+from supergraph.errors import SupergraphError as SupergraphError  # re-exported
+
 SUPPORTED_FEATURES: dict[str, set[str]] = {
     "https://specs.apollo.dev/join": {"v0.1", "v0.2", "v0.3", "v0.4", "v0.5"},
     "https://specs.apollo.dev/link": {"v1.0"},
@@ -45,10 +47,6 @@ DEFER_DIRECTIVE = parse(
     "directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT",
     no_location=True,
 ).definitions[0]
-
-
-class SupergraphError(Exception):
-    """A supergraph SDL the router cannot (or must not) serve."""
 
 
 @dataclass(frozen=True)
