@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,12 +14,23 @@ from shared.settings import Settings, get_settings
 from shared.throttle import Throttles
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig, get_transactions_config
+from subgraphs.transactions.models import Transaction
 from subgraphs.transactions.schema import TransactionsDeps, schema
 from subgraphs.transactions.service import TransactionService
 from subgraphs.transactions.workers import OutboxWorker, RecoveryWorker
 
 NAME = "transactions"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+CRASH_EXIT_CODE = 86
+
+log = logging.getLogger(__name__)
+
+
+def crash_after_debit(tx: Transaction) -> None:
+    """Fault-injection hook for tests (TRANSACTIONS_CRASH_AFTER_DEBIT): die like a crash would, after
+    the wallet moved the money and before SUCCESS is recorded, so recovery has to settle it."""
+    log.error("TRANSACTIONS_CRASH_AFTER_DEBIT set: exiting after the wallet call of %s", tx.transaction_id)
+    os._exit(CRASH_EXIT_CODE)
 
 
 def create_app(
@@ -45,6 +58,7 @@ def create_app(
         recipient_throttle=throttles.window(
             "recipient-lookup", config.recipient_lookup_limit, config.recipient_lookup_window_s
         ),
+        after_debit=crash_after_debit if config.crash_after_debit else None,
     )
     recovery = RecoveryWorker(service.recover_once, config.recovery_interval_s)
     deps = TransactionsDeps(

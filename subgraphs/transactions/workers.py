@@ -39,7 +39,7 @@ from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.messages import HistoryNotice, MarketplaceNotice, OutboxNotice, decode
 from subgraphs.transactions.models import OutboxKind, OutboxMessage, OutboxState, as_utc, utcnow
-from subgraphs.transactions.service import is_overdue
+from subgraphs.transactions.outbox_admin import is_overdue
 
 log = logging.getLogger(__name__)
 

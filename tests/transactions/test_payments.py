@@ -207,11 +207,11 @@ async def test_twenty_concurrent_payments_of_one_va_pay_it_exactly_once_on_postg
 
 
 async def test_a_va_number_collision_draws_another_number(tx: TxApi, monkeypatch: pytest.MonkeyPatch) -> None:
-    from subgraphs.transactions import service as service_module
+    from subgraphs.transactions import invoices as invoices_module
 
     taken = await tx.invoice("1000")
     draws = iter([taken, taken, "DS-88001111111111"])
-    monkeypatch.setattr(service_module, "new_va_number", lambda: next(draws))
+    monkeypatch.setattr(invoices_module, "new_va_number", lambda: next(draws))
     fresh = await tx.service.generate_invoice(500, "retry")
     assert fresh.va_number == "DS-88001111111111"
     assert (await tx.service.get_invoice(taken)).amount == 100_000  # the first invoice is untouched

@@ -1,0 +1,104 @@
+"""The createTransaction input: its shape per type (blanks removed, limits checked) and its
+identity, what makes two calls with one idempotency key 'the same input'."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from shared.db import has_nul
+from shared.errors import bad_input
+from subgraphs.transactions.models import TxType
+from subgraphs.transactions.rules import DESCRIPTION_MAX, clean
+
+IDEMPOTENCY_KEY_MAX = 128
+ID_MAX = 64
+USERNAME_MAX = 64
+VA_MAX = 64
+
+
+@dataclass(frozen=True)
+class CreateTransactionInput:
+    wallet_id: str
+    amount: int
+    type: TxType
+    va_number: str | None = None
+    to_wallet_id: str | None = None
+    description: str | None = None
+    idempotency_key: str | None = None
+    to_username: str | None = None
+
+
+def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:
+    """The input with blanks removed, or BAD_USER_INPUT when its fields do not fit its type."""
+    for name, value in (
+        ("walletId", raw.wallet_id),
+        ("vaNumber", raw.va_number),
+        ("toWalletId", raw.to_wallet_id),
+        ("toUsername", raw.to_username),
+        ("description", raw.description),
+        ("idempotencyKey", raw.idempotency_key),
+    ):
+        if has_nul(value):
+            raise bad_input(f"{name} must not contain a NUL character", field=name)
+    wallet_id = clean(raw.wallet_id)
+    va = clean(raw.va_number)
+    to_wallet = clean(raw.to_wallet_id)
+    to_username = clean(raw.to_username)
+    description = clean(raw.description)
+    key = clean(raw.idempotency_key)
+    if wallet_id is None or len(wallet_id) > ID_MAX:
+        raise bad_input("walletId is required", field="walletId")
+    if raw.type is not TxType.TRANSFER and to_username is not None:
+        raise bad_input(f"A {raw.type.value} takes no toUsername", field="toUsername")
+    if raw.type is TxType.DEPOSIT:
+        if va is not None:
+            raise bad_input("A DEPOSIT takes no vaNumber", field="vaNumber")
+        if to_wallet is not None:
+            raise bad_input("A DEPOSIT takes no toWalletId", field="toWalletId")
+    elif raw.type is TxType.PAYMENT:
+        if va is None:
+            raise bad_input("A PAYMENT needs the vaNumber of the bill", field="vaNumber")
+        if to_wallet is not None:
+            raise bad_input("A PAYMENT takes no toWalletId", field="toWalletId")
+        if len(va) > VA_MAX:
+            raise bad_input("vaNumber is too long", field="vaNumber")
+    elif raw.type is TxType.TRANSFER:
+        if (to_wallet is None) == (to_username is None):
+            raise bad_input("A TRANSFER needs exactly one of toWalletId and toUsername", field="toWalletId")
+        if va is not None:
+            raise bad_input("A TRANSFER takes no vaNumber", field="vaNumber")
+        if to_wallet is not None and len(to_wallet) > ID_MAX:
+            raise bad_input("toWalletId is too long", field="toWalletId")
+        if to_username is not None and len(to_username) > USERNAME_MAX:
+            raise bad_input("toUsername is too long", field="toUsername")
+        if to_wallet == wallet_id:
+            raise bad_input("A TRANSFER needs two different wallets", field="toWalletId")
+    if description is not None and len(description) > DESCRIPTION_MAX:
+        raise bad_input(f"description may have at most {DESCRIPTION_MAX} characters", field="description")
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
+        raise bad_input(
+            f"idempotencyKey may have at most {IDEMPOTENCY_KEY_MAX} characters", field="idempotencyKey"
+        )
+    return CreateTransactionInput(
+        wallet_id=wallet_id,
+        amount=raw.amount,
+        type=raw.type,
+        va_number=va,
+        to_wallet_id=to_wallet,
+        description=description,
+        idempotency_key=key,
+        to_username=to_username,
+    )
+
+
+def request_hash(inp: CreateTransactionInput) -> str:
+    """What makes two calls with one idempotency key 'the same input'. (`toUsername` is appended
+    only when given, so the hashes of transactions recorded before it existed stay the same.)"""
+    fields: list[object] = [inp.wallet_id, inp.amount, inp.type.value, inp.va_number, inp.to_wallet_id]
+    fields.append(inp.description)
+    if inp.to_username is not None:
+        fields.append({"toUsername": inp.to_username})
+    canonical = json.dumps(fields, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

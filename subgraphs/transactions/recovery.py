@@ -1,0 +1,117 @@
+"""Recovery: settles or resumes the sagas a crash or an unreachable wallet left PENDING (and the
+reversals left half-way), from the row as it stands and the wallet's ledger; the recovery worker
+(workers.py) calls `recover_once`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select
+
+from shared.db import Database
+from shared.errors import AppError, ErrorCode
+from shared.tracing import traced
+from subgraphs.transactions.clients import Clients
+from subgraphs.transactions.config import TransactionsConfig
+from subgraphs.transactions.models import SagaStep, Transaction, TxStatus, utcnow
+from subgraphs.transactions.queries import Queries
+from subgraphs.transactions.reversal import Reversal
+from subgraphs.transactions.rules import Failure
+from subgraphs.transactions.saga import Saga
+
+log = logging.getLogger(__name__)
+
+
+class Recovery:
+    """Resumes stale rows one by one, skipping those a live saga or reversal here runs (`inflight`)."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        clients: Clients,
+        config: TransactionsConfig,
+        queries: Queries,
+        saga: Saga,
+        reversal: Reversal,
+        inflight: set[str],
+    ) -> None:
+        self.db = database
+        self.clients = clients
+        self.config = config
+        self.queries = queries
+        self.saga = saga
+        self.reversal = reversal
+        self.inflight = inflight
+
+    async def recover_once(self, *, grace_s: float | None = None) -> int:
+        """Settle or resume sagas left PENDING (and reversals left half-way); returns how many settled."""
+        grace = self.config.recovery_grace_s if grace_s is None else grace_s
+        cutoff = utcnow() - timedelta(seconds=grace)
+        query = (
+            select(Transaction)
+            .where(
+                or_(
+                    Transaction.status == TxStatus.PENDING.value,
+                    and_(
+                        Transaction.status == TxStatus.SUCCESS.value,
+                        Transaction.step == SagaStep.REVERSING.value,
+                    ),
+                ),
+                Transaction.updated_at <= cutoff,
+            )
+            .order_by(Transaction.updated_at)
+            .limit(self.config.recovery_batch_size)
+        )
+        rows = await self.db.read(lambda session: list(session.execute(query).scalars()))
+        settled = 0
+        for row in rows:
+            if row.transaction_id in self.inflight:
+                continue
+            self.inflight.add(row.transaction_id)
+            try:
+                if await self._recover(row):
+                    settled += 1
+            except Exception:  # noqa: BLE001 - one bad row must not stop the others
+                log.exception("recovery of %s failed", row.transaction_id)
+            finally:
+                self.inflight.discard(row.transaction_id)
+        return settled
+
+    @traced("saga.recover")
+    async def _recover(self, stale: Transaction) -> bool:
+        tx_id = stale.transaction_id
+        # The batch was read before this row's turn: a live saga (or reversal) may have settled it
+        # since. Act only on the row as it stands now, or a settled FAILED could still move money.
+        row = await self.queries.find(tx_id)
+        if row is None:
+            return False
+        if row.status == TxStatus.SUCCESS and row.step == SagaStep.REVERSING:
+            try:
+                await self.reversal.finish(row)
+            except AppError as exc:
+                log.warning("reversal of %s still pending: %s", tx_id, exc.message)
+                return False
+            return True
+        if row.step in (SagaStep.RECORDED, SagaStep.CHECKED):
+            # The wallet was never called for this id: nothing can have moved.
+            settled = await self.saga.finish(
+                tx_id,
+                TxStatus.FAILED,
+                Failure(ErrorCode.INTERNAL, "The transaction was interrupted before any money moved"),
+                expect=(SagaStep.RECORDED, SagaStep.CHECKED),
+            )
+            return settled.status != TxStatus.PENDING
+        if row.status != TxStatus.PENDING or row.step != SagaStep.DEBITING:
+            return False
+        try:
+            movements = await self.clients.wallet.movements_of(tx_id)
+        except AppError as exc:
+            log.info("recovery of %s waits for the wallet: %s", tx_id, exc.message)
+            return False
+        if movements:
+            settled = await self.saga.finish(tx_id, TxStatus.SUCCESS, None, expect=(SagaStep.DEBITING,))
+            return settled.status != TxStatus.PENDING
+        settled = await self.saga.debit_and_settle(row)
+        return settled.status != TxStatus.PENDING

@@ -1,0 +1,47 @@
+"""What every job of the transactions service shares: text limits, blanks, page sizes, the wallet
+answers that leave money in doubt, a step's failure, and the locked row a compare-and-set reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from shared.errors import ErrorCode, bad_input, not_found
+from subgraphs.transactions.models import Transaction, TxStatus
+
+PAGE_DEFAULT = 50
+PAGE_MAX = 200
+DESCRIPTION_MAX = 255
+
+# Wallet answers after which money may or may not have moved: settle from the ledger later.
+AMBIGUOUS_CODES = frozenset({ErrorCode.SUBGRAPH_UNAVAILABLE, ErrorCode.INTERNAL})
+FINAL_STATUSES = frozenset({TxStatus.SUCCESS, TxStatus.FAILED, TxStatus.REJECTED, TxStatus.REVERSED})
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: ErrorCode
+    message: str
+
+
+def clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return PAGE_DEFAULT
+    if first < 0 or first > PAGE_MAX:
+        raise bad_input(f"first must be between 0 and {PAGE_MAX}", field="first")
+    return first
+
+
+def locked(session: Session, tx_id: str) -> Transaction:
+    row = session.get(Transaction, tx_id, with_for_update=True, populate_existing=True)
+    if row is None:
+        raise not_found("Transaction not found")
+    return row
