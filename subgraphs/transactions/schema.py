@@ -1,6 +1,7 @@
 """The transactions subgraph's GraphQL API: `Transaction`, `Invoice`, createTransaction and friends.
 
-Resolvers only check who is calling and translate; the saga and every rule live in service.py.
+Resolvers only check who is calling and translate; the saga and every rule live behind the
+service.py façade (saga.py, queries.py, ...; see README.md).
 Contributes `Wallet.transactions` and `User.transactions` to the wallet- and auth-owned entities.
 """
 
