@@ -43,20 +43,15 @@ class TransactionsDeps:
 Info = strawberry.Info[Context[TransactionsDeps], None]
 
 
-@strawberry.enum(description="What a transaction does with money.")
-class TransactionType(enum.Enum):
-    DEPOSIT = "DEPOSIT"
-    PAYMENT = "PAYMENT"
-    TRANSFER = "TRANSFER"
-
-
-@strawberry.enum(description="Where a transaction stands; PENDING means the money may still move.")
-class TransactionStatus(enum.Enum):
-    PENDING = "PENDING"
-    SUCCESS = "SUCCESS"
-    FAILED = "FAILED"
-    REJECTED = "REJECTED"
-    REVERSED = "REVERSED"
+# The models' enums, registered with Strawberry: one definition each, no hand conversion.
+TransactionType = strawberry.enum(
+    models.TxType, name="TransactionType", description="What a transaction does with money."
+)
+TransactionStatus = strawberry.enum(
+    models.TxStatus,
+    name="TransactionStatus",
+    description="Where a transaction stands; PENDING means the money may still move.",
+)
 
 
 @strawberry.enum(description="Which way money went, seen from the caller: OUT of their wallet or IN.")
@@ -65,11 +60,11 @@ class TransactionDirection(enum.Enum):
     IN = "IN"
 
 
-@strawberry.enum(description="An invoice's state; an UNPAID invoice past expiresAt reads EXPIRED.")
-class InvoiceStatus(enum.Enum):
-    UNPAID = "UNPAID"
-    PAID = "PAID"
-    EXPIRED = "EXPIRED"
+InvoiceStatus = strawberry.enum(
+    models.InvoiceStatus,
+    name="InvoiceStatus",
+    description="An invoice's state; an UNPAID invoice past expiresAt reads EXPIRED.",
+)
 
 
 @strawberry.type(description="Why a transaction is not (yet) SUCCESS: an error code and a message.")
@@ -103,7 +98,7 @@ class Invoice:
             va_number=invoice.va_number,
             amount=invoice.amount,  # type: ignore[arg-type]
             description=invoice.description,
-            status=InvoiceStatus(invoice_status(invoice).value),
+            status=invoice_status(invoice),
             created_at=as_utc(invoice.created_at),
             expires_at=as_utc(invoice.expires_at),
             paid_at=as_utc(invoice.paid_at) if invoice.paid_at else None,
@@ -401,8 +396,8 @@ class Query:
         viewer = await info.context.require_user()
         rows = await info.context.deps.service.list(
             user_id=viewer.subject,
-            type=models.TxType(type.value) if type else None,
-            status=models.TxStatus(status.value) if status else None,
+            type=type,
+            status=status,
             first=first,
             after=after,
             direction=direction.value if direction else None,
@@ -468,7 +463,7 @@ class Mutation:
             SagaInput(
                 wallet_id=str(input.wallet_id),
                 amount=int(input.amount),
-                type=models.TxType(input.type.value),
+                type=input.type,
                 va_number=input.va_number,
                 to_wallet_id=str(input.to_wallet_id) if input.to_wallet_id is not None else None,
                 description=input.description,
