@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from subgraphs.wallet import service as service_module
+from subgraphs.wallet import unit_of_work
 from subgraphs.wallet.service import WalletService, is_retryable
 
 
@@ -50,7 +50,7 @@ async def test_a_deadlocked_write_runs_again_and_then_succeeds(service: WalletSe
 
 
 async def test_retries_are_bounded(service: WalletService, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service_module, "RETRY_BACKOFF_MAX_S", 0.0)
+    monkeypatch.setattr(unit_of_work, "RETRY_BACKOFF_MAX_S", 0.0)
     attempts = []
 
     def work(_session) -> str:
@@ -59,4 +59,4 @@ async def test_retries_are_bounded(service: WalletService, monkeypatch: pytest.M
 
     with pytest.raises(IntegrityError):
         await service._run_write(work)
-    assert len(attempts) == service_module.WRITE_ATTEMPTS_MAX
+    assert len(attempts) == unit_of_work.WRITE_ATTEMPTS_MAX
