@@ -8,7 +8,7 @@ transaction { transactionId } } }` streams one event per committed movement of t
 wallets (a transfer: one to each side's owner), over graphql-transport-ws on `/graphql`. The token
 comes from the `connection_init` payload (`{"Authorization": "Bearer ..."}`) or the handshake's
 Authorization header and is checked exactly like an HTTP request's; no user, UNAUTHENTICATED.
-Events are published only after the movement's unit of work committed (`WalletService._announce`),
+Events are published only after the movement's unit of work committed (`events.py`: `Events.announce`),
 through Redis pub/sub when REDIS_URL is set (every replica reaches every subscriber), else in
 process (only this process's subscribers): see shared/events.py. `transaction` is a reference to
 the transactions subgraph's `Transaction` entity, resolved by the router. The gauge
