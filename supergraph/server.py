@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -23,13 +23,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.clientip import TrustedProxies, client_from
+from shared.clientip import TrustedProxies
 from shared.graphiql import ASSETS_PREFIX, GraphiQLAssets
 from shared.tracing import extract, setup_tracing, shutdown_tracing, span
 from supergraph import metrics
 from supergraph.apq import PersistedQueries, PersistedQueryError
 from supergraph.config import RouterSettings
 from supergraph.defer import CONTENT_TYPE, IncrementalResponse, accepts_multipart
+from supergraph.forwarding import headers_for_subgraphs
+from supergraph.forwarding import subgraph_headers as subgraph_headers  # re-exported
 from supergraph.gateway import RequestError
 from supergraph.graphiql import router_page
 from supergraph.logs import configure_logging, request_id_var
@@ -39,46 +41,7 @@ from supergraph.subscriptions import Subscriptions
 log = logging.getLogger("supergraph.server")
 JSON = b"application/json"
 # What a browser sends cross-site without a CORS preflight (plus no content type at all).
-NO_PROXIES = TrustedProxies("")
 SIMPLE_CONTENT_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
-
-
-def headers_for_subgraphs(
-    raw_headers: Iterable[tuple[bytes, bytes]],
-    peer: str | None,
-    forward: frozenset[str],
-    request_id: str,
-    trusted: TrustedProxies = NO_PROXIES,
-) -> dict[str, str]:
-    """What subgraphs receive: the configured client headers, the request id, and X-Forwarded-For
-    holding only the client this router decided on (shared.clientip's rule with
-    ROUTER_TRUSTED_PROXIES: the router is the edge, so by default whatever a client wrote in the
-    header is dropped, and a client cannot pick the key of a subgraph's per-client throttle)."""
-    headers: dict[str, str] = {}
-    forwarded = None
-    for raw_name, raw_value in raw_headers:
-        name = raw_name.decode("latin-1").lower()
-        if name in forward:
-            value = raw_value.decode("latin-1")
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        elif name == "x-forwarded-for":
-            value = raw_value.decode("latin-1")
-            forwarded = f"{forwarded}, {value}" if forwarded else value
-    headers["x-request-id"] = request_id
-    client = client_from(peer, forwarded, trusted)
-    if client is not None:
-        headers["x-forwarded-for"] = client
-    return headers
-
-
-def subgraph_headers(
-    request: Request, forward: frozenset[str], trusted: TrustedProxies = NO_PROXIES
-) -> dict[str, str]:
-    """`headers_for_subgraphs` for a Starlette request (the request id from the log context)."""
-    peer = request.client.host if request.client is not None else None
-    return headers_for_subgraphs(
-        request.scope.get("headers", ()), peer, forward, request_id_var.get() or uuid.uuid4().hex, trusted
-    )
 
 
 def _request_id(raw_headers: Iterable[tuple[bytes, bytes]]) -> str:

@@ -300,7 +300,7 @@ class Subscriptions:
 
     def _client(self, scope: Scope) -> tuple[str, dict[str, str]]:
         """The client address (shared.clientip) and the headers subgraphs get (server.py's rule)."""
-        from supergraph.server import headers_for_subgraphs
+        from supergraph.forwarding import headers_for_subgraphs
 
         raw = scope.get("headers", ())
         peer = scope.get("client")
