@@ -7,7 +7,6 @@ Contributes `Wallet.transactions` and `User.transactions` to the wallet- and aut
 
 from __future__ import annotations
 
-import enum
 import hmac
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,8 +24,17 @@ from shared.tokens import Principal
 from subgraphs.transactions import models
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.models import as_utc
-from subgraphs.transactions.service import RECEIVED_STATUSES, TransactionService, invoice_status
+from subgraphs.transactions.service import RECEIVED_STATUSES, TransactionService
 from subgraphs.transactions.service import CreateTransactionInput as SagaInput
+from subgraphs.transactions.types import (
+    FailureReason,
+    Invoice,
+    Notification,
+    OutboxMessage,
+    TransactionDirection,
+    TransactionStatus,
+    TransactionType,
+)
 
 MERCHANT_KEY_HEADER = "x-merchant-key"
 
@@ -41,99 +49,6 @@ class TransactionsDeps:
 
 
 Info = strawberry.Info[Context[TransactionsDeps], None]
-
-
-# The models' enums, registered with Strawberry: one definition each, no hand conversion.
-TransactionType = strawberry.enum(
-    models.TxType, name="TransactionType", description="What a transaction does with money."
-)
-TransactionStatus = strawberry.enum(
-    models.TxStatus,
-    name="TransactionStatus",
-    description="Where a transaction stands; PENDING means the money may still move.",
-)
-
-
-@strawberry.enum(description="Which way money went, seen from the caller: OUT of their wallet or IN.")
-class TransactionDirection(enum.Enum):
-    OUT = "OUT"
-    IN = "IN"
-
-
-InvoiceStatus = strawberry.enum(
-    models.InvoiceStatus,
-    name="InvoiceStatus",
-    description="An invoice's state; an UNPAID invoice past expiresAt reads EXPIRED.",
-)
-
-
-@strawberry.type(description="Why a transaction is not (yet) SUCCESS: an error code and a message.")
-class FailureReason:
-    code: str
-    message: str
-
-
-@strawberry.type(description="Delivery state of the marketplace's payment notice of a PAYMENT.")
-class Notification:
-    state: str = strawberry.field(description="PENDING, DELIVERED or DEAD")
-    attempts: int
-    last_error: str | None
-    delivered_at: datetime | None
-    next_attempt_at: datetime | None
-
-
-@strawberry.type(description="A bill payable by virtual account (VA).")
-class Invoice:
-    va_number: str
-    amount: Money
-    description: str | None
-    status: InvoiceStatus
-    created_at: datetime
-    expires_at: datetime
-    paid_at: datetime | None
-
-    @classmethod
-    def from_model(cls, invoice: models.Invoice) -> Invoice:
-        return cls(
-            va_number=invoice.va_number,
-            amount=invoice.amount,  # type: ignore[arg-type]
-            description=invoice.description,
-            status=invoice_status(invoice),
-            created_at=as_utc(invoice.created_at),
-            expires_at=as_utc(invoice.expires_at),
-            paid_at=as_utc(invoice.paid_at) if invoice.paid_at else None,
-        )
-
-
-@strawberry.type(description="An outbox message (history record or marketplace notice); admins only.")
-class OutboxMessage:
-    id: strawberry.ID
-    transaction_id: strawberry.ID
-    kind: str
-    state: str
-    attempts: int
-    last_error: str | None
-    next_attempt_at: datetime
-    created_at: datetime
-    delivered_at: datetime | None
-    deadline_at: datetime | None = strawberry.field(
-        description="Retried until acknowledged or until then (DEAD after a failure past it)."
-    )
-
-    @classmethod
-    def from_model(cls, row: models.OutboxMessage) -> OutboxMessage:
-        return cls(
-            id=strawberry.ID(row.message_id),
-            transaction_id=strawberry.ID(row.transaction_id),
-            kind=row.kind,
-            state=row.state,
-            attempts=row.attempts,
-            last_error=row.last_error,
-            next_attempt_at=as_utc(row.next_attempt_at),
-            created_at=as_utc(row.created_at),
-            delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
-            deadline_at=as_utc(row.deadline_at) if row.deadline_at else None,
-        )
 
 
 def _notification_loader(info: Info) -> DataLoader[str, models.OutboxMessage | None]:
