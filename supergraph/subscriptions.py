@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
@@ -31,7 +30,6 @@ from urllib.parse import parse_qsl
 import aiohttp
 import orjson
 from graphql import OperationType
-from prometheus_client import Counter, Gauge
 from starlette.types import Receive, Scope, Send
 
 from shared.clientip import TrustedProxies, client_from
@@ -43,147 +41,22 @@ from supergraph.logs import request_id_var
 from supergraph.plan import PlanningError
 from supergraph.response import shape_response
 from supergraph.runtime import RouterRuntime
+from supergraph.subgraph_stream import (
+    EVENTS,
+    OPEN,
+    PROTOCOL,
+    REFUSED,
+    ClientSlots,
+    Pace,
+    _errors,
+    subgraph_stream,
+)
+from supergraph.subscription_socket import Socket
 
 if TYPE_CHECKING:
     from supergraph.server import GraphQLEndpoint
 
 log = logging.getLogger("supergraph.subscriptions")
-
-PROTOCOL = "graphql-transport-ws"
-OPEN = Gauge("router_subscriptions_open", "Client subscriptions being served", ["protocol"])
-SUBGRAPH_STREAMS = Gauge(
-    "router_subgraph_streams_open", "Subscription streams open to subgraphs", ["subgraph"]
-)
-EVENTS = Counter("router_subscription_events_total", "Subscription events sent to clients", ["protocol"])
-REFUSED = Counter("router_subscriptions_refused_total", "Subscriptions or connections refused", ["reason"])
-MAX_FRAME_BYTES = 1_000_000
-
-
-def _errors(message: str, code: str, **extensions: Any) -> list[dict[str, Any]]:
-    return [{"message": message, "extensions": {"code": code, **extensions}}]
-
-
-class ClientSlots:
-    """Open subscription connections per client address (ROUTER_SUBSCRIPTIONS_MAX_PER_CLIENT)."""
-
-    def __init__(self, max_per_client: int) -> None:
-        self.max_per_client = max_per_client
-        self._open: dict[str, int] = {}
-
-    def acquire(self, client: str) -> bool:
-        count = self._open.get(client, 0)
-        if self.max_per_client > 0 and count >= self.max_per_client:
-            return False
-        self._open[client] = count + 1
-        return True
-
-    def release(self, client: str) -> None:
-        count = self._open.get(client, 0) - 1
-        if count > 0:
-            self._open[client] = count
-        else:
-            self._open.pop(client, None)
-
-
-class Pace:
-    """A token bucket (rate per second, burst of one second's worth): `wait()` before each event."""
-
-    def __init__(self, per_s: float) -> None:
-        self.per_s = per_s
-        self.tokens = max(1.0, per_s)
-        self.stamp = time.monotonic()
-
-    async def wait(self) -> None:
-        if self.per_s <= 0:
-            return
-        now = time.monotonic()
-        self.tokens = min(max(1.0, self.per_s), self.tokens + (now - self.stamp) * self.per_s)
-        self.stamp = now
-        if self.tokens < 1.0:
-            await asyncio.sleep((1.0 - self.tokens) / self.per_s)
-            self.stamp = time.monotonic()
-            self.tokens = 1.0
-        self.tokens -= 1.0
-
-
-def _ws_url(url: str) -> str:
-    if url.startswith("https://"):
-        return "wss://" + url[len("https://") :]
-    if url.startswith("http://"):
-        return "ws://" + url[len("http://") :]
-    return url
-
-
-async def subgraph_stream(
-    session: aiohttp.ClientSession,
-    subgraph: str,
-    url: str,
-    query: str,
-    variables: Mapping[str, Any],
-    headers: Mapping[str, str],
-    init_payload: Mapping[str, Any],
-    init_timeout_s: float,
-) -> AsyncIterator[dict[str, Any]]:
-    """One graphql-transport-ws subscription to a subgraph: its `next` payloads; StreamError for its
-    `error`, for a refused handshake or a socket closed without `complete`. Closing the generator
-    sends `complete` and closes the socket."""
-    unavailable = _errors(
-        f"subgraph '{subgraph}' is unreachable", "SUBGRAPH_UNAVAILABLE", serviceName=subgraph
-    )
-    try:
-        ws = await session.ws_connect(
-            _ws_url(url),
-            protocols=(PROTOCOL,),
-            headers=dict(headers),
-            timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
-            max_msg_size=MAX_FRAME_BYTES,
-            autoping=True,
-        )
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise StreamError(unavailable) from exc
-    SUBGRAPH_STREAMS.labels(subgraph).inc()
-    completed = False
-    try:
-        await ws.send_str(orjson.dumps({"type": "connection_init", "payload": dict(init_payload)}).decode())
-        deadline = time.monotonic() + init_timeout_s
-        while True:
-            message = await ws.receive(timeout=max(0.1, deadline - time.monotonic()))
-            if message.type != aiohttp.WSMsgType.TEXT:
-                raise StreamError(unavailable)
-            frame = orjson.loads(message.data)
-            if frame.get("type") == "connection_ack":
-                break
-            if frame.get("type") == "ping":
-                await ws.send_str('{"type":"pong"}')
-        body: dict[str, Any] = {"query": query}
-        if variables:
-            body["variables"] = dict(variables)
-        await ws.send_str(orjson.dumps({"id": "1", "type": "subscribe", "payload": body}).decode())
-        async for message in ws:
-            if message.type != aiohttp.WSMsgType.TEXT:
-                break
-            frame = orjson.loads(message.data)
-            kind = frame.get("type")
-            if kind == "next" and isinstance(frame.get("payload"), dict):
-                yield frame["payload"]
-            elif kind == "error":
-                completed = True
-                payload = frame.get("payload")
-                raise StreamError(payload if isinstance(payload, list) and payload else unavailable)
-            elif kind == "complete":
-                completed = True
-                return
-            elif kind == "ping":
-                await ws.send_str('{"type":"pong"}')
-        raise StreamError(unavailable)
-    except (aiohttp.ClientError, TimeoutError, orjson.JSONDecodeError) as exc:
-        raise StreamError(unavailable) from exc
-    finally:
-        SUBGRAPH_STREAMS.labels(subgraph).dec()
-        with contextlib.suppress(Exception):
-            if not completed and not ws.closed:
-                await ws.send_str('{"id":"1","type":"complete"}')
-            await ws.close()
 
 
 class Subscriptions:
@@ -336,7 +209,7 @@ class Subscriptions:
                 return
             try:
                 await send({"type": "websocket.accept", "subprotocol": PROTOCOL})
-                await _Socket(self, receive, send, headers).run()
+                await Socket(self, receive, send, headers).run()
             finally:
                 self.slots.release(client)
         finally:
@@ -465,158 +338,6 @@ class Subscriptions:
             await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-class _Socket:
-    """One graphql-transport-ws connection: its messages and its operations."""
-
-    def __init__(self, owner: Subscriptions, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        self.owner = owner
-        self.settings = owner.settings
-        self.receive = receive
-        self._send = send
-        self.headers = headers
-        self.authorization = headers.get("authorization")
-        self.acknowledged = False
-        self.init_received = False
-        self.operations: dict[str, asyncio.Task[None]] = {}
-        self._lock = asyncio.Lock()
-        self.closed = False
-        self.last_activity = time.monotonic()
-        self._pending: asyncio.Future[Any] | None = None
-
-    async def send(self, message: dict[str, Any]) -> None:
-        async with self._lock:
-            if not self.closed:
-                await self._send({"type": "websocket.send", "text": orjson.dumps(message).decode()})
-
-    async def close(self, code: int, reason: str) -> None:
-        async with self._lock:
-            if not self.closed:
-                self.closed = True
-                with contextlib.suppress(Exception):
-                    await self._send({"type": "websocket.close", "code": code, "reason": reason})
-
-    async def _next_message(self) -> dict[str, Any] | None:
-        """The next client message; None once the socket is gone, or closed for a timeout: no
-        `connection_init` within the init timeout, or no operation and no message for the idle
-        timeout (checked twice a second, so an idle period that starts when the last operation ends
-        counts too)."""
-        if self._pending is None:
-            self._pending = asyncio.ensure_future(self.receive())
-        while True:
-            done, _ = await asyncio.wait({self._pending}, timeout=0.5)
-            if done:
-                message = self._pending.result()
-                self._pending = None
-                self.last_activity = time.monotonic()
-                return message
-            quiet = time.monotonic() - self.last_activity
-            if not self.acknowledged and quiet > self.settings.router_subscriptions_init_timeout_s:
-                await self.close(4408, "Connection initialisation timeout")
-                return None
-            idle = self.settings.router_subscriptions_idle_timeout_s
-            if self.acknowledged and not self.operations and idle > 0 and quiet > idle:
-                REFUSED.labels("idle").inc()
-                await self.close(1000, "Idle timeout")
-                return None
-
-    async def run(self) -> None:
-        try:
-            while not self.closed:
-                message = await self._next_message()
-                if message is None or message["type"] == "websocket.disconnect":
-                    return
-                if message["type"] != "websocket.receive":
-                    continue
-                await self.handle(message.get("text") or message.get("bytes") or b"")
-        finally:
-            self.closed = True
-            if self._pending is not None:
-                self._pending.cancel()
-            tasks = list(self.operations.values())
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def handle(self, raw: str | bytes) -> None:
-        try:
-            frame = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            await self.close(4400, "Invalid message")
-            return
-        kind = frame.get("type") if isinstance(frame, dict) else None
-        if kind == "ping":
-            await self.send({"type": "pong"})
-        elif kind == "pong":
-            return
-        elif kind == "connection_init":
-            await self._init(frame.get("payload"))
-        elif kind == "subscribe":
-            await self._subscribe(frame)
-        elif kind == "complete":
-            task = self.operations.pop(str(frame.get("id")), None)
-            if task is not None:
-                task.cancel()
-        else:
-            await self.close(4400, f"Unknown message type: {kind}")
-
-    async def _init(self, payload: Any) -> None:
-        if self.init_received:
-            await self.close(4429, "Too many initialisation requests")
-            return
-        self.init_received = True
-        if payload is not None and not isinstance(payload, dict):
-            await self.close(4400, "Invalid connection init payload")
-            return
-        token = (payload or {}).get("Authorization", (payload or {}).get("authorization"))
-        if isinstance(token, str) and token:
-            self.authorization = token
-        self.acknowledged = True
-        await self.send({"type": "connection_ack"})
-
-    async def _subscribe(self, frame: dict[str, Any]) -> None:
-        if not self.acknowledged:
-            await self.close(4401, "Unauthorized")
-            return
-        op_id, payload = frame.get("id"), frame.get("payload")
-        if not isinstance(op_id, str) or not op_id or not isinstance(payload, dict):
-            await self.close(4400, "Invalid subscribe message")
-            return
-        if op_id in self.operations:
-            await self.close(4409, f"Subscriber for {op_id} already exists")
-            return
-        limit = self.settings.router_subscriptions_max_per_connection
-        if limit > 0 and len(self.operations) >= limit:
-            REFUSED.labels("per_connection").inc()
-            errors = _errors("Too many operations on this connection", "TOO_MANY_SUBSCRIPTIONS")
-            await self.send({"id": op_id, "type": "error", "payload": errors})
-            return
-        self.operations[op_id] = asyncio.ensure_future(self._operation(op_id, payload))
-
-    async def _operation(self, op_id: str, payload: dict[str, Any]) -> None:
-        OPEN.labels("ws").inc()
-        try:
-            async with aclosing(self.owner.paced(payload, self.headers, self.authorization)) as results:
-                async for result in results:
-                    EVENTS.labels("ws").inc()
-                    await self.send({"id": op_id, "type": "next", "payload": result})
-            await self.send({"id": op_id, "type": "complete"})
-        except RequestError as exc:
-            errors = [{"message": m, "extensions": {"code": exc.code}} for m in exc.messages]
-            await self.send({"id": op_id, "type": "error", "payload": errors})
-        except StreamError as exc:
-            await self.send({"id": op_id, "type": "error", "payload": exc.errors})
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - one operation's fault must not end the connection
-            log.exception("subscription failed")
-            await self.send({"id": op_id, "type": "error", "payload": _errors("Internal error", "INTERNAL")})
-        finally:
-            OPEN.labels("ws").dec()
-            self.last_activity = time.monotonic()
-            if self.operations.get(op_id) is asyncio.current_task():
-                del self.operations[op_id]
 
 
 async def _respond(send: Send, status: int, body: bytes) -> None:
