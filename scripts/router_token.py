@@ -11,9 +11,9 @@ import argparse
 import json
 import sys
 
-from shared.security import ServiceTokenMinter
 from shared.settings import get_settings
 from shared.tokens import ROUTER_SCOPE
+from supergraph.credential import router_minter
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,12 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help='print {"X-Router-Token": ...} for GraphiQL')
     args = parser.parse_args(argv)
     settings = get_settings()
-    if not settings.router_private_key_path.exists():
+    minter = router_minter(settings)
+    if minter is None:
         print(f"{settings.router_private_key_path} is missing; run scripts/keygen first", file=sys.stderr)
         return 1
-    minter = ServiceTokenMinter(
-        "router", settings, key_path=settings.router_private_key_path, ttl_s=settings.router_token_ttl_s
-    )
     token = minter.token([ROUTER_SCOPE])
     print(json.dumps({"X-Router-Token": token}) if args.json else token)
     return 0

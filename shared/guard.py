@@ -43,6 +43,7 @@ from graphql import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.asgi import send_json
 from shared.limits import LimitExceeded, Limits, check_operation, check_tokens
 from shared.router_auth import RouterCheck
 from shared.security import Authenticator
@@ -121,20 +122,20 @@ class SubgraphGuard:
         else:
             read = await self._read_body(receive, headers)
             if isinstance(read, tuple):
-                await _respond(send, *read)
+                await send_json(send, *read)
                 return
             body = read
             try:
                 payload = orjson.loads(body)
             except orjson.JSONDecodeError:
-                await _respond(send, *_error(400, "Request body is not valid JSON (UTF-8)", "BAD_REQUEST"))
+                await send_json(send, *_error(400, "Request body is not valid JSON (UTF-8)", "BAD_REQUEST"))
                 return
             if not isinstance(payload, dict):
-                await _respond(send, *_error(400, "Request body must be a JSON object", "BAD_REQUEST"))
+                await send_json(send, *_error(400, "Request body must be a JSON object", "BAD_REQUEST"))
                 return
         refused = await self._refusal(payload, headers)
         if refused is not None:
-            await _respond(send, *refused)
+            await send_json(send, *refused)
             return
         if scope["method"] == "GET":
             await self.app(scope, receive, send)
@@ -265,14 +266,3 @@ def _replay(body: bytes, original: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
-
-
-async def _respond(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

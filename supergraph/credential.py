@@ -20,16 +20,21 @@ from shared.tokens import ROUTER_SCOPE
 log = logging.getLogger("supergraph.credential")
 
 
+def router_minter(settings: Settings) -> ServiceTokenMinter | None:
+    """The minter of the router's tokens, or None without keys/router_private.pem."""
+    if not settings.router_private_key_path.exists():
+        return None
+    return ServiceTokenMinter(
+        "router", settings, key_path=settings.router_private_key_path, ttl_s=settings.router_token_ttl_s
+    )
+
+
 def router_credential(settings: Settings | None = None) -> Callable[[], Mapping[str, str]]:
     """A function giving the headers to send now (tokens are renewed as they age)."""
     settings = settings or get_settings()
     secret = settings.router_shared_secret
-    minter = None
-    if settings.router_private_key_path.exists():
-        minter = ServiceTokenMinter(
-            "router", settings, key_path=settings.router_private_key_path, ttl_s=settings.router_token_ttl_s
-        )
-    elif not secret:
+    minter = router_minter(settings)
+    if minter is None and not secret:
         log.warning(
             "no %s and no ROUTER_SHARED_SECRET: subgraphs that require the router's credential will "
             "refuse _entities and _service (run scripts/keygen)",

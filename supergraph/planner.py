@@ -11,10 +11,11 @@ over-fetch helper fields (keys, `__typename`, `@requires` inputs) freely.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from graphql import (
     FieldNode,
@@ -48,6 +49,32 @@ from supergraph.supergraph_schema import Supergraph
 # a real plan nests one step per level plus a few for @requires and jumps through a parent.
 MAX_SEARCH_DEPTH = 64
 MAX_SEARCH_STEPS = 50_000
+
+
+PlanField = TypeVar("PlanField", bound=Callable[..., Any])
+
+
+def _bounded_search(plan_field: PlanField) -> PlanField:
+    """Each planned field is one step of the search, within explicit bounds: a supergraph whose types
+    lead back to themselves (e.g. an entity no subgraph can start from) ends in PlanningError, not in
+    Python's recursion limit."""
+
+    @functools.wraps(plan_field)
+    def bounded(self: Planner, *args: Any, **kwargs: Any) -> Any:
+        self._steps += 1
+        self._depth += 1
+        try:
+            if self._depth > MAX_SEARCH_DEPTH or self._steps > MAX_SEARCH_STEPS:
+                type_name, nodes = args[2], args[4]
+                raise PlanningError(
+                    f"no plan found for {type_name}.{nodes[0].name.value} within the planner's search "
+                    f"bounds ({MAX_SEARCH_DEPTH} nested steps, {MAX_SEARCH_STEPS} in all)"
+                )
+            return plan_field(self, *args, **kwargs)
+        finally:
+            self._depth -= 1
+
+    return cast(PlanField, bounded)
 
 
 class Planner:
@@ -516,6 +543,7 @@ class Planner:
             break
         return out
 
+    @_bounded_search
     def _plan_field(
         self,
         group: FetchGroup,
@@ -526,32 +554,6 @@ class Planner:
         path: tuple[str, ...],
         provided: dict[str, list[FieldNode]],
         force_local: bool = False,
-    ) -> set[FetchGroup]:
-        """One field, within the search's explicit bounds: a supergraph whose types lead back to
-        themselves (e.g. an entity no subgraph can start from) ends in PlanningError, not in
-        Python's recursion limit."""
-        self._steps += 1
-        self._depth += 1
-        try:
-            if self._depth > MAX_SEARCH_DEPTH or self._steps > MAX_SEARCH_STEPS:
-                raise PlanningError(
-                    f"no plan found for {type_name}.{nodes[0].name.value} within the planner's search "
-                    f"bounds ({MAX_SEARCH_DEPTH} nested steps, {MAX_SEARCH_STEPS} in all)"
-                )
-            return self._plan_field_within(group, target, type_name, key, nodes, path, provided, force_local)
-        finally:
-            self._depth -= 1
-
-    def _plan_field_within(
-        self,
-        group: FetchGroup,
-        target: SelectionSet,
-        type_name: str,
-        key: str,
-        nodes: list[FieldNode],
-        path: tuple[str, ...],
-        provided: dict[str, list[FieldNode]],
-        force_local: bool,
     ) -> set[FetchGroup]:
         name = nodes[0].name.value
         if name == "__typename":

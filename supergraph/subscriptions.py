@@ -32,6 +32,7 @@ import orjson
 from graphql import OperationType
 from starlette.types import Receive, Scope, Send
 
+from shared.asgi import send_json
 from shared.clientip import TrustedProxies, client_from
 from supergraph.config import RouterSettings
 from supergraph.errors import StreamError as StreamError  # re-exported
@@ -230,13 +231,13 @@ class Subscriptions:
         try:
             payload = await self._sse_payload(endpoint, scope, receive, raw_headers)
             if isinstance(payload, tuple):
-                await _respond(send, *payload)
+                await send_json(send, *payload)
                 return
             try:
                 self.prepare(payload.get("query"), payload.get("operationName"))
             except RequestError as exc:
                 body = {"errors": [{"message": m, "extensions": {"code": exc.code}} for m in exc.messages]}
-                await _respond(send, exc.status, orjson.dumps(body))
+                await send_json(send, exc.status, orjson.dumps(body))
                 return
             client, headers = self._client(scope)
             if not self.slots.acquire(client):
@@ -244,7 +245,7 @@ class Subscriptions:
                 body = {
                     "errors": _errors("Too many subscriptions from this client", "TOO_MANY_SUBSCRIPTIONS")
                 }
-                await _respond(send, 429, orjson.dumps(body))
+                await send_json(send, 429, orjson.dumps(body))
                 return
             try:
                 await self._stream_sse(payload, headers, receive, send)
@@ -338,14 +339,3 @@ class Subscriptions:
             await asyncio.gather(*tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def _respond(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
