@@ -12,6 +12,7 @@ from shared.db import Database
 from shared.keys import KeySet, SigningKey, load_signing_key
 from shared.settings import Settings, get_settings
 from shared.throttle import Throttles
+from subgraphs.auth.config import AuthConfig, get_auth_config
 from subgraphs.auth.schema import AuthDeps, schema
 from subgraphs.auth.service import AuthService
 
@@ -28,15 +29,18 @@ def public_keys(settings: Settings, signing_key: SigningKey) -> KeySet:
     return keys
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, config: AuthConfig | None = None) -> FastAPI:
     """The auth ASGI app; only this subgraph ever loads the private signing key."""
     settings = settings or get_settings()
+    config = config or get_auth_config()
     if not settings.private_key_path.exists():
         raise SystemExit(f"{settings.private_key_path} is missing; run scripts/keygen first")
     signing_key = load_signing_key(settings.private_key_path)
     database = Database.for_subgraph(NAME, settings)
     throttles = Throttles.from_settings(settings)
-    service = AuthService(settings=settings, database=database, signing_key=signing_key, throttles=throttles)
+    service = AuthService(
+        settings=settings, config=config, database=database, signing_key=signing_key, throttles=throttles
+    )
     jwks = public_keys(settings, signing_key).jwks()
 
     def routes(app: FastAPI) -> None:

@@ -29,6 +29,7 @@ from shared.keys import SigningKey
 from shared.settings import Settings
 from shared.throttle import Throttles
 from shared.tokens import issue_access_token
+from subgraphs.auth.config import AuthConfig
 from subgraphs.auth.models import ROLE_ADMIN, ROLE_USER, User
 
 log = logging.getLogger(__name__)
@@ -96,12 +97,12 @@ def _login_password(value: str) -> str:
     return value
 
 
-def make_hasher(settings: Settings) -> PasswordHasher:
+def make_hasher(config: AuthConfig) -> PasswordHasher:
     """argon2id with the configured cost (OWASP minimum by default)."""
     return PasswordHasher(
-        time_cost=settings.argon2_time_cost,
-        memory_cost=settings.argon2_memory_kib,
-        parallelism=settings.argon2_parallelism,
+        time_cost=config.argon2_time_cost,
+        memory_cost=config.argon2_memory_kib,
+        parallelism=config.argon2_parallelism,
     )
 
 
@@ -138,29 +139,34 @@ LOOKUP_MAX = 64
 
 
 class AuthService:
-    """Everything the auth subgraph does with accounts; one instance per process."""
+    """Everything the auth subgraph does with accounts; one instance per process.
+
+    `config`: auth's own knobs (config.py); `settings`: what every process shares, here the JWT
+    issuer and audience the tokens are signed for."""
 
     def __init__(
         self,
         *,
         settings: Settings,
+        config: AuthConfig,
         database: Database,
         signing_key: SigningKey,
         throttles: Throttles | None = None,
     ) -> None:
         self.settings = settings
+        self.config = config
         self.db = database
         self.signing_key = signing_key
-        self.hasher = make_hasher(settings)
+        self.hasher = make_hasher(config)
         throttles = throttles or Throttles(None)
-        login_window = settings.login_window_s
-        self.account_failures = throttles.window("login-account", settings.login_max_failures, login_window)
+        login_window = config.login_window_s
+        self.account_failures = throttles.window("login-account", config.login_max_failures, login_window)
         self.client_failures = throttles.window(
-            "login-client", settings.login_client_max_failures, login_window
+            "login-client", config.login_client_max_failures, login_window
         )
         # Every registration costs a full argon2 hash: bound them per client so they cannot be a DoS.
         self.client_registrations = throttles.window(
-            "register-client", settings.register_client_max, settings.register_window_s
+            "register-client", config.register_client_max, config.register_window_s
         )
         self._account_locks = _KeyedLocks()
         self._dummy_hash: str | None = None
@@ -252,7 +258,7 @@ class AuthService:
             raise AppError(
                 ErrorCode.RATE_LIMITED,
                 "Too many registrations from this client; try again later",
-                retry_after_s=self.settings.register_window_s,
+                retry_after_s=self.config.register_window_s,
             )
         username = validate_username(username)
         fullname = validate_fullname(fullname)
@@ -297,7 +303,7 @@ class AuthService:
         return AppError(
             ErrorCode.RATE_LIMITED,
             "Too many failed login attempts; try again later",
-            retry_after_s=self.settings.login_window_s,
+            retry_after_s=self.config.login_window_s,
         )
 
     async def login(self, *, email: str, password: str, client: str | None) -> LoginResult:
@@ -331,7 +337,7 @@ class AuthService:
         return LoginResult(
             access_token=self.issue_token(user),
             token_type=TOKEN_TYPE,
-            expires_in=self.settings.access_token_ttl_s,
+            expires_in=self.config.access_token_ttl_s,
             user=user,
         )
 
@@ -358,14 +364,14 @@ class AuthService:
             username=user.username,
             issuer=self.settings.jwt_issuer,
             audience=self.settings.jwt_audience,
-            ttl_s=self.settings.access_token_ttl_s,
+            ttl_s=self.config.access_token_ttl_s,
         )
 
     # -- start-up --------------------------------------------------------------------------------
 
     async def seed_admin(self) -> User | None:
         """Create the configured admin once; an existing account with that email/username is left as is."""
-        s = self.settings
+        s = self.config
         email = normalize_email(s.admin_email)
         existing = await self.db.read(
             lambda session: self._by_email(session, email) or self._by_username(session, s.admin_username)

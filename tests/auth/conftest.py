@@ -14,12 +14,13 @@ from sqlalchemy import text
 
 from shared.settings import Settings
 from subgraphs.auth.app import create_app
+from subgraphs.auth.config import AuthConfig
 from tests.support.tokens import as_router_if_federation
 
 
-def auth_settings(db_path: Path, **overrides: Any) -> Settings:
-    """Shared settings (test keys, cheap argon2 from the env) with this test's database."""
-    return Settings(auth_database_url=f"sqlite+aiosqlite:///{db_path}", **overrides)
+def auth_settings(db_path: Path) -> Settings:
+    """Shared settings (test keys from the env) with this test's database."""
+    return Settings(auth_database_url=f"sqlite+aiosqlite:///{db_path}")
 
 
 class Api:
@@ -56,8 +57,9 @@ class Api:
 
 
 @asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Api]:
-    app = create_app(settings)
+async def running(settings: Settings, config: AuthConfig | None = None) -> AsyncIterator[Api]:
+    """`config`: auth's own knobs; by default as the env says (cheap argon2 in tests)."""
+    app = create_app(settings, config or AuthConfig())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
@@ -77,7 +79,7 @@ def fresh_api(tmp_path: Path) -> Callable[..., Any]:
     """`async with fresh_api(login_max_failures=3) as api:` for tests that need their own limits."""
 
     def make(**overrides: Any) -> Any:
-        return running(auth_settings(tmp_path / "users.db", **overrides))
+        return running(auth_settings(tmp_path / "users.db"), AuthConfig(**overrides))
 
     return make
 

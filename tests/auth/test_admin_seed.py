@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 
 from shared.security import build_verifier
 from shared.settings import get_settings
+from subgraphs.auth.config import get_auth_config
 from subgraphs.auth.models import User
 from tests.auth.conftest import code_of, login
 
@@ -63,13 +64,13 @@ async def test_seeding_twice_at_the_same_moment_stores_one_admin(fresh_api: Any)
 
 
 async def test_the_default_admin_settings_seed_a_working_admin(fresh_api: Any) -> None:
-    settings = get_settings()
+    config = get_auth_config()
     async with fresh_api() as api:
         [admin] = await admins(api)
-        assert admin.email == settings.admin_email.lower()
-        body = await login(api, settings.admin_email, settings.admin_password)
+        assert admin.email == config.admin_email.lower()
+        body = await login(api, config.admin_email, config.admin_password)
         user = body["data"]["loginUser"]["user"]
-        assert (user["role"], user["username"]) == ("ADMIN", settings.admin_username)
+        assert (user["role"], user["username"]) == ("ADMIN", config.admin_username)
 
 
 async def test_invalid_admin_settings_stop_the_start_with_a_clear_message(fresh_api: Any) -> None:

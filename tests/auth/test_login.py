@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from shared.security import build_verifier
 from shared.settings import get_settings
+from subgraphs.auth.config import get_auth_config
 from subgraphs.auth.models import User
 from tests.auth.conftest import LOGIN, Api, code_of, login, register
 
@@ -21,7 +22,7 @@ async def test_login_returns_a_bearer_token_that_verifies_as_the_user(api: Api) 
     body = await login(api, "LOGIN_OK@example.com ", "password123")
     payload = body["data"]["loginUser"]
     assert payload["token_type"] == "Bearer"
-    assert payload["expires_in"] == get_settings().access_token_ttl_s
+    assert payload["expires_in"] == get_auth_config().access_token_ttl_s
     assert payload["user"]["id"] == user_id
     assert payload["user"]["email"] == "login_ok@example.com"
     assert payload["user"]["fullname"] == "login_ok Full"
@@ -34,7 +35,7 @@ async def test_login_returns_a_bearer_token_that_verifies_as_the_user(api: Api) 
         "login_ok",
     )
     claims = jwt.decode(payload["access_token"], options={"verify_signature": False})
-    assert claims["exp"] - claims["iat"] == get_settings().access_token_ttl_s
+    assert claims["exp"] - claims["iat"] == get_auth_config().access_token_ttl_s
     assert {"sub", "role", "username", "iss", "aud", "iat", "nbf", "exp", "jti"} <= set(claims)
 
 
@@ -73,7 +74,7 @@ async def test_hashing_and_verifying_run_in_worker_threads_not_on_the_event_loop
 ) -> None:
     loop_thread = threading.get_ident()
     seen: list[tuple[str, int]] = []
-    settings = get_settings()
+    config = get_auth_config()
 
     class SpyHasher(PasswordHasher):
         def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
@@ -88,9 +89,9 @@ async def test_hashing_and_verifying_run_in_worker_threads_not_on_the_event_loop
         api.service,
         "hasher",
         SpyHasher(
-            time_cost=settings.argon2_time_cost,
-            memory_cost=settings.argon2_memory_kib,
-            parallelism=settings.argon2_parallelism,
+            time_cost=config.argon2_time_cost,
+            memory_cost=config.argon2_memory_kib,
+            parallelism=config.argon2_parallelism,
         ),
     )
     await register(api, "thread_user")
@@ -133,7 +134,7 @@ async def test_a_login_after_the_argon2_cost_was_raised_rehashes_the_password(
     async with fresh_api() as api:
         user_id = await register(api, "rehash_me")
         old_hash = (await api.service.db.read(lambda session: session.get(User, user_id))).password_hash
-    cost = get_settings().argon2_time_cost + 1
+    cost = get_auth_config().argon2_time_cost + 1
     async with fresh_api(argon2_time_cost=cost) as api:
         assert code_of(await login(api, "rehash_me@example.com", "password123")) is None
         new_hash = (await api.service.db.read(lambda session: session.get(User, user_id))).password_hash

@@ -71,5 +71,5 @@ async def test_concurrent_registrations_on_postgresql_store_one_and_conflict_the
         ]
         bodies = await asyncio.gather(*(api.gql(REGISTER, v) for v in variables))
         assert sorted(str(code_of(b)) for b in bodies) == ["CONFLICT"] * 4 + ["None"]
-        admins = await login(api, api.service.settings.admin_email, api.service.settings.admin_password)
+        admins = await login(api, api.service.config.admin_email, api.service.config.admin_password)
         assert admins["data"]["loginUser"]["user"]["role"] == "ADMIN"

@@ -13,6 +13,7 @@ import pytest
 from shared.keys import KeySet
 from shared.settings import get_settings
 from shared.tokens import TokenVerifier
+from subgraphs.auth.config import get_auth_config
 from tests.support.procs import start_subgraph
 
 pytestmark = pytest.mark.e2e
@@ -122,9 +123,9 @@ def test_register_login_me_round_trip_and_the_token_verifies_with_the_published_
 
 def test_the_process_seeds_the_admin_and_serves_health(auth_url: str) -> None:
     assert httpx.get(f"{auth_url}/health", timeout=10).json() == {"status": "ok", "service": "auth"}
-    settings = get_settings()
+    config = get_auth_config()
     login = "mutation($e: String!, $p: String!) { loginUser(email: $e, password: $p) { user { role } } }"
-    body = gql(auth_url, login, e=settings.admin_email, p=settings.admin_password)
+    body = gql(auth_url, login, e=config.admin_email, p=config.admin_password)
     assert body == {"data": {"loginUser": {"user": {"role": "ADMIN"}}}}
 
 
