@@ -34,6 +34,7 @@ from supergraph.compose_subgraph import (
 from supergraph.compose_subgraph import SubgraphSource as SubgraphSource  # re-exported
 from supergraph.errors import CompositionError as CompositionError  # re-exported
 from supergraph.fieldset import parse_field_set
+from supergraph.supergraph_schema import TypeKind
 
 
 class Composer:
@@ -94,12 +95,12 @@ class Composer:
                 continue
             kind = defs[0].kind
             block = {
-                "object": self._object_or_interface,
-                "interface": self._object_or_interface,
-                "union": self._union,
-                "enum": self._enum_type,
-                "input": self._input,
-                "scalar": self._scalar,
+                TypeKind.OBJECT: self._object_or_interface,
+                TypeKind.INTERFACE: self._object_or_interface,
+                TypeKind.UNION: self._union,
+                TypeKind.ENUM: self._enum_type,
+                TypeKind.INPUT: self._input,
+                TypeKind.SCALAR: self._scalar,
             }[kind](name, defs)
             if block:
                 blocks.append(block)
@@ -134,7 +135,7 @@ class Composer:
         return ""
 
     def _object_or_interface(self, name: str, defs: list[_TypeDef]) -> str:
-        is_interface = any(d.kind == "interface" and not d.interface_object for d in defs)
+        is_interface = any(d.kind is TypeKind.INTERFACE and not d.interface_object for d in defs)
         keyword = "interface" if is_interface or all(d.interface_object for d in defs) else "type"
         directives: list[str] = []
         interfaces: list[str] = []
@@ -182,7 +183,7 @@ class Composer:
         overridden = {f.override for f in fdefs if f.override}
         resolving = [f for f in fdefs if not f.external and f.graph not in overridden]
         is_root = type_name in ("Query", "Mutation", "Subscription")
-        abstract = any(d.kind == "interface" and not d.interface_object for d in all_defs)
+        abstract = any(d.kind is TypeKind.INTERFACE and not d.interface_object for d in all_defs)
         if len(resolving) > 1 and type_name != "Subscription" and not abstract:
             fed1_all = all(not self._fed2(f.graph) for f in resolving)
             non_shareable = [

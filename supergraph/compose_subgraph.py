@@ -41,6 +41,7 @@ from graphql import (
 
 from supergraph.errors import CompositionError as CompositionError  # re-exported
 from supergraph.fieldset import parse_field_set
+from supergraph.supergraph_schema import TypeKind
 
 FEDERATION_DIRECTIVES = {
     "key",
@@ -94,7 +95,7 @@ class _FieldDef:
 @dataclass
 class _TypeDef:
     graph: str
-    kind: str
+    kind: TypeKind
     node: Any
     keys: list[tuple[str, bool]] = field(default_factory=list)
     extension: bool = False
@@ -107,7 +108,7 @@ class _TypeDef:
     values: dict[str, bool] = field(default_factory=dict)
 
 
-_EMPTY = _TypeDef(graph="", kind="object", node=None)
+_EMPTY = _TypeDef(graph="", kind=TypeKind.OBJECT, node=None)
 
 
 class _Subgraph:
@@ -202,7 +203,7 @@ class _Subgraph:
             if name in FEDERATION_TYPES or name.startswith(("link__", "federation__", "join__")):
                 continue
             if self.has(definition, "interfaceObject"):
-                kind = "interface"
+                kind = TypeKind.INTERFACE
             existing = self.types.get(name)
             tdef = existing or _TypeDef(graph=self.source.name, kind=kind, node=definition)
             is_extension = isinstance(
@@ -256,19 +257,19 @@ class _Subgraph:
             self.types[name] = tdef
 
 
-def _kind_of(definition: Any) -> str | None:
+def _kind_of(definition: Any) -> TypeKind | None:
     if isinstance(definition, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
-        return "object"
+        return TypeKind.OBJECT
     if isinstance(definition, InterfaceTypeDefinitionNode | InterfaceTypeExtensionNode):
-        return "interface"
+        return TypeKind.INTERFACE
     if isinstance(definition, UnionTypeDefinitionNode | UnionTypeExtensionNode):
-        return "union"
+        return TypeKind.UNION
     if isinstance(definition, EnumTypeDefinitionNode | EnumTypeExtensionNode):
-        return "enum"
+        return TypeKind.ENUM
     if isinstance(definition, InputObjectTypeDefinitionNode | InputObjectTypeExtensionNode):
-        return "input"
+        return TypeKind.INPUT
     if isinstance(definition, ScalarTypeDefinitionNode | ScalarTypeExtensionNode):
-        return "scalar"
+        return TypeKind.SCALAR
     return None
 
 

@@ -147,7 +147,7 @@ class Executor:
         self.supergraph = supergraph
         self.clients = clients
         self.abstract_names = frozenset(
-            name for name, model in supergraph.types.items() if model.kind in ("interface", "union")
+            name for name, model in supergraph.types.items() if model.kind.is_abstract
         )
 
     async def execute(

@@ -43,7 +43,7 @@ from graphql.language import Visitor
 from supergraph.fieldset import parse_field_set
 from supergraph.plan import LIST, FetchGroup, PlanningError, QueryPlan, should_include
 from supergraph.selection import SelectionSet, dodge_type_conflicts
-from supergraph.supergraph_schema import Supergraph
+from supergraph.supergraph_schema import Supergraph, TypeKind
 
 # How far the search may go: operation depth is bounded by ROUTER_MAX_DEPTH (15 by default), and
 # a real plan nests one step per level plus a few for @requires and jumps through a parent.
@@ -400,18 +400,18 @@ class Planner:
         """Plan `selections` on an object of static type `type_name` produced by `group`."""
         touched: set[FetchGroup] = {group}
         model = self.sg.types.get(type_name)
-        kind = model.kind if model is not None else "object"
-        if kind in ("interface", "union"):
+        kind = model.kind if model is not None else TypeKind.OBJECT
+        if kind.is_abstract:
             if model is not None and model.is_interface_object(group.graph):
                 return self._plan_interface_object(group, target, type_name, selections, path, provided)
             target.add_field("__typename", "__typename", "", False)
             possible = self._shared_possible_types(type_name, group.graph)
-            if kind == "interface" and not possible:
+            if kind is TypeKind.INTERFACE and not possible:
                 fields = self.collect(type_name, selections)
                 prov = self._provided_fields(provided, type_name)
                 touched |= self._plan_fields(group, target, type_name, fields, path, prov)
                 return touched
-            if kind == "interface" and not self._has_foreign_fragments(type_name, selections):
+            if kind is TypeKind.INTERFACE and not self._has_foreign_fragments(type_name, selections):
                 fields = self.collect(type_name, selections)
                 prov = self._provided_fields(provided, type_name)
                 simple = all(
@@ -479,7 +479,7 @@ class Planner:
         """
         possible = self.sg.possible_types_in(type_name, graph)
         model = self.sg.types.get(type_name)
-        if not self._frames or model is None or model.kind != "union":
+        if not self._frames or model is None or model.kind is not TypeKind.UNION:
             return possible
         frame = self._frames[-1]
         graphs = [
@@ -577,7 +577,7 @@ class Planner:
             if join is not None and join.type:
                 sub_type = join.type.replace("[", "").replace("]", "").replace("!", "").strip()
                 if sub_type != named.name and self.sg.types.get(named.name) is not None:
-                    if self.sg.types[named.name].kind in ("interface", "union"):
+                    if self.sg.types[named.name].kind.is_abstract:
                         selected.sub.add_field("__typename", "__typename", "", False)
             subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
             sub_provided: list[SelectionNode] = [
@@ -697,7 +697,7 @@ class Planner:
             group.rep_typename = rep_typename
             self._entity_groups[cache_key] = group
         model = self.sg.types.get(entity_type)
-        if model is not None and model.kind == "interface" and model.is_interface_object(graph):
+        if model is not None and model.kind is TypeKind.INTERFACE and model.is_interface_object(graph):
             group.rep_typename = entity_type
             match = match | {entity_type, *self.sg.supergraph_possible_types(entity_type)}
         group.match_types |= match
@@ -772,7 +772,7 @@ class Planner:
                 selected = target.add_field(response_key, selection.name.value, "", composite)
                 if selection.selection_set and selected.sub is not None and named is not None:
                     sub_model = self.sg.types.get(named.name)
-                    if sub_model is not None and sub_model.kind in ("interface", "union"):
+                    if sub_model is not None and sub_model.kind.is_abstract:
                         selected.sub.add_field("__typename", "__typename", "", False)
                     self._merge_requirement(selected.sub, named.name, selection.selection_set.selections)
             elif isinstance(selection, InlineFragmentNode):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from graphql import (
     BooleanValueNode,
@@ -47,6 +48,23 @@ DEFER_DIRECTIVE = parse(
     "directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT",
     no_location=True,
 ).definitions[0]
+
+
+class TypeKind(StrEnum):
+    """The kind of a named type. A StrEnum, so SDL text and error messages print the plain word."""
+
+    OBJECT = "object"
+    INTERFACE = "interface"
+    UNION = "union"
+    ENUM = "enum"
+    INPUT = "input"
+    SCALAR = "scalar"
+    OTHER = "other"
+
+    @property
+    def is_abstract(self) -> bool:
+        """Interfaces and unions: the runtime type comes with each object (`__typename`)."""
+        return self is TypeKind.INTERFACE or self is TypeKind.UNION
 
 
 @dataclass(frozen=True)
@@ -95,7 +113,7 @@ class TypeModel:
     """A named type with the subgraphs that define it and its join metadata."""
 
     name: str
-    kind: str
+    kind: TypeKind
     joins: list[JoinType] = field(default_factory=list)
     fields: dict[str, FieldModel] = field(default_factory=dict)
     implements: dict[str, set[str]] = field(default_factory=dict)
@@ -310,7 +328,7 @@ class Supergraph:
         model = self.types.get(abstract)
         if model is None:
             return []
-        if model.kind == "union":
+        if model.kind is TypeKind.UNION:
             members = model.union_members.get(graph)
             if members is None and not model.union_members:
                 gtype = self.schema.get_type(abstract)
@@ -318,7 +336,7 @@ class Supergraph:
             return sorted(members or ())
         result = []
         for candidate in self.types.values():
-            if candidate.kind != "object":
+            if candidate.kind is not TypeKind.OBJECT:
                 continue
             if candidate.implements:
                 if abstract in candidate.implements.get(graph, set()):
@@ -337,7 +355,7 @@ class Supergraph:
             gtype = self.schema.get_type(type_name)
             names = {i.name for i in getattr(gtype, "interfaces", ()) or ()}
             for name, model in self.types.items():
-                if model.kind == "union":
+                if model.kind is TypeKind.UNION:
                     utype = self.schema.get_type(name)
                     if any(t.name == type_name for t in getattr(utype, "types", ())):
                         names.add(name)
@@ -357,20 +375,20 @@ def _schema_ext_types() -> type:
     return SchemaExtensionNode
 
 
-def _kind(definition: TypeDefinitionNode) -> str:
+def _kind(definition: TypeDefinitionNode) -> TypeKind:
     if isinstance(definition, ObjectTypeDefinitionNode):
-        return "object"
+        return TypeKind.OBJECT
     if isinstance(definition, InterfaceTypeDefinitionNode):
-        return "interface"
+        return TypeKind.INTERFACE
     if isinstance(definition, UnionTypeDefinitionNode):
-        return "union"
+        return TypeKind.UNION
     if isinstance(definition, EnumTypeDefinitionNode):
-        return "enum"
+        return TypeKind.ENUM
     if isinstance(definition, InputObjectTypeDefinitionNode):
-        return "input"
+        return TypeKind.INPUT
     if isinstance(definition, ScalarTypeDefinitionNode):
-        return "scalar"
-    return "other"
+        return TypeKind.SCALAR
+    return TypeKind.OTHER
 
 
 def _is_machinery_directive(directive: DirectiveNode) -> bool:
