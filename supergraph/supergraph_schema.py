@@ -1,18 +1,17 @@
-"""Load a join-spec supergraph SDL into a planning model and derive the client-facing API schema.
+"""Load a join-spec supergraph SDL into a planning model, next to the client-facing API schema.
 
 The planner needs to know, per type and field, which subgraphs can resolve what (the `@join__*`
-directives); clients must see none of that machinery, nor anything marked `@inaccessible`.
+directives); clients must see none of that machinery, nor anything marked `@inaccessible`
+(api_schema.py derives what they see).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from graphql import (
     BooleanValueNode,
-    DirectiveDefinitionNode,
     DirectiveNode,
     DocumentNode,
     EnumTypeDefinitionNode,
@@ -21,10 +20,10 @@ from graphql import (
     InputObjectTypeDefinitionNode,
     InterfaceTypeDefinitionNode,
     ListValueNode,
-    NamedTypeNode,
     ObjectTypeDefinitionNode,
     ScalarTypeDefinitionNode,
     SchemaDefinitionNode,
+    SchemaExtensionNode,
     StringValueNode,
     TypeDefinitionNode,
     UnionTypeDefinitionNode,
@@ -32,6 +31,7 @@ from graphql import (
     parse,
 )
 
+from supergraph.api_schema import MACHINERY_PREFIXES, api_document
 from supergraph.errors import SupergraphError as SupergraphError  # re-exported
 
 SUPPORTED_FEATURES: dict[str, set[str]] = {
@@ -41,13 +41,6 @@ SUPPORTED_FEATURES: dict[str, set[str]] = {
     "https://specs.apollo.dev/inaccessible": {"v0.1", "v0.2"},
     "https://specs.apollo.dev/tag": {"v0.1", "v0.2", "v0.3"},
 }
-MACHINERY_PREFIXES = ("join__", "link__", "core__")
-SPEC_DIRECTIVES = {"link", "core", "inaccessible", "tag"}
-# What the router itself executes (supergraph/defer.py), so client operations may use it.
-DEFER_DIRECTIVE = parse(
-    "directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT",
-    no_location=True,
-).definitions[0]
 
 
 class TypeKind(StrEnum):
@@ -187,7 +180,7 @@ class Supergraph:
         """Refuse features whose semantics the router would silently get wrong."""
         found_join = False
         for definition in document.definitions:
-            if not isinstance(definition, SchemaDefinitionNode | _schema_ext_types()):
+            if not isinstance(definition, SchemaDefinitionNode | SchemaExtensionNode):
                 continue
             for directive in definition.directives or ():
                 if directive.name.value not in ("link", "core"):
@@ -369,12 +362,6 @@ class Supergraph:
         return [t.name for t in self.schema.get_possible_types(gtype)]  # type: ignore[arg-type]
 
 
-def _schema_ext_types() -> type:
-    from graphql import SchemaExtensionNode
-
-    return SchemaExtensionNode
-
-
 def _kind(definition: TypeDefinitionNode) -> TypeKind:
     if isinstance(definition, ObjectTypeDefinitionNode):
         return TypeKind.OBJECT
@@ -389,88 +376,3 @@ def _kind(definition: TypeDefinitionNode) -> TypeKind:
     if isinstance(definition, ScalarTypeDefinitionNode):
         return TypeKind.SCALAR
     return TypeKind.OTHER
-
-
-def _is_machinery_directive(directive: DirectiveNode) -> bool:
-    name = directive.name.value
-    return name.startswith(MACHINERY_PREFIXES) or name in SPEC_DIRECTIVES
-
-
-def _inaccessible(node: object) -> bool:
-    return bool(_directives(node, "inaccessible"))
-
-
-def _clean_directives(node: object) -> tuple[DirectiveNode, ...]:
-    return tuple(d for d in getattr(node, "directives", None) or () if not _is_machinery_directive(d))
-
-
-def api_document(document: DocumentNode) -> DocumentNode:
-    """Remove join/link machinery and `@inaccessible` elements: what clients may see and query."""
-    hidden_types = {
-        d.name.value
-        for d in document.definitions
-        if isinstance(d, TypeDefinitionNode)
-        and (_inaccessible(d) or d.name.value.startswith(MACHINERY_PREFIXES))
-    }
-    definitions = []
-    for definition in document.definitions:
-        if isinstance(definition, DirectiveDefinitionNode):
-            name = definition.name.value
-            if name.startswith(MACHINERY_PREFIXES) or name in SPEC_DIRECTIVES:
-                continue
-            definitions.append(definition)
-            continue
-        if isinstance(definition, SchemaDefinitionNode):
-            definitions.append(dataclasses.replace(definition, directives=()))
-            continue
-        if isinstance(definition, _schema_ext_types()):
-            continue
-        if not isinstance(definition, TypeDefinitionNode):
-            continue
-        if definition.name.value in hidden_types:
-            continue
-        changes: dict[str, object] = {"directives": _clean_directives(definition)}
-        if isinstance(definition, ObjectTypeDefinitionNode | InterfaceTypeDefinitionNode):
-            fields = []
-            for f in definition.fields or ():
-                if _inaccessible(f) or _named(f.type) in hidden_types:
-                    continue
-                args = tuple(
-                    dataclasses.replace(a, directives=_clean_directives(a))
-                    for a in f.arguments or ()
-                    if not _inaccessible(a) and _named(a.type) not in hidden_types
-                )
-                fields.append(dataclasses.replace(f, directives=_clean_directives(f), arguments=args))
-            if not fields:
-                continue
-            changes["fields"] = tuple(fields)
-            changes["interfaces"] = tuple(
-                i for i in definition.interfaces or () if i.name.value not in hidden_types
-            )
-        elif isinstance(definition, InputObjectTypeDefinitionNode):
-            changes["fields"] = tuple(
-                dataclasses.replace(f, directives=_clean_directives(f))
-                for f in definition.fields or ()
-                if not _inaccessible(f) and _named(f.type) not in hidden_types
-            )
-        elif isinstance(definition, EnumTypeDefinitionNode):
-            changes["values"] = tuple(
-                dataclasses.replace(v, directives=_clean_directives(v))
-                for v in definition.values or ()
-                if not _inaccessible(v)
-            )
-        elif isinstance(definition, UnionTypeDefinitionNode):
-            members = tuple(t for t in definition.types or () if t.name.value not in hidden_types)
-            if not members:
-                continue
-            changes["types"] = members
-        definitions.append(dataclasses.replace(definition, **changes))
-    if not any(isinstance(d, DirectiveDefinitionNode) and d.name.value == "defer" for d in definitions):
-        definitions.append(DEFER_DIRECTIVE)
-    return DocumentNode(definitions=tuple(definitions))
-
-
-def _named(type_node: object) -> str:
-    while not isinstance(type_node, NamedTypeNode):
-        type_node = type_node.type  # type: ignore[attr-defined]
-    return type_node.name.value
