@@ -3,7 +3,8 @@
 The output follows Apollo's supergraph format, so the same file runs on Apollo Router or Hive
 Gateway. Composition refuses (with the subgraphs, types and fields named) the conflicts a router
 could not serve correctly: a non-shareable field resolved by two subgraphs, incompatible field
-types, field sets naming unknown fields, kinds that disagree.
+types, field sets naming unknown fields, kinds that disagree (the field-set and result checks:
+compose_checks.py; reading each subgraph: compose_subgraph.py).
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from graphql import (
-    FieldNode,
-    InlineFragmentNode,
     NonNullTypeNode,
     TypeNode,
     print_ast,
 )
 
+from supergraph.compose_checks import check_result, field_set_errors
 from supergraph.compose_subgraph import (
     _EMPTY,
     ROOT_NAMES,
@@ -26,14 +26,12 @@ from supergraph.compose_subgraph import (
     _enum_name,
     _FieldDef,
     _merge_output_types,
-    _named,
     _quote,
     _Subgraph,
     _TypeDef,
 )
 from supergraph.compose_subgraph import SubgraphSource as SubgraphSource  # re-exported
 from supergraph.errors import CompositionError as CompositionError  # re-exported
-from supergraph.fieldset import parse_field_set
 from supergraph.supergraph_schema import TypeKind
 
 
@@ -104,11 +102,11 @@ class Composer:
             }[kind](name, defs)
             if block:
                 blocks.append(block)
-        self._validate_field_sets()
+        self.errors.extend(field_set_errors(self.subgraphs))
         if self.errors:
             raise CompositionError(self.errors)
         sdl = self._header() + "\n\n".join(blocks) + "\n"
-        self._final_check(sdl)
+        check_result(sdl)
         return sdl
 
     # ---- per kind ------------------------------------------------------------------------------
@@ -342,76 +340,6 @@ class Composer:
         directives = [x for d in defs for x in self._join_type(d)]
         dirs = "".join(f"\n  {x}" for x in directives) + self._inaccessible(any(d.inaccessible for d in defs))
         return f"scalar {name}{dirs}"
-
-    # ---- validation ----------------------------------------------------------------------------
-
-    def _validate_field_sets(self) -> None:
-        """Every @key/@requires/@provides must name fields that exist where they are read."""
-        all_types: dict[str, dict[str, _TypeDef]] = {}
-        for sub in self.subgraphs:
-            for name, tdef in sub.types.items():
-                all_types.setdefault(name, {})[sub.source.name] = tdef
-        for sub in self.subgraphs:
-            graph = sub.source.name
-            for name, tdef in sub.types.items():
-                for key, _ in tdef.keys:
-                    self._check_field_set(sub, name, key, f'@key(fields: {_quote(key)}) on type "{name}"')
-                for fname, fdef in tdef.fields.items():
-                    if fdef.requires:
-                        self._check_field_set(
-                            sub, name, fdef.requires, f'@requires on field "{name}.{fname}"'
-                        )
-                    if fdef.provides:
-                        target = _named(fdef.node.type)
-                        self._check_field_set(
-                            sub, target, fdef.provides, f'@provides on field "{name}.{fname}"'
-                        )
-            del graph
-
-    def _check_field_set(self, sub: _Subgraph, type_name: str, field_set: str, where: str) -> None:
-        try:
-            selections = parse_field_set(field_set).selections
-        except Exception as exc:  # noqa: BLE001
-            self.errors.append(f'{where} in subgraph "{sub.source.name}": invalid field set: {exc}')
-            return
-        self._check_selections(sub, type_name, selections, where)
-
-    def _check_selections(
-        self, sub: _Subgraph, type_name: str, selections: Sequence[Any], where: str
-    ) -> None:
-        tdef = sub.types.get(type_name)
-        for selection in selections:
-            if isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition.name.value if selection.type_condition else type_name
-                self._check_selections(sub, condition, selection.selection_set.selections, where)
-                continue
-            if not isinstance(selection, FieldNode):
-                continue
-            fname = selection.name.value
-            if fname == "__typename":
-                continue
-            if tdef is None or fname not in tdef.fields:
-                self.errors.append(
-                    f'{where} in subgraph "{sub.source.name}": field "{type_name}.{fname}" does not exist'
-                )
-                continue
-            if selection.selection_set is not None:
-                self._check_selections(
-                    sub, _named(tdef.fields[fname].node.type), selection.selection_set.selections, where
-                )
-
-    def _final_check(self, sdl: str) -> None:
-        from graphql import validate_schema
-
-        from supergraph.supergraph_schema import Supergraph, SupergraphError
-
-        try:
-            supergraph = Supergraph(sdl)
-        except SupergraphError as exc:
-            raise CompositionError([str(exc)]) from exc
-        problems = validate_schema(supergraph.api_schema)
-        if problems:
-            raise CompositionError([p.message for p in problems])
 
     # ---- output --------------------------------------------------------------------------------
 
