@@ -49,7 +49,7 @@ def _event_of(move: LedgerMove) -> dict[str, Any]:
         "transactionId": move.transaction_id,
         "entryId": move.entry_id,
         "direction": move.direction.value,
-        "amount": move.amount,
+        "amount": move.amount_minor,
         "balanceAfter": move.balance_after,
         "createdAt": move.created_at.isoformat() if move.created_at else None,
     }

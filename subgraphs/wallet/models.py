@@ -1,10 +1,11 @@
-"""The wallet subgraph's tables: wallets, their double-entry ledger, and one idempotency record per
-money-moving transaction id.
+"""The wallet subgraph's tables: accounts (customer wallets and the platform's system accounts),
+their double-entry ledger, one idempotency record per money-moving transaction id, and merchant
+settlement batches.
 
-The database itself guards the ledger's invariants (CHECK balance >= 0, CHECK amount > 0, UNIQUE
-(transaction_id, wallet_id, direction), UNIQUE transaction id per operation), so a bug in the
-service cannot quietly create or destroy money. `migrations/versions/0001_initial.py` creates the
-same tables by hand; keep both in step.
+The database itself guards the ledger's invariants (CHECK balance >= 0 except for the kinds that
+mirror money outside the platform, CHECK amount > 0, UNIQUE (transaction_id, wallet_id, direction),
+UNIQUE transaction id per operation), so a bug in the service cannot quietly create or destroy
+money. `migrations/versions/` creates the same tables by hand; keep both in step.
 """
 
 from __future__ import annotations
@@ -43,17 +44,40 @@ class Direction(StrEnum):
     DEBIT = "DEBIT"
 
 
+class AccountKind(StrEnum):
+    """What an account is. Every movement debits one account and credits another, so the sum of all
+    balances is zero: FUNDING mirrors the money that entered through a top-up channel (it only goes
+    negative); SETTLEMENT holds what a merchant was paid and not yet paid out; PAYOUT holds what was
+    paid out to a merchant; SUSPENSE is what a merchant owes back (a reversal of a payment already
+    paid out; it only goes negative). Only customer wallets belong to users."""
+
+    CUSTOMER = "CUSTOMER"
+    FUNDING = "FUNDING"
+    SETTLEMENT = "SETTLEMENT"
+    PAYOUT = "PAYOUT"
+    SUSPENSE = "SUSPENSE"
+
+
+# The kinds whose balance may go below zero: the mirrors of money outside the platform.
+MAY_GO_NEGATIVE = frozenset({AccountKind.FUNDING, AccountKind.SUSPENSE})
+# An entry cannot see its account's kind, but the ids of those accounts say it (accounts.py).
+BALANCE_AFTER_RULE = "balance_after >= 0 OR wallet_id LIKE 'sys:funding:%' OR wallet_id LIKE 'sys:suspense:%'"
+
+
 class OperationKind(StrEnum):
-    """What a transaction id did: money created (TOPUP), leaving (DEDUCT), moved, or reversed."""
+    """What a transaction id did: money entered (TOPUP), paid to a merchant (DEDUCT), moved between
+    wallets, reversed, or a merchant's settled balance paid out (PAYOUT)."""
 
     TOPUP = "TOPUP"
     DEDUCT = "DEDUCT"
     TRANSFER = "TRANSFER"
     REVERSAL = "REVERSAL"
+    PAYOUT = "PAYOUT"
 
 
 class Wallet(Base, table=True):
-    """A user's wallet; `balance` (minor units) always equals the sum of its ledger entries.
+    """An account: a user's wallet (kind CUSTOMER) or a system account (owner `system`); `balance`
+    (minor units) always equals the sum of its ledger entries.
 
     `incoming_month_minor` is what the wallet received (top-ups and incoming transfers, not
     reversals) in the calendar month `incoming_month` ("YYYY-MM", UTC): the monthly incoming limit is
@@ -62,8 +86,13 @@ class Wallet(Base, table=True):
 
     __tablename__ = "wallets"
     __table_args__ = (
-        CheckConstraint("balance >= 0", name="ck_wallets_balance_non_negative"),
+        CheckConstraint(
+            "balance >= 0 OR kind IN ('FUNDING', 'SUSPENSE')", name="ck_wallets_balance_non_negative"
+        ),
         CheckConstraint("status IN ('ACTIVE', 'FROZEN', 'CLOSED')", name="ck_wallets_status"),
+        CheckConstraint(
+            "kind IN ('CUSTOMER', 'FUNDING', 'SETTLEMENT', 'PAYOUT', 'SUSPENSE')", name="ck_wallets_kind"
+        ),
         CheckConstraint("incoming_month_minor >= 0", name="ck_wallets_incoming_non_negative"),
         Index("ix_wallets_owner_id", "owner_id"),
     )
@@ -80,6 +109,10 @@ class Wallet(Base, table=True):
     incoming_month_minor: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, default=0, server_default="0")
     )
+    kind: str = Field(
+        default=AccountKind.CUSTOMER.value,
+        sa_column=Column(String(12), nullable=False, default="CUSTOMER", server_default="CUSTOMER"),
+    )
 
 
 class LedgerEntry(Base, table=True):
@@ -87,8 +120,8 @@ class LedgerEntry(Base, table=True):
 
     __tablename__ = "ledger_entries"
     __table_args__ = (
-        CheckConstraint("amount > 0", name="ck_ledger_entries_amount_positive"),
-        CheckConstraint("balance_after >= 0", name="ck_ledger_entries_balance_after_non_negative"),
+        CheckConstraint("amount_minor > 0", name="ck_ledger_entries_amount_positive"),
+        CheckConstraint(BALANCE_AFTER_RULE, name="ck_ledger_entries_balance_after_non_negative"),
         CheckConstraint("direction IN ('CREDIT', 'DEBIT')", name="ck_ledger_entries_direction"),
         UniqueConstraint("transaction_id", "wallet_id", "direction", name="uq_ledger_entries_tx_wallet_dir"),
         Index("ix_ledger_entries_wallet_created", "wallet_id", "created_at", "entry_id"),
@@ -102,7 +135,9 @@ class LedgerEntry(Base, table=True):
     )
     transaction_id: str = Field(sa_column=Column(String(128), nullable=False))
     direction: str = Field(sa_column=Column(String(6), nullable=False))
-    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # The account's balance after this entry (below zero only for the kinds that may go negative:
+    # the wallets' CHECK guards the balance itself, in the same transaction).
     balance_after: int = Field(sa_column=Column(BigInteger, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
@@ -116,9 +151,11 @@ class WalletOperation(Base, table=True):
     __tablename__ = "wallet_operations"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('TOPUP', 'DEDUCT', 'TRANSFER', 'REVERSAL')", name="ck_wallet_operations_kind"
+            "kind IN ('TOPUP', 'DEDUCT', 'TRANSFER', 'REVERSAL', 'PAYOUT')", name="ck_wallet_operations_kind"
         ),
-        CheckConstraint("amount IS NULL OR amount > 0", name="ck_wallet_operations_amount_positive"),
+        CheckConstraint(
+            "amount_minor IS NULL OR amount_minor > 0", name="ck_wallet_operations_amount_positive"
+        ),
         UniqueConstraint("reverses_transaction_id", name="uq_wallet_operations_reverses"),
     )
 
@@ -127,7 +164,50 @@ class WalletOperation(Base, table=True):
     user_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     wallet_id: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
     to_wallet_id: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
-    amount: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # DEDUCT: the merchant's settlement account paid; PAYOUT: the merchant's payout account.
+    amount_minor: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     reverses_transaction_id: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
     result: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SettlementBatch(Base, table=True):
+    """One payout of a merchant's settled balance: its total and the entries it closes
+    (`settlement_items`), so the merchant can reconcile what it was paid against its orders."""
+
+    __tablename__ = "settlement_batches"
+    __table_args__ = (
+        CheckConstraint("total_minor > 0", name="ck_settlement_batches_total_positive"),
+        UniqueConstraint("transaction_id", name="uq_settlement_batches_transaction"),
+        Index("ix_settlement_batches_merchant_created", "merchant_id", "created_at", "batch_id"),
+    )
+
+    batch_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    merchant_id: str = Field(sa_column=Column(String(32), nullable=False))
+    transaction_id: str = Field(sa_column=Column(String(128), nullable=False))  # the PAYOUT's
+    total_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    payment_count: int = Field(sa_column=Column(Integer, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class SettlementItem(Base, table=True):
+    """An entry of a merchant's settlement account closed by a batch (a payment's credit, a
+    reversal's debit, or the payout's own debit). An entry is closed at most once (primary key)."""
+
+    __tablename__ = "settlement_items"
+    __table_args__ = (Index("ix_settlement_items_batch", "batch_id"),)
+
+    entry_id: str = Field(
+        sa_column=Column(
+            String(36),
+            ForeignKey("ledger_entries.entry_id", name="fk_settlement_items_entry"),
+            primary_key=True,
+        )
+    )
+    batch_id: str = Field(
+        sa_column=Column(
+            String(36),
+            ForeignKey("settlement_batches.batch_id", name="fk_settlement_items_batch"),
+            nullable=False,
+        )
+    )

@@ -1,9 +1,11 @@
 """Reconciliation: prove from the ledger that every balance is right (`sawit-reconcile`).
 
-For every wallet, balance == its credits - its debits, and its monthly-incoming counter (what the
-Bank Indonesia limit is checked against) == this month's incoming credits; over all wallets, the sum
-of balances == everything credited - everything debited; and every transfer nets to zero. Prints a report and
-exits non-zero on any drift. Reads `WALLET_DATABASE_URL` (or `DATABASE_URL`) like the app.
+The double-entry invariants of trial_balance.py (debits == credits, the sum of all balances == 0,
+every account == its entries, every transaction balanced, no forbidden negative balance, every
+merchant's settlement == its open entries and every payout batch == what it closed), plus, for
+every customer wallet, its monthly-incoming counter (what the Bank Indonesia limit is checked
+against) == this month's incoming credits. Prints a report and exits non-zero on any drift. Reads
+`WALLET_DATABASE_URL` (or `DATABASE_URL`) like the app.
 """
 
 from __future__ import annotations
@@ -21,17 +23,9 @@ from sqlalchemy.orm import Session
 from shared.db import Database
 from shared.money import format_minor
 from shared.settings import get_settings
-from subgraphs.wallet.models import Direction, OperationKind, utcnow
-from subgraphs.wallet.service import entries_t, month_key, month_start, operations_t, wallets_t
-
-
-@dataclass(frozen=True)
-class WalletDrift:
-    """A wallet whose stored balance differs from what its ledger says."""
-
-    wallet_id: str
-    balance: int
-    ledger_balance: int
+from subgraphs.wallet.models import AccountKind, Direction, OperationKind, utcnow
+from subgraphs.wallet.records import entries_t, month_key, month_start, operations_t, wallets_t
+from subgraphs.wallet.trial_balance import AccountBalance, TrialBalance, trial_balance
 
 
 @dataclass(frozen=True)
@@ -48,37 +42,47 @@ class IncomingDrift:
 class ReconcileReport:
     """What reconciliation found; `ok` when nothing drifted."""
 
-    wallets: int = 0
-    entries: int = 0
-    total_balance: int = 0
-    total_credited: int = 0
-    total_debited: int = 0
-    drifts: list[WalletDrift] = field(default_factory=list)
-    unbalanced_transfers: list[str] = field(default_factory=list)
+    ledger: TrialBalance = field(default_factory=TrialBalance)
     incoming_drifts: list[IncomingDrift] = field(default_factory=list)
 
     @property
+    def drifts(self) -> list[AccountBalance]:
+        return self.ledger.drifts
+
+    @property
+    def wallets(self) -> int:
+        return sum(1 for account in self.ledger.accounts if account.kind == AccountKind.CUSTOMER)
+
+    @property
+    def entries(self) -> int:
+        return sum(account.entries for account in self.ledger.accounts)
+
+    @property
     def ok(self) -> bool:
-        return (
-            not self.drifts
-            and not self.unbalanced_transfers
-            and not self.incoming_drifts
-            and self.total_balance == self.total_credited - self.total_debited
-        )
+        return self.ledger.balanced and not self.incoming_drifts
 
     def lines(self) -> list[str]:
+        ledger = self.ledger
         out = [
-            f"wallets: {self.wallets}, ledger entries: {self.entries}",
-            f"sum of balances: {format_minor(self.total_balance)}",
-            f"credited - debited: {format_minor(self.total_credited)} - {format_minor(self.total_debited)}"
-            f" = {format_minor(self.total_credited - self.total_debited)}",
+            f"accounts: {len(ledger.accounts)} ({self.wallets} customer wallets), "
+            f"ledger entries: {self.entries}",
+            f"debits {format_minor(ledger.debit_total)}, credits {format_minor(ledger.credit_total)}",
+            f"sum of all balances: {format_minor(ledger.balance_total)} (must be 0)",
+        ]
+        for kind in AccountKind:
+            total = sum(a.balance for a in ledger.accounts if a.kind == kind)
+            out.append(f"  {kind.value.lower()} accounts: {format_minor(total)}")
+        out += [
+            f"DRIFT account {d.account_id}: balance {format_minor(d.balance)}, "
+            f"ledger says {format_minor(d.ledger_balance)}"
+            for d in ledger.drifts
         ]
         out += [
-            f"DRIFT wallet {d.wallet_id}: balance {format_minor(d.balance)}, "
-            f"ledger says {format_minor(d.ledger_balance)}"
-            for d in self.drifts
+            f"NEGATIVE {a.kind.value} account {a.account_id}: {format_minor(a.balance)}"
+            for a in ledger.negative
         ]
-        out += [f"UNBALANCED transfer {tx}: debits != credits" for tx in self.unbalanced_transfers]
+        out += [f"UNBALANCED transaction {tx}: debits != credits" for tx in ledger.unbalanced_transactions]
+        out += [f"DRIFT {drift}" for drift in ledger.settlement_drifts]
         out += [
             f"DRIFT wallet {d.wallet_id}: monthly incoming counted {format_minor(d.counted)}, "
             f"credits this month {format_minor(d.received)}"
@@ -89,75 +93,25 @@ class ReconcileReport:
 
 
 async def reconcile(db: Database) -> ReconcileReport:
-    """Compare every wallet's balance with its ledger, and the totals with each other."""
-    signed = case(
-        (entries_t.c.direction == Direction.CREDIT.value, entries_t.c.amount), else_=-entries_t.c.amount
-    )
-    per_wallet = (
-        select(entries_t.c.wallet_id, func.sum(signed).label("net"), func.count().label("n"))
-        .group_by(entries_t.c.wallet_id)
-        .subquery()
-    )
-    report = ReconcileReport()
+    """Every invariant of the ledger, and the customers' monthly counters."""
 
-    def read(session: Session) -> tuple[list[Any], Any, list[str], list[Any]]:
-        rows = session.execute(
-            select(wallets_t.c.wallet_id, wallets_t.c.balance, per_wallet.c.net, per_wallet.c.n)
-            .select_from(wallets_t.outerjoin(per_wallet, per_wallet.c.wallet_id == wallets_t.c.wallet_id))
-            .order_by(wallets_t.c.wallet_id)
-        ).all()
-        totals = session.execute(
-            select(
-                func.coalesce(
-                    func.sum(
-                        case((entries_t.c.direction == Direction.CREDIT.value, entries_t.c.amount), else_=0)
-                    ),
-                    0,
-                ),
-                func.coalesce(
-                    func.sum(
-                        case((entries_t.c.direction == Direction.DEBIT.value, entries_t.c.amount), else_=0)
-                    ),
-                    0,
-                ),
-            )
-        ).one()
-        unbalanced = (
-            session.execute(
-                select(operations_t.c.transaction_id)
-                .select_from(
-                    operations_t.join(entries_t, entries_t.c.transaction_id == operations_t.c.transaction_id)
-                )
-                .where(operations_t.c.kind == OperationKind.TRANSFER.value)
-                .group_by(operations_t.c.transaction_id)
-                .having(func.sum(signed) != 0)
-            )
-            .scalars()
-            .all()
-        )
-        return rows, totals, list(unbalanced), incoming_drifts(session)
+    def read(session: Session) -> tuple[TrialBalance, list[Any]]:
+        return trial_balance(session), incoming_drifts(session)
 
-    rows, totals, unbalanced, incoming = await db.read(read)
-    for row in rows:
-        balance, ledger, count = int(row.balance), int(row.net or 0), int(row.n or 0)
-        report.wallets += 1
-        report.entries += count
-        report.total_balance += balance
-        if balance != ledger:
-            report.drifts.append(WalletDrift(row.wallet_id, balance, ledger))
-    report.total_credited, report.total_debited = int(totals[0]), int(totals[1])
-    report.unbalanced_transfers = unbalanced
-    report.incoming_drifts = [
-        IncomingDrift(row.wallet_id, int(row.counted), int(row.received)) for row in incoming
-    ]
-    return report
+    ledger, incoming = await db.read(read)
+    return ReconcileReport(
+        ledger=ledger,
+        incoming_drifts=[
+            IncomingDrift(row.wallet_id, int(row.counted), int(row.received)) for row in incoming
+        ],
+    )
 
 
 def incoming_drifts(session: Session) -> list[Any]:
     """Wallets whose monthly-incoming counter differs from this month's non-reversal credits."""
     month = month_key(utcnow())
     received = (
-        select(entries_t.c.wallet_id, func.sum(entries_t.c.amount).label("received"))
+        select(entries_t.c.wallet_id, func.sum(entries_t.c.amount_minor).label("received"))
         .select_from(
             entries_t.join(operations_t, operations_t.c.transaction_id == entries_t.c.transaction_id)
         )
@@ -178,7 +132,10 @@ def incoming_drifts(session: Session) -> list[Any]:
                 func.coalesce(received.c.received, 0).label("received"),
             )
             .select_from(wallets_t.outerjoin(received, received.c.wallet_id == wallets_t.c.wallet_id))
-            .where(counted != func.coalesce(received.c.received, 0))
+            .where(
+                counted != func.coalesce(received.c.received, 0),
+                wallets_t.c.kind == AccountKind.CUSTOMER.value,
+            )
             .order_by(wallets_t.c.wallet_id)
         ).all()
     )

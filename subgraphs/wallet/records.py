@@ -15,9 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from subgraphs.wallet.models import (
+    AccountKind,
     Direction,
     LedgerEntry,
     OperationKind,
+    SettlementBatch,
+    SettlementItem,
     Wallet,
     WalletOperation,
     WalletStatus,
@@ -27,6 +30,8 @@ from subgraphs.wallet.models import (
 wallets_t = Wallet.__table__  # type: ignore[attr-defined]
 entries_t = LedgerEntry.__table__  # type: ignore[attr-defined]
 operations_t = WalletOperation.__table__  # type: ignore[attr-defined]
+batches_t = SettlementBatch.__table__  # type: ignore[attr-defined]
+items_t = SettlementItem.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class WalletRecord:
     updated_at: datetime
     incoming_month: str | None = None
     incoming_month_minor: int = 0
+    kind: AccountKind = AccountKind.CUSTOMER
 
     def received_in(self, month: str) -> int:
         """What the wallet received (top-ups, incoming transfers) in `month` ("YYYY-MM")."""
@@ -57,7 +63,7 @@ class EntryRecord:
     wallet_id: str
     transaction_id: str
     direction: Direction
-    amount: int
+    amount_minor: int
     balance_after: int
     created_at: datetime
 
@@ -80,7 +86,7 @@ class LedgerMove:
     wallet_id: str
     owner_id: str
     direction: Direction
-    amount: int
+    amount_minor: int
     balance_after: int
     replayed: bool = False
     entry_id: str | None = None  # the ledger entry it appended (None for a replay)
@@ -105,7 +111,7 @@ class Request:
     user_id: str | None = None
     wallet_id: str | None = None
     to_wallet_id: str | None = None
-    amount: int | None = None
+    amount_minor: int | None = None
     reverses_transaction_id: str | None = None
 
 
@@ -121,6 +127,7 @@ def wallet_from_row(row: Any) -> WalletRecord:
         updated_at=as_utc(row.updated_at),
         incoming_month=row.incoming_month,
         incoming_month_minor=int(row.incoming_month_minor),
+        kind=AccountKind(row.kind),
     )
 
 
@@ -130,7 +137,7 @@ def entry_from_row(row: Any) -> EntryRecord:
         wallet_id=row.wallet_id,
         transaction_id=row.transaction_id,
         direction=Direction(row.direction),
-        amount=int(row.amount),
+        amount_minor=int(row.amount_minor),
         balance_after=int(row.balance_after),
         created_at=as_utc(row.created_at),
     )
@@ -147,10 +154,12 @@ def month_key(moment: datetime) -> str:
 
 
 def move_to_json(move: LedgerMove) -> dict[str, Any]:
+    """The stored form of a move in an idempotency record (its keys are a stored format: "amount"
+    is in minor units, as written since the first release)."""
     return {
         "wallet_id": move.wallet_id,
         "direction": move.direction.value,
-        "amount": move.amount,
+        "amount": move.amount_minor,
         "balance_after": move.balance_after,
         "owner_id": move.owner_id,
     }
@@ -165,7 +174,7 @@ def moves_from_json(transaction_id: str, text: str, owners: Mapping[str, str]) -
             wallet_id=item["wallet_id"],
             owner_id=item.get("owner_id") or owners[item["wallet_id"]],
             direction=Direction(item["direction"]),
-            amount=int(item["amount"]),
+            amount_minor=int(item["amount"]),
             balance_after=int(item["balance_after"]),
             replayed=True,
         )
@@ -175,6 +184,11 @@ def moves_from_json(transaction_id: str, text: str, owners: Mapping[str, str]) -
 
 def with_balance(wallet: WalletRecord, balance: int) -> WalletRecord:
     return dataclasses.replace(wallet, balance=balance, version=wallet.version + 1)
+
+
+def move_of(moves: list[LedgerMove], wallet_id: str) -> LedgerMove:
+    """The move of one account among a movement's moves (the customer's side of a top-up/payment)."""
+    return next(move for move in moves if move.wallet_id == wallet_id)
 
 
 def transfer_of(transaction_id: str, moves: list[LedgerMove], *, replayed: bool) -> TransferMove:

@@ -22,14 +22,15 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.federation.schema_directives import Key
 from strawberry.types import Info
 
 from shared.context import Context
+from shared.errors import bad_input
 from shared.money import Money
 from shared.schema import build_schema
 from shared.scopes import Scope
 from subgraphs.wallet import models
+from subgraphs.wallet.ledger_schema import LedgerMutation, LedgerQuery, Transaction
 from subgraphs.wallet.service import (
     PAGE_DEFAULT,
     EntryRecord,
@@ -63,13 +64,13 @@ class LedgerEntry:
     created_at: datetime
 
     @classmethod
-    def of(cls, entry: EntryRecord) -> LedgerEntry:
+    def from_record(cls, entry: EntryRecord) -> LedgerEntry:
         return cls(
             entry_id=strawberry.ID(entry.entry_id),
             wallet_id=strawberry.ID(entry.wallet_id),
             transaction_id=entry.transaction_id,
             direction=entry.direction.value,
-            amount=entry.amount,  # type: ignore[arg-type]
+            amount=entry.amount_minor,  # type: ignore[arg-type]
             balance_after=entry.balance_after,  # type: ignore[arg-type]
             created_at=entry.created_at,
         )
@@ -97,7 +98,7 @@ class User:
         records = await info.context.deps.service.wallets_of(
             str(self.id), include_closed=include_closed, first=first, after=after
         )
-        return [Wallet.of(record) for record in records]
+        return [Wallet.from_record(record) for record in records]
 
 
 @strawberry.federation.type(keys=["walletId"], description="A wallet; its balance equals its ledger.")
@@ -111,7 +112,7 @@ class Wallet:
     owner_id: strawberry.Private[str]
 
     @classmethod
-    def of(cls, record: WalletRecord) -> Wallet:
+    def from_record(cls, record: WalletRecord) -> Wallet:
         return cls(
             wallet_id=strawberry.ID(record.wallet_id),
             wallet_name=record.name,
@@ -127,7 +128,7 @@ class Wallet:
         """Another user's wallet resolves to null: nothing about it is revealed."""
         viewer = await info.context.principal()
         record = await info.context.deps.service.wallet_visible_to(viewer, str(walletId))
-        return cls.of(record) if record else None
+        return cls.from_record(record) if record else None
 
     @strawberry.field(description="The owner, resolved by the auth subgraph.")
     def owner(self) -> User | None:
@@ -149,7 +150,7 @@ class Wallet:
         records = await info.context.deps.service.entries_of(
             str(self.wallet_id), first=first, after=after, direction=direction
         )
-        return [LedgerEntry.of(record) for record in records]
+        return [LedgerEntry.from_record(record) for record in records]
 
 
 @strawberry.federation.type(inaccessible=True, description="Who owns a wallet (for services).")
@@ -170,12 +171,12 @@ class LedgerResult:
     owner_id: strawberry.ID = strawberry.field(description="The owner (user id) of the wallet.")
 
     @classmethod
-    def of(cls, move: LedgerMove) -> LedgerResult:
+    def from_record(cls, move: LedgerMove) -> LedgerResult:
         return cls(
             transaction_id=move.transaction_id,
             wallet_id=strawberry.ID(move.wallet_id),
             direction=move.direction.value,
-            amount=move.amount,  # type: ignore[arg-type]
+            amount=move.amount_minor,  # type: ignore[arg-type]
             balance_after=move.balance_after,  # type: ignore[arg-type]
             replayed=move.replayed,
             owner_id=strawberry.ID(move.owner_id),
@@ -190,11 +191,11 @@ class TransferResult:
     replayed: bool
 
     @classmethod
-    def of(cls, move: TransferMove) -> TransferResult:
+    def from_record(cls, move: TransferMove) -> TransferResult:
         return cls(
             transaction_id=move.transaction_id,
-            debit=LedgerResult.of(move.debit),
-            credit=LedgerResult.of(move.credit),
+            debit=LedgerResult.from_record(move.debit),
+            credit=LedgerResult.from_record(move.credit),
             replayed=move.replayed,
         )
 
@@ -205,6 +206,11 @@ class LedgerInput:
     user_id: strawberry.ID
     wallet_id: strawberry.ID
     amount: Money
+    merchant_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="deductWallet: the merchant paid (its settlement account); default: the marketplace. "
+        "topupWallet takes none.",
+    )
 
 
 @strawberry.federation.input(inaccessible=True)
@@ -222,14 +228,6 @@ class ReverseInput:
     reversal_id: str
 
 
-@strawberry.federation.type(
-    directives=[Key(fields="transactionId", resolvable=False)],
-    description="A transaction (owned by the transactions subgraph): the router resolves its fields.",
-)
-class Transaction:
-    transaction_id: strawberry.ID
-
-
 @strawberry.type(description="One committed movement of one of the caller's wallets.")
 class WalletEvent:
     wallet_id: strawberry.ID
@@ -240,7 +238,7 @@ class WalletEvent:
     )
 
     @classmethod
-    def of(cls, event: dict[str, Any]) -> WalletEvent:
+    def from_record(cls, event: dict[str, Any]) -> WalletEvent:
         entry = LedgerEntry(
             entry_id=strawberry.ID(str(event["entryId"])),
             wallet_id=strawberry.ID(str(event["walletId"])),
@@ -262,7 +260,7 @@ WalletIdArg = Annotated[strawberry.ID, strawberry.argument(name="walletId")]
 
 
 @strawberry.type
-class Query:
+class Query(LedgerQuery):
     @strawberry.field(description="The caller's wallets, newest first (CLOSED ones when asked).")
     async def my_wallets(
         self,
@@ -275,12 +273,12 @@ class Query:
         records = await info.context.deps.service.wallets_of(
             user.user_id, include_closed=include_closed, first=first, after=after
         )
-        return [Wallet.of(record) for record in records]
+        return [Wallet.from_record(record) for record in records]
 
     @strawberry.field(description="One wallet of the caller (any, for an admin); NOT_FOUND otherwise.")
     async def wallet(self, info: WalletInfo, wallet_id: WalletIdArg) -> Wallet | None:
         user = await info.context.require_user()
-        return Wallet.of(await info.context.deps.service.get_wallet(user, str(wallet_id)))
+        return Wallet.from_record(await info.context.deps.service.get_wallet(user, str(wallet_id)))
 
     @strawberry.federation.field(
         inaccessible=True, description="Who owns a wallet; null when there is none; scope wallet:read."
@@ -312,44 +310,47 @@ class Query:
     async def movements_of(self, info: WalletInfo, transaction_id: str) -> list[LedgerEntry]:
         await info.context.require_service(Scope.WALLET_READ)
         return [
-            LedgerEntry.of(entry) for entry in await info.context.deps.service.movements_of(transaction_id)
+            LedgerEntry.from_record(entry)
+            for entry in await info.context.deps.service.movements_of(transaction_id)
         ]
 
 
 @strawberry.type
-class Mutation:
+class Mutation(LedgerMutation):
     @strawberry.mutation(description="Open a new wallet (name: 1 to 50 characters).")
     async def create_wallet(self, info: WalletInfo, wallet_name: str) -> Wallet:
         user = await info.context.require_user()
-        return Wallet.of(await info.context.deps.service.create_wallet(user.user_id, wallet_name))
+        return Wallet.from_record(await info.context.deps.service.create_wallet(user.user_id, wallet_name))
 
     @strawberry.mutation(description="Close a wallet with a zero balance; its ledger stays.")
     async def delete_wallet(self, info: WalletInfo, wallet_id: WalletIdArg) -> Wallet:
         user = await info.context.require_user()
-        return Wallet.of(await info.context.deps.service.close_wallet(user, str(wallet_id)))
+        return Wallet.from_record(await info.context.deps.service.close_wallet(user, str(wallet_id)))
 
     @strawberry.mutation(description="Admin: a frozen wallet neither pays nor receives.")
     async def freeze_wallet(self, info: WalletInfo, wallet_id: WalletIdArg) -> Wallet:
         await info.context.require_admin()
-        return Wallet.of(await info.context.deps.service.set_frozen(str(wallet_id), True))
+        return Wallet.from_record(await info.context.deps.service.set_frozen(str(wallet_id), True))
 
     @strawberry.mutation(description="Admin: let a frozen wallet pay and receive again.")
     async def unfreeze_wallet(self, info: WalletInfo, wallet_id: WalletIdArg) -> Wallet:
         await info.context.require_admin()
-        return Wallet.of(await info.context.deps.service.set_frozen(str(wallet_id), False))
+        return Wallet.from_record(await info.context.deps.service.set_frozen(str(wallet_id), False))
 
     @strawberry.federation.mutation(
         inaccessible=True, description="Service: credit a deposit; scope wallet:credit."
     )
     async def topup_wallet(self, info: WalletInfo, input: LedgerInput) -> LedgerResult:  # noqa: A002
         await info.context.require_service(Scope.WALLET_CREDIT)
+        if input.merchant_id is not None:
+            raise bad_input("A top-up pays no merchant: merchantId is for deductWallet", field="merchantId")
         move = await info.context.deps.service.topup(
             transaction_id=input.transaction_id,
             user_id=str(input.user_id),
             wallet_id=str(input.wallet_id),
-            amount=int(input.amount),
+            amount_minor=int(input.amount),
         )
-        return LedgerResult.of(move)
+        return LedgerResult.from_record(move)
 
     @strawberry.federation.mutation(
         inaccessible=True, description="Service: debit a payment; scope wallet:debit."
@@ -360,9 +361,10 @@ class Mutation:
             transaction_id=input.transaction_id,
             user_id=str(input.user_id),
             wallet_id=str(input.wallet_id),
-            amount=int(input.amount),
+            amount_minor=int(input.amount),
+            merchant_id=str(input.merchant_id) if input.merchant_id is not None else None,
         )
-        return LedgerResult.of(move)
+        return LedgerResult.from_record(move)
 
     @strawberry.federation.mutation(
         inaccessible=True, description="Service: move money; scope wallet:transfer."
@@ -374,9 +376,9 @@ class Mutation:
             user_id=str(input.user_id),
             from_wallet_id=str(input.from_wallet_id),
             to_wallet_id=str(input.to_wallet_id),
-            amount=int(input.amount),
+            amount_minor=int(input.amount),
         )
-        return TransferResult.of(move)
+        return TransferResult.from_record(move)
 
     @strawberry.federation.mutation(
         inaccessible=True, description="Service: mirror a transaction; scope wallet:reverse."
@@ -386,7 +388,7 @@ class Mutation:
         moves = await info.context.deps.service.reverse(
             transaction_id=input.transaction_id, reversal_id=input.reversal_id
         )
-        return [LedgerResult.of(move) for move in moves]
+        return [LedgerResult.from_record(move) for move in moves]
 
 
 @strawberry.type
@@ -397,7 +399,7 @@ class Subscription:
     async def wallet_events(self, info: WalletInfo) -> AsyncGenerator[WalletEvent, None]:
         user = await info.context.require_user()
         async for event in info.context.deps.service.events_for(user):
-            yield WalletEvent.of(event)
+            yield WalletEvent.from_record(event)
 
 
 schema = build_schema(Query, Mutation, types=[Wallet, User, LedgerEntry], subscription=Subscription)

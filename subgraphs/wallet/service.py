@@ -2,7 +2,11 @@
 
 - records.py: the frozen records the service hands out, their tables, the row -> record helpers
 - unit_of_work.py: one write transaction, its bounded retry after a conflict, the row locks
-- movements.py: topup, deduct, transfer, reverse and their building blocks (`assert_movement`)
+- accounts.py: the system accounts (funding, merchant settlement/payout/suspense), made on first use
+- postings.py: posting one entry, the idempotency record, the assertions of every movement
+- movements.py: topup, deduct, transfer, reverse: each one balanced transfer between two accounts
+- settlement.py: a merchant's statement, its payout batches, paying out its settled balance
+- trial_balance.py: every invariant of the double-entry ledger (the `trialBalance` query, reconcile)
 - wallets.py: creating, closing, freezing wallets, and every read (wallets, owners, statements)
 - events.py: one event per committed movement, published after COMMIT; a user's own stream
 
@@ -23,11 +27,12 @@ from shared.events import EventBus
 from shared.pagination import PAGE_DEFAULT as PAGE_DEFAULT
 from shared.settings import get_settings
 from shared.tokens import Principal
+from subgraphs.wallet.accounts import SystemAccounts
 from subgraphs.wallet.config import WalletSettings
 from subgraphs.wallet.events import Events
 from subgraphs.wallet.movements import TRANSACTION_ID_MAX_CHARS as TRANSACTION_ID_MAX_CHARS
 from subgraphs.wallet.movements import Movements
-from subgraphs.wallet.movements import assert_movement as assert_movement
+from subgraphs.wallet.postings import assert_movement as assert_movement
 from subgraphs.wallet.records import EntryRecord as EntryRecord
 from subgraphs.wallet.records import LedgerMove as LedgerMove
 from subgraphs.wallet.records import TransferMove as TransferMove
@@ -38,6 +43,11 @@ from subgraphs.wallet.records import month_key as month_key
 from subgraphs.wallet.records import month_start as month_start
 from subgraphs.wallet.records import operations_t as operations_t
 from subgraphs.wallet.records import wallets_t as wallets_t
+from subgraphs.wallet.settlement import BatchRecord as BatchRecord
+from subgraphs.wallet.settlement import Settlement
+from subgraphs.wallet.settlement import StatementLine as StatementLine
+from subgraphs.wallet.trial_balance import TrialBalance as TrialBalance
+from subgraphs.wallet.trial_balance import trial_balance
 from subgraphs.wallet.unit_of_work import RETRY_BACKOFF_BASE_S as RETRY_BACKOFF_BASE_S
 from subgraphs.wallet.unit_of_work import RETRY_BACKOFF_MAX_S as RETRY_BACKOFF_MAX_S
 from subgraphs.wallet.unit_of_work import WRITE_ATTEMPTS_MAX as WRITE_ATTEMPTS_MAX
@@ -68,12 +78,15 @@ class WalletService:
         self.unit_of_work = UnitOfWork(db)
         self.announcer = Events(events)
         self.wallets = Wallets(db, self.unit_of_work)
+        self.accounts = SystemAccounts(db)
         self.movements = Movements(
             self.unit_of_work,
             self.announcer,
             limits,
             money_max_minor or get_settings().money_max_minor,
+            self.accounts,
         )
+        self.settlement = Settlement(db, self.unit_of_work, self.accounts)
 
     # The limits live with the movements that apply them; assigning them here still takes effect.
 
@@ -156,29 +169,61 @@ class WalletService:
 
     # money movements
 
-    async def topup(self, *, transaction_id: str, user_id: str, wallet_id: str, amount: int) -> LedgerMove:
+    async def topup(
+        self, *, transaction_id: str, user_id: str, wallet_id: str, amount_minor: int
+    ) -> LedgerMove:
         return await self.movements.topup(
-            transaction_id=transaction_id, user_id=user_id, wallet_id=wallet_id, amount=amount
+            transaction_id=transaction_id, user_id=user_id, wallet_id=wallet_id, amount_minor=amount_minor
         )
 
-    async def deduct(self, *, transaction_id: str, user_id: str, wallet_id: str, amount: int) -> LedgerMove:
+    async def deduct(
+        self,
+        *,
+        transaction_id: str,
+        user_id: str,
+        wallet_id: str,
+        amount_minor: int,
+        merchant_id: str | None = None,
+    ) -> LedgerMove:
         return await self.movements.deduct(
-            transaction_id=transaction_id, user_id=user_id, wallet_id=wallet_id, amount=amount
+            transaction_id=transaction_id,
+            user_id=user_id,
+            wallet_id=wallet_id,
+            amount_minor=amount_minor,
+            merchant_id=merchant_id,
         )
 
     async def transfer(
-        self, *, transaction_id: str, user_id: str, from_wallet_id: str, to_wallet_id: str, amount: int
+        self, *, transaction_id: str, user_id: str, from_wallet_id: str, to_wallet_id: str, amount_minor: int
     ) -> TransferMove:
         return await self.movements.transfer(
             transaction_id=transaction_id,
             user_id=user_id,
             from_wallet_id=from_wallet_id,
             to_wallet_id=to_wallet_id,
-            amount=amount,
+            amount_minor=amount_minor,
         )
 
     async def reverse(self, *, transaction_id: str, reversal_id: str) -> list[LedgerMove]:
         return await self.movements.reverse(transaction_id=transaction_id, reversal_id=reversal_id)
+
+    # the double-entry ledger and merchants
+
+    async def trial_balance(self) -> TrialBalance:
+        return await self.db.read(trial_balance)
+
+    async def settle_merchant(self, merchant_id: str, idempotency_key: str) -> BatchRecord:
+        return await self.settlement.settle(merchant_id, idempotency_key)
+
+    async def merchant_statement(
+        self, merchant_id: str, *, first: int = PAGE_DEFAULT, after: str | None = None
+    ) -> list[StatementLine]:
+        return await self.settlement.statement(merchant_id, first=first, after=after)
+
+    async def settlement_batches(
+        self, merchant_id: str, *, first: int = PAGE_DEFAULT, after: str | None = None
+    ) -> list[BatchRecord]:
+        return await self.settlement.batches(merchant_id, first=first, after=after)
 
 
 @dataclass(frozen=True)

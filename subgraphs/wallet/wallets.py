@@ -16,7 +16,7 @@ from shared.db import Database, has_nul
 from shared.errors import AppError, ErrorCode, bad_input, not_found
 from shared.pagination import PAGE_DEFAULT, newest_first, older_than, page_size
 from shared.tokens import Principal
-from subgraphs.wallet.models import Direction, WalletStatus, utcnow
+from subgraphs.wallet.models import AccountKind, Direction, WalletStatus, utcnow
 from subgraphs.wallet.records import (
     EntryRecord,
     WalletOwnerRecord,
@@ -33,12 +33,18 @@ WALLET_ID_MAX_CHARS = 36  # wallets.wallet_id is VARCHAR(36): a longer id names 
 OWNER_ID_MAX_CHARS = 64  # wallets.owner_id is VARCHAR(64)
 
 # The look-ups a transfer to a person makes first: who owns a wallet, where money sent by name lands.
+# System accounts (accounts.py) are no user's wallet: every look-up here sees customer wallets only.
+_CUSTOMER = wallets_t.c.kind == AccountKind.CUSTOMER.value
 _WALLET_OWNER = select(wallets_t.c.wallet_id, wallets_t.c.owner_id, wallets_t.c.status).where(
-    wallets_t.c.wallet_id == bindparam("b_wallet")
+    wallets_t.c.wallet_id == bindparam("b_wallet"), _CUSTOMER
 )
 _DEFAULT_WALLET = (
     select(wallets_t.c.wallet_id)
-    .where(wallets_t.c.owner_id == bindparam("b_owner"), wallets_t.c.status == WalletStatus.ACTIVE.value)
+    .where(
+        wallets_t.c.owner_id == bindparam("b_owner"),
+        wallets_t.c.status == WalletStatus.ACTIVE.value,
+        _CUSTOMER,
+    )
     .order_by(wallets_t.c.created_at, wallets_t.c.wallet_id)
     .limit(1)
 )
@@ -114,7 +120,7 @@ class Wallets:
     async def find_wallet(self, wallet_id: str) -> WalletRecord | None:
         if has_nul(wallet_id) or len(wallet_id) > 64:
             return None
-        query = select(wallets_t).where(wallets_t.c.wallet_id == wallet_id)
+        query = select(wallets_t).where(wallets_t.c.wallet_id == wallet_id, _CUSTOMER)
         row = await self.db.read(lambda session: session.execute(query).first())
         return wallet_from_row(row) if row else None
 
@@ -156,7 +162,7 @@ class Wallets:
 
         def work(session: Session) -> WalletRecord:
             wallet = (self.unit_of_work.lock(session, [wallet_id])).get(wallet_id)
-            if wallet is None or not can_see(viewer, wallet.owner_id):
+            if wallet is None or wallet.kind != AccountKind.CUSTOMER or not can_see(viewer, wallet.owner_id):
                 raise not_found("Wallet not found")
             if wallet.status == WalletStatus.CLOSED:
                 return wallet
@@ -176,7 +182,7 @@ class Wallets:
 
         def work(session: Session) -> WalletRecord:
             wallet = (self.unit_of_work.lock(session, [wallet_id])).get(wallet_id)
-            if wallet is None:
+            if wallet is None or wallet.kind != AccountKind.CUSTOMER:
                 raise not_found("Wallet not found")
             if wallet.status == WalletStatus.CLOSED:
                 raise AppError(ErrorCode.WALLET_CLOSED, "The wallet is closed")

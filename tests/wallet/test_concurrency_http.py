@@ -78,9 +78,15 @@ async def test_100_concurrent_replays_of_one_transaction_id_move_money_once(
     assert {body["data"]["deductWallet"]["balanceAfter"] for body in results} == {"48765.44"}
     assert await wallet.balance(user, wallet_id) == "48765.44"
     movements = await wallet.gql(
-        "query($tx: String!) { movementsOf(transactionId: $tx) { amount } }", wallet.service, tx=tx
+        "query($tx: String!) { movementsOf(transactionId: $tx) { walletId direction amount } }",
+        wallet.service,
+        tx=tx,
     )
-    assert movements["data"]["movementsOf"] == [{"amount": "1234.56"}]
+    # Once: one debit of the wallet, one credit of the marketplace's settlement account.
+    assert sorted(movements["data"]["movementsOf"], key=lambda m: m["direction"]) == [
+        {"walletId": "sys:settlement:marketplace", "direction": "CREDIT", "amount": "1234.56"},
+        {"walletId": wallet_id, "direction": "DEBIT", "amount": "1234.56"},
+    ]
     await assert_ledger_reconciles(wallet_process)
 
 

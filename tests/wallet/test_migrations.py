@@ -112,9 +112,9 @@ async def test_the_counter_starts_at_this_months_incoming_credits_and_balances_s
         assert a.received_in(utcnow().strftime("%Y-%m")) == 800  # 500 + 300: not last month, not the reversal
         assert (await reconcile(db)).ok
         with pytest.raises(AppError) as refused:
-            await service.topup(transaction_id="t-201", user_id="owner-A", wallet_id="A", amount=201)
+            await service.topup(transaction_id="t-201", user_id="owner-A", wallet_id="A", amount_minor=201)
         assert refused.value.code == ErrorCode.LIMIT_EXCEEDED
-        move = await service.topup(transaction_id="t-200", user_id="owner-A", wallet_id="A", amount=200)
+        move = await service.topup(transaction_id="t-200", user_id="owner-A", wallet_id="A", amount_minor=200)
         assert move.balance_after == 2000
         assert (await reconcile(db)).ok
     finally:

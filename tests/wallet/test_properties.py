@@ -96,12 +96,12 @@ async def perform(service: WalletService, wallet_ids: list[str], call: tuple) ->
     try:
         if kind == "topup":
             move = await service.topup(
-                transaction_id=tx, user_id=user, wallet_id=wallet_ids[rest[0]], amount=rest[1]
+                transaction_id=tx, user_id=user, wallet_id=wallet_ids[rest[0]], amount_minor=rest[1]
             )
             moves = [move]
         elif kind == "deduct":
             move = await service.deduct(
-                transaction_id=tx, user_id=user, wallet_id=wallet_ids[rest[0]], amount=rest[1]
+                transaction_id=tx, user_id=user, wallet_id=wallet_ids[rest[0]], amount_minor=rest[1]
             )
             moves = [move]
         else:
@@ -110,7 +110,7 @@ async def perform(service: WalletService, wallet_ids: list[str], call: tuple) ->
                 user_id=user,
                 from_wallet_id=wallet_ids[rest[0]],
                 to_wallet_id=wallet_ids[rest[1]],
-                amount=rest[2],
+                amount_minor=rest[2],
             )
             moves = [transfer.debit, transfer.credit]
             assert transfer.replayed == transfer.debit.replayed == transfer.credit.replayed
@@ -120,7 +120,9 @@ async def perform(service: WalletService, wallet_ids: list[str], call: tuple) ->
 
 
 async def assert_invariants(service: WalletService, wallet_ids: list[str], model: Model) -> None:
-    signed = case((entries_t.c.direction == "CREDIT", entries_t.c.amount), else_=-entries_t.c.amount)
+    signed = case(
+        (entries_t.c.direction == "CREDIT", entries_t.c.amount_minor), else_=-entries_t.c.amount_minor
+    )
 
     def read(session: Session) -> tuple[dict[str, int], dict[str, int]]:
         balances = dict(session.execute(select(wallets_t.c.wallet_id, wallets_t.c.balance)).all())

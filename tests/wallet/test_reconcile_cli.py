@@ -40,11 +40,11 @@ async def ledger_file(tmp_path: Path, migrated_template: Path) -> Path:
     try:
         alice = (await service.create_wallet("alice", "A")).wallet_id
         bob = (await service.create_wallet("bob", "B")).wallet_id
-        await service.topup(transaction_id="dep", user_id="alice", wallet_id=alice, amount=10_000)
+        await service.topup(transaction_id="dep", user_id="alice", wallet_id=alice, amount_minor=10_000)
         await service.transfer(
-            transaction_id="tr", user_id="alice", from_wallet_id=alice, to_wallet_id=bob, amount=2_550
+            transaction_id="tr", user_id="alice", from_wallet_id=alice, to_wallet_id=bob, amount_minor=2_550
         )
-        await service.deduct(transaction_id="pay", user_id="bob", wallet_id=bob, amount=550)
+        await service.deduct(transaction_id="pay", user_id="bob", wallet_id=bob, amount_minor=550)
     finally:
         await db.dispose()
     return path
@@ -56,21 +56,24 @@ def test_the_cli_exits_zero_on_a_clean_ledger_and_non_zero_after_tampering(ledge
     clean = run_cli(url)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "OK: the ledger reconciles" in clean.stdout
-    assert "sum of balances: 94.50" in clean.stdout
+    assert "sum of all balances: 0.00" in clean.stdout
+    assert "customer accounts: 94.50" in clean.stdout
 
     with sqlite3.connect(ledger_file) as connection:
-        connection.execute("UPDATE ledger_entries SET amount = amount + 1 WHERE transaction_id = 'pay'")
+        connection.execute(
+            "UPDATE ledger_entries SET amount_minor = amount_minor + 1 WHERE transaction_id = 'pay'"
+        )
 
     tampered = run_cli(url)
     assert tampered.returncode != 0
-    assert "DRIFT wallet" in tampered.stdout and "FAILED" in tampered.stdout
+    assert "DRIFT account" in tampered.stdout and "FAILED" in tampered.stdout
     assert "UNBALANCED" not in tampered.stdout
 
 
 def test_the_cli_reports_a_transfer_whose_sides_differ(ledger_file: Path) -> None:
     with sqlite3.connect(ledger_file) as connection:
         connection.execute(
-            "UPDATE ledger_entries SET amount = amount + 50, balance_after = balance_after + 50 "
+            "UPDATE ledger_entries SET amount_minor = amount_minor + 50, balance_after = balance_after + 50 "
             "WHERE transaction_id = 'tr' AND direction = 'CREDIT'"
         )
         connection.execute("UPDATE wallets SET balance = balance + 50 WHERE owner_id = 'bob'")
@@ -78,7 +81,7 @@ def test_the_cli_reports_a_transfer_whose_sides_differ(ledger_file: Path) -> Non
     result = run_cli(f"sqlite+aiosqlite:///{ledger_file}")
 
     assert result.returncode != 0
-    assert "UNBALANCED transfer tr" in result.stdout
+    assert "UNBALANCED transaction tr" in result.stdout
 
 
 def test_the_cli_says_so_when_the_ledger_cannot_be_read(tmp_path: Path) -> None:

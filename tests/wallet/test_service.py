@@ -53,7 +53,7 @@ async def funded(service: WalletService, owner: str, amount_minor: int) -> str:
     wallet = await service.create_wallet(owner, "Dompet")
     if amount_minor:
         await service.topup(
-            transaction_id=new_id(), user_id=owner, wallet_id=wallet.wallet_id, amount=amount_minor
+            transaction_id=new_id(), user_id=owner, wallet_id=wallet.wallet_id, amount_minor=amount_minor
         )
     return wallet.wallet_id
 
@@ -70,36 +70,44 @@ async def balance_of(service: WalletService, wallet_id: str) -> int:
 async def test_a_topup_credits_the_wallet_and_appends_one_entry(service: WalletService) -> None:
     wallet_id = await funded(service, ALICE, 0)
 
-    move = await service.topup(transaction_id="dep-1", user_id=ALICE, wallet_id=wallet_id, amount=150_050)
+    move = await service.topup(
+        transaction_id="dep-1", user_id=ALICE, wallet_id=wallet_id, amount_minor=150_050
+    )
 
-    assert (move.direction, move.amount, move.balance_after, move.replayed) == (
+    assert (move.direction, move.amount_minor, move.balance_after, move.replayed) == (
         Direction.CREDIT,
         150_050,
         150_050,
         False,
     )
-    [entry] = await service.movements_of("dep-1")
-    assert (entry.wallet_id, entry.direction, entry.amount, entry.balance_after) == (
-        wallet_id,
-        Direction.CREDIT,
-        150_050,
-        150_050,
-    )
+    entries = await service.movements_of("dep-1")
+    assert sorted((e.wallet_id, e.direction, e.amount_minor, e.balance_after) for e in entries) == [
+        (wallet_id, Direction.CREDIT, 150_050, 150_050),
+        ("sys:funding:DEPOSIT", Direction.DEBIT, 150_050, -150_050),  # money entered: its mirror
+    ]
 
 
 async def test_a_replayed_debit_returns_the_original_result_and_moves_money_once(
     service: WalletService,
 ) -> None:
     wallet_id = await funded(service, ALICE, 10_000)
-    first = await service.deduct(transaction_id="pay-1", user_id=ALICE, wallet_id=wallet_id, amount=2_500)
-    await service.deduct(transaction_id="pay-2", user_id=ALICE, wallet_id=wallet_id, amount=1_000)
+    first = await service.deduct(
+        transaction_id="pay-1", user_id=ALICE, wallet_id=wallet_id, amount_minor=2_500
+    )
+    await service.deduct(transaction_id="pay-2", user_id=ALICE, wallet_id=wallet_id, amount_minor=1_000)
 
-    again = await service.deduct(transaction_id="pay-1", user_id=ALICE, wallet_id=wallet_id, amount=2_500)
+    again = await service.deduct(
+        transaction_id="pay-1", user_id=ALICE, wallet_id=wallet_id, amount_minor=2_500
+    )
 
     assert again.replayed and not first.replayed
-    assert (again.amount, again.balance_after) == (first.amount, first.balance_after) == (2_500, 7_500)
+    assert (
+        (again.amount_minor, again.balance_after)
+        == (first.amount_minor, first.balance_after)
+        == (2_500, 7_500)
+    )
     assert await balance_of(service, wallet_id) == 6_500
-    assert len(await service.movements_of("pay-1")) == 1
+    assert len(await service.movements_of("pay-1")) == 2  # the wallet's debit, the merchant's credit
 
 
 @pytest.mark.parametrize(
@@ -111,12 +119,16 @@ async def test_the_same_transaction_id_with_different_input_is_idempotency_key_r
 ) -> None:
     wallet_id = await funded(service, ALICE, 10_000)
     other_wallet = await funded(service, ALICE, 10_000)
-    await service.deduct(transaction_id="pay-x", user_id=ALICE, wallet_id=wallet_id, amount=1_000)
+    await service.deduct(transaction_id="pay-x", user_id=ALICE, wallet_id=wallet_id, amount_minor=1_000)
     variants = {
-        "amount": service.deduct(transaction_id="pay-x", user_id=ALICE, wallet_id=wallet_id, amount=1_001),
-        "wallet": service.deduct(transaction_id="pay-x", user_id=ALICE, wallet_id=other_wallet, amount=1_000),
-        "user": service.deduct(transaction_id="pay-x", user_id=BOB, wallet_id=wallet_id, amount=1_000),
-        "kind": service.topup(transaction_id="pay-x", user_id=ALICE, wallet_id=wallet_id, amount=1_000),
+        "amount": service.deduct(
+            transaction_id="pay-x", user_id=ALICE, wallet_id=wallet_id, amount_minor=1_001
+        ),
+        "wallet": service.deduct(
+            transaction_id="pay-x", user_id=ALICE, wallet_id=other_wallet, amount_minor=1_000
+        ),
+        "user": service.deduct(transaction_id="pay-x", user_id=BOB, wallet_id=wallet_id, amount_minor=1_000),
+        "kind": service.topup(transaction_id="pay-x", user_id=ALICE, wallet_id=wallet_id, amount_minor=1_000),
     }
     for name, operation in variants.items():
         if name != change:
@@ -130,7 +142,7 @@ async def test_a_transfer_debits_one_wallet_and_credits_another_users_wallet(ser
     target = await funded(service, BOB, 1_000)
 
     move = await service.transfer(
-        transaction_id="tr-1", user_id=ALICE, from_wallet_id=source, to_wallet_id=target, amount=20_000
+        transaction_id="tr-1", user_id=ALICE, from_wallet_id=source, to_wallet_id=target, amount_minor=20_000
     )
 
     assert (move.debit.balance_after, move.credit.balance_after) == (30_000, 21_000)
@@ -139,7 +151,7 @@ async def test_a_transfer_debits_one_wallet_and_credits_another_users_wallet(ser
         (target, Direction.CREDIT),
     ]
     replay = await service.transfer(
-        transaction_id="tr-1", user_id=ALICE, from_wallet_id=source, to_wallet_id=target, amount=20_000
+        transaction_id="tr-1", user_id=ALICE, from_wallet_id=source, to_wallet_id=target, amount_minor=20_000
     )
     assert replay.replayed and replay.debit.balance_after == 30_000
     assert (await balance_of(service, source), await balance_of(service, target)) == (30_000, 21_000)
@@ -153,7 +165,7 @@ async def test_a_debit_above_the_balance_is_insufficient_funds(service: WalletSe
     await refused(
         service,
         ErrorCode.INSUFFICIENT_FUNDS,
-        service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount=1_000),
+        service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=1_000),
     )
 
 
@@ -165,12 +177,12 @@ async def test_a_non_positive_or_non_integral_amount_is_bad_user_input(
     await refused(
         service,
         ErrorCode.BAD_USER_INPUT,
-        service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount=amount),
+        service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=amount),
     )
     await refused(
         service,
         ErrorCode.BAD_USER_INPUT,
-        service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount=amount),
+        service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=amount),
     )
 
 
@@ -182,7 +194,7 @@ async def test_an_empty_or_overlong_transaction_id_is_bad_user_input(
     await refused(
         service,
         ErrorCode.BAD_USER_INPUT,
-        service.deduct(transaction_id=transaction_id, user_id=ALICE, wallet_id=wallet_id, amount=1),
+        service.deduct(transaction_id=transaction_id, user_id=ALICE, wallet_id=wallet_id, amount_minor=1),
     )
 
 
@@ -191,13 +203,13 @@ async def test_an_unknown_wallet_is_not_found(service: WalletService) -> None:
     await refused(
         service,
         ErrorCode.NOT_FOUND,
-        service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id="no-such-wallet", amount=1),
+        service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id="no-such-wallet", amount_minor=1),
     )
     await refused(
         service,
         ErrorCode.NOT_FOUND,
         service.transfer(
-            transaction_id=new_id(), user_id=ALICE, from_wallet_id=known, to_wallet_id="nope", amount=1
+            transaction_id=new_id(), user_id=ALICE, from_wallet_id=known, to_wallet_id="nope", amount_minor=1
         ),
     )
 
@@ -208,18 +220,18 @@ async def test_a_wallet_moves_money_only_for_its_owner(service: WalletService) -
     await refused(
         service,
         ErrorCode.FORBIDDEN,
-        service.deduct(transaction_id=new_id(), user_id=BOB, wallet_id=alices, amount=1),
+        service.deduct(transaction_id=new_id(), user_id=BOB, wallet_id=alices, amount_minor=1),
     )
     await refused(
         service,
         ErrorCode.FORBIDDEN,
-        service.topup(transaction_id=new_id(), user_id=BOB, wallet_id=alices, amount=1),
+        service.topup(transaction_id=new_id(), user_id=BOB, wallet_id=alices, amount_minor=1),
     )
     await refused(
         service,
         ErrorCode.FORBIDDEN,
         service.transfer(
-            transaction_id=new_id(), user_id=BOB, from_wallet_id=alices, to_wallet_id=bobs, amount=1
+            transaction_id=new_id(), user_id=BOB, from_wallet_id=alices, to_wallet_id=bobs, amount_minor=1
         ),
     )
 
@@ -230,7 +242,11 @@ async def test_a_transfer_to_the_same_wallet_is_bad_user_input(service: WalletSe
         service,
         ErrorCode.BAD_USER_INPUT,
         service.transfer(
-            transaction_id=new_id(), user_id=ALICE, from_wallet_id=wallet_id, to_wallet_id=wallet_id, amount=1
+            transaction_id=new_id(),
+            user_id=ALICE,
+            from_wallet_id=wallet_id,
+            to_wallet_id=wallet_id,
+            amount_minor=1,
         ),
     )
 
@@ -241,19 +257,19 @@ async def test_a_frozen_wallet_neither_pays_nor_receives(service: WalletService)
     assert (await service.set_frozen(frozen, True)).status == WalletStatus.FROZEN
 
     for operation in (
-        service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=frozen, amount=1),
-        service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=frozen, amount=1),
+        service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=frozen, amount_minor=1),
+        service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=frozen, amount_minor=1),
         service.transfer(
-            transaction_id=new_id(), user_id=ALICE, from_wallet_id=frozen, to_wallet_id=other, amount=1
+            transaction_id=new_id(), user_id=ALICE, from_wallet_id=frozen, to_wallet_id=other, amount_minor=1
         ),
         service.transfer(
-            transaction_id=new_id(), user_id=BOB, from_wallet_id=other, to_wallet_id=frozen, amount=1
+            transaction_id=new_id(), user_id=BOB, from_wallet_id=other, to_wallet_id=frozen, amount_minor=1
         ),
     ):
         await refused(service, ErrorCode.WALLET_FROZEN, operation)
 
     await service.set_frozen(frozen, False)
-    move = await service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=frozen, amount=1)
+    move = await service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=frozen, amount_minor=1)
     assert move.balance_after == 9_999
 
 
@@ -262,7 +278,7 @@ async def test_a_closed_wallet_stays_in_the_ledger_but_moves_nothing(service: Wa
     other = await funded(service, BOB, 5_000)
     owner = Principal(kind="user", subject=ALICE, role="USER")
     await refused(service, ErrorCode.CONFLICT, service.close_wallet(owner, wallet_id))
-    await service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount=5_000)
+    await service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=5_000)
 
     closed = await service.close_wallet(owner, wallet_id)
 
@@ -274,7 +290,7 @@ async def test_a_closed_wallet_stays_in_the_ledger_but_moves_nothing(service: Wa
         service,
         ErrorCode.WALLET_CLOSED,
         service.transfer(
-            transaction_id=new_id(), user_id=BOB, from_wallet_id=other, to_wallet_id=wallet_id, amount=1
+            transaction_id=new_id(), user_id=BOB, from_wallet_id=other, to_wallet_id=wallet_id, amount_minor=1
         ),
     )
     await refused(service, ErrorCode.WALLET_CLOSED, service.set_frozen(wallet_id, True))
@@ -297,9 +313,11 @@ async def test_the_maximum_balance_is_rp_20_million_by_default(service: WalletSe
     await refused(
         service,
         ErrorCode.LIMIT_EXCEEDED,
-        service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount=1 * RP + 1),
+        service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=1 * RP + 1),
     )
-    move = await service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount=1 * RP)
+    move = await service.topup(
+        transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=1 * RP
+    )
     assert move.balance_after == 20_000_000 * RP
 
 
@@ -309,21 +327,29 @@ async def test_the_monthly_incoming_limit_counts_topups_and_transfers_of_this_ca
     service.limits = WalletSettings(max_balance_minor=10_000, monthly_incoming_limit_minor=15_000)
     wallet_id = await funded(service, ALICE, 8_000)
     sender = await funded(service, BOB, 9_000)
-    await service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount=8_000)
+    await service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=8_000)
     await service.transfer(
-        transaction_id=new_id(), user_id=BOB, from_wallet_id=sender, to_wallet_id=wallet_id, amount=6_000
+        transaction_id=new_id(),
+        user_id=BOB,
+        from_wallet_id=sender,
+        to_wallet_id=wallet_id,
+        amount_minor=6_000,
     )
 
     await refused(
         service,
         ErrorCode.LIMIT_EXCEEDED,
-        service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount=1_001),
+        service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=1_001),
     )
     await refused(
         service,
         ErrorCode.LIMIT_EXCEEDED,
         service.transfer(
-            transaction_id=new_id(), user_id=BOB, from_wallet_id=sender, to_wallet_id=wallet_id, amount=1_001
+            transaction_id=new_id(),
+            user_id=BOB,
+            from_wallet_id=sender,
+            to_wallet_id=wallet_id,
+            amount_minor=1_001,
         ),
     )
 
@@ -343,7 +369,9 @@ async def test_the_monthly_incoming_limit_counts_topups_and_transfers_of_this_ca
 
     await service.db.write(time_travel)
     assert (await reconcile(service.db)).ok
-    move = await service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount=4_000)
+    move = await service.topup(
+        transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=4_000
+    )
     assert move.balance_after == 10_000
 
 
@@ -361,12 +389,12 @@ async def test_a_reversal_posts_the_exact_mirror_once(service: WalletService) ->
     source = await funded(service, ALICE, 10_000)
     target = await funded(service, BOB, 0)
     await service.transfer(
-        transaction_id="tr", user_id=ALICE, from_wallet_id=source, to_wallet_id=target, amount=4_000
+        transaction_id="tr", user_id=ALICE, from_wallet_id=source, to_wallet_id=target, amount_minor=4_000
     )
 
     moves = await service.reverse(transaction_id="tr", reversal_id="rev")
 
-    assert sorted((m.wallet_id, m.direction, m.amount) for m in moves) == sorted(
+    assert sorted((m.wallet_id, m.direction, m.amount_minor) for m in moves) == sorted(
         [(source, Direction.CREDIT, 4_000), (target, Direction.DEBIT, 4_000)]
     )
     assert (await balance_of(service, source), await balance_of(service, target)) == (10_000, 0)
@@ -381,8 +409,8 @@ async def test_a_reversal_posts_the_exact_mirror_once(service: WalletService) ->
 
 async def test_a_reversal_that_would_overdraw_is_insufficient_funds(service: WalletService) -> None:
     wallet_id = await funded(service, ALICE, 0)
-    await service.topup(transaction_id="dep", user_id=ALICE, wallet_id=wallet_id, amount=5_000)
-    await service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount=4_000)
+    await service.topup(transaction_id="dep", user_id=ALICE, wallet_id=wallet_id, amount_minor=5_000)
+    await service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=4_000)
     await refused(
         service, ErrorCode.INSUFFICIENT_FUNDS, service.reverse(transaction_id="dep", reversal_id="rev")
     )
@@ -394,7 +422,9 @@ async def test_a_reversal_that_would_overdraw_is_insufficient_funds(service: Wal
 async def test_a_statement_is_newest_first_and_pages_by_entry_id(service: WalletService) -> None:
     wallet_id = await funded(service, ALICE, 0)
     for index in range(1, 6):
-        await service.topup(transaction_id=f"dep-{index}", user_id=ALICE, wallet_id=wallet_id, amount=index)
+        await service.topup(
+            transaction_id=f"dep-{index}", user_id=ALICE, wallet_id=wallet_id, amount_minor=index
+        )
 
     first_page = await service.entries_of(wallet_id, first=2)
     second_page = await service.entries_of(wallet_id, first=2, after=first_page[-1].entry_id)
@@ -437,7 +467,7 @@ async def test_the_database_refuses_rows_that_break_the_ledger(
     from sqlalchemy.exc import IntegrityError
 
     wallet_id = await funded(service, ALICE, 0)
-    await service.topup(transaction_id="dep", user_id=ALICE, wallet_id=wallet_id, amount=5)
+    await service.topup(transaction_id="dep", user_id=ALICE, wallet_id=wallet_id, amount_minor=5)
     params = {"wallet": wallet_id} if ":wallet" in statement else {}
     with pytest.raises(IntegrityError):
         await service.db.write(lambda session: session.execute(text(statement), params))
@@ -456,7 +486,7 @@ async def test_reconciliation_finds_a_balance_changed_behind_the_ledgers_back(se
 
     report = await reconcile(service.db)
     assert not report.ok
-    assert [(d.wallet_id, d.balance, d.ledger_balance) for d in report.drifts] == [(alices, 7_001, 7_000)]
+    assert [(d.account_id, d.balance, d.ledger_balance) for d in report.drifts] == [(alices, 7_001, 7_000)]
 
 
 async def test_a_users_wallets_are_listed_newest_first_in_pages(service: WalletService) -> None:

@@ -54,14 +54,16 @@ async def test_transfers_reversals_and_replays_keep_the_ledger_exact_on_postgres
     alice, bob = new_id(), new_id()
     source = (await pg_service.create_wallet(alice, "A")).wallet_id
     target = (await pg_service.create_wallet(bob, "B")).wallet_id
-    await pg_service.topup(transaction_id=f"dep-{alice}", user_id=alice, wallet_id=source, amount=30_000)
+    await pg_service.topup(
+        transaction_id=f"dep-{alice}", user_id=alice, wallet_id=source, amount_minor=30_000
+    )
     tx, rev = new_id(), new_id()
 
     await pg_service.transfer(
-        transaction_id=tx, user_id=alice, from_wallet_id=source, to_wallet_id=target, amount=12_345
+        transaction_id=tx, user_id=alice, from_wallet_id=source, to_wallet_id=target, amount_minor=12_345
     )
     replay = await pg_service.transfer(
-        transaction_id=tx, user_id=alice, from_wallet_id=source, to_wallet_id=target, amount=12_345
+        transaction_id=tx, user_id=alice, from_wallet_id=source, to_wallet_id=target, amount_minor=12_345
     )
     mirrored = await pg_service.reverse(transaction_id=tx, reversal_id=rev)
 
@@ -75,7 +77,7 @@ async def test_transfers_reversals_and_replays_keep_the_ledger_exact_on_postgres
     await expect_code(
         ErrorCode.IDEMPOTENCY_KEY_REUSED,
         pg_service.transfer(
-            transaction_id=tx, user_id=alice, from_wallet_id=source, to_wallet_id=target, amount=1
+            transaction_id=tx, user_id=alice, from_wallet_id=source, to_wallet_id=target, amount_minor=1
         ),
     )
     assert (await reconcile(pg_service.db)).ok
@@ -84,26 +86,26 @@ async def test_transfers_reversals_and_replays_keep_the_ledger_exact_on_postgres
 async def test_limits_freezes_and_ownership_are_enforced_on_postgres(pg_service: WalletService) -> None:
     alice, bob = new_id(), new_id()
     wallet_id = (await pg_service.create_wallet(alice, "A")).wallet_id
-    await pg_service.topup(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount=45_000)
+    await pg_service.topup(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount_minor=45_000)
 
     await expect_code(
         ErrorCode.LIMIT_EXCEEDED,
-        pg_service.topup(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount=5_001),
+        pg_service.topup(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount_minor=5_001),
     )
-    await pg_service.deduct(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount=45_000)
-    await pg_service.topup(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount=35_000)
+    await pg_service.deduct(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount_minor=45_000)
+    await pg_service.topup(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount_minor=35_000)
     await expect_code(
         ErrorCode.LIMIT_EXCEEDED,
-        pg_service.topup(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount=1),
+        pg_service.topup(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount_minor=1),
     )
     await expect_code(
         ErrorCode.FORBIDDEN,
-        pg_service.deduct(transaction_id=new_id(), user_id=bob, wallet_id=wallet_id, amount=1),
+        pg_service.deduct(transaction_id=new_id(), user_id=bob, wallet_id=wallet_id, amount_minor=1),
     )
     await pg_service.set_frozen(wallet_id, True)
     await expect_code(
         ErrorCode.WALLET_FROZEN,
-        pg_service.deduct(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount=1),
+        pg_service.deduct(transaction_id=new_id(), user_id=alice, wallet_id=wallet_id, amount_minor=1),
     )
     assert (await pg_service.find_wallet(wallet_id)).balance == 35_000
     assert len(await pg_service.entries_of(wallet_id)) == 3
@@ -120,7 +122,7 @@ async def test_limits_freezes_and_ownership_are_enforced_on_postgres(pg_service:
 async def test_postgres_refuses_rows_that_break_the_ledger(pg_service: WalletService, statement: str) -> None:
     owner = new_id()
     wallet_id = (await pg_service.create_wallet(owner, "A")).wallet_id
-    await pg_service.topup(transaction_id=f"dep-{owner}", user_id=owner, wallet_id=wallet_id, amount=5)
+    await pg_service.topup(transaction_id=f"dep-{owner}", user_id=owner, wallet_id=wallet_id, amount_minor=5)
     params = {"wallet": wallet_id, "dep": f"dep-{owner}"}
     with pytest.raises(IntegrityError):
         await pg_service.db.write(lambda session: session.execute(text(statement), params))
@@ -136,7 +138,9 @@ async def test_a_nul_character_in_any_text_is_a_clear_error_not_a_database_failu
     for transaction_id in ("tx\x00", "\x00"):
         await expect_code(
             ErrorCode.BAD_USER_INPUT,
-            pg_service.topup(transaction_id=transaction_id, user_id=owner, wallet_id=wallet_id, amount=1),
+            pg_service.topup(
+                transaction_id=transaction_id, user_id=owner, wallet_id=wallet_id, amount_minor=1
+            ),
         )
         await expect_code(
             ErrorCode.BAD_USER_INPUT,
@@ -144,7 +148,9 @@ async def test_a_nul_character_in_any_text_is_a_clear_error_not_a_database_failu
         )
     await expect_code(
         ErrorCode.NOT_FOUND,
-        pg_service.topup(transaction_id=new_id(), user_id=owner, wallet_id=f"{wallet_id}\x00", amount=1),
+        pg_service.topup(
+            transaction_id=new_id(), user_id=owner, wallet_id=f"{wallet_id}\x00", amount_minor=1
+        ),
     )
     await expect_code(
         ErrorCode.NOT_FOUND,
@@ -153,7 +159,7 @@ async def test_a_nul_character_in_any_text_is_a_clear_error_not_a_database_failu
             user_id=owner,
             from_wallet_id=wallet_id,
             to_wallet_id="\x00",
-            amount=1,
+            amount_minor=1,
         ),
     )
     assert await pg_service.find_wallet("\x00") is None
@@ -172,9 +178,9 @@ async def test_owner_lookups_and_the_direction_filter_work_on_postgres(pg_servic
     owner = new_id()
     older = (await pg_service.create_wallet(owner, "A")).wallet_id
     newer = (await pg_service.create_wallet(owner, "B")).wallet_id
-    await pg_service.topup(transaction_id=new_id(), user_id=owner, wallet_id=older, amount=9)
+    await pg_service.topup(transaction_id=new_id(), user_id=owner, wallet_id=older, amount_minor=9)
     move = await pg_service.transfer(
-        transaction_id=new_id(), user_id=owner, from_wallet_id=older, to_wallet_id=newer, amount=4
+        transaction_id=new_id(), user_id=owner, from_wallet_id=older, to_wallet_id=newer, amount_minor=4
     )
 
     assert (move.debit.owner_id, move.credit.owner_id) == (owner, owner)
@@ -184,7 +190,7 @@ async def test_owner_lookups_and_the_direction_filter_work_on_postgres(pg_servic
     await pg_service.set_frozen(older, True)
     assert await pg_service.default_wallet_of(owner) == newer
     assert [e.direction for e in await pg_service.entries_of(older, direction="DEBIT")] == [Direction.DEBIT]
-    assert [e.amount for e in await pg_service.entries_of(older, direction="CREDIT")] == [9]
+    assert [e.amount_minor for e in await pg_service.entries_of(older, direction="CREDIT")] == [9]
     for impossible in ("\x00", f"{newer}\x00", "x" * 37, "x" * 10_000):
         assert await pg_service.wallet_owner(impossible) is None
     for impossible in ("\x00", f"{owner}\x00", "x" * 65, "x" * 10_000):
