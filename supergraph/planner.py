@@ -20,7 +20,6 @@ from typing import Any, TypeVar, cast
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     InlineFragmentNode,
     NameNode,
@@ -31,17 +30,17 @@ from graphql import (
     get_named_type,
     is_abstract_type,
     is_composite_type,
-    is_interface_type,
     is_list_type,
     is_non_null_type,
-    is_object_type,
     print_ast,
     visit,
 )
 from graphql.language import Visitor
 
 from supergraph.fieldset import parse_field_set
-from supergraph.plan import LIST, FetchGroup, PlanningError, QueryPlan, should_include
+from supergraph.plan import LIST, FetchGroup, PlanningError, QueryPlan
+from supergraph.planning.collect import collect, has_foreign_fragments, provided_fields
+from supergraph.planning.context import PlanContext
 from supergraph.selection import SelectionSet, dodge_type_conflicts
 from supergraph.supergraph_schema import Supergraph, TypeKind
 
@@ -102,77 +101,8 @@ class Planner:
         self._excluded: list[str] = []
         self._fetched: dict[tuple[tuple[str, ...], str, str], FetchGroup] = {}
         self._root_groups: dict[str, FetchGroup] = {}
-        self.variable_types = {
-            d.variable.name.value: print_ast(d.type)
-            + (f" = {print_ast(d.default_value)}" if d.default_value is not None else "")
-            for d in operation.variable_definitions or ()
-        }
-
-    # ---- field collection ----------------------------------------------------------------------
-
-    def _applies(self, condition: str | None, type_name: str) -> bool:
-        """Whether a fragment on `condition` applies to every object of type `type_name`."""
-        if condition is None or condition == type_name:
-            return True
-        cond_type = self.schema.get_type(condition)
-        own_type = self.schema.get_type(type_name)
-        if not is_abstract_type(cond_type) or own_type is None:
-            return False
-        if is_object_type(own_type) or is_interface_type(own_type):
-            return self.schema.is_sub_type(cond_type, own_type)  # type: ignore[arg-type]
-        return False
-
-    def collect(
-        self, type_name: str, selections: Sequence[SelectionNode], visited: set[str] | None = None
-    ) -> dict[str, list[FieldNode]]:
-        """Fields by response key that apply to `type_name` (graphql's CollectFields)."""
-        out: dict[str, list[FieldNode]] = {}
-        visited = visited if visited is not None else set()
-        for selection in selections:
-            if not should_include(selection, self.variables):
-                continue
-            if isinstance(selection, FieldNode):
-                key = selection.alias.value if selection.alias else selection.name.value
-                out.setdefault(key, []).append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition.name.value if selection.type_condition else None
-                if self._applies(condition, type_name):
-                    for key, nodes in self.collect(
-                        type_name, selection.selection_set.selections, visited
-                    ).items():
-                        out.setdefault(key, []).extend(nodes)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in visited:
-                    continue
-                if self._applies(fragment.type_condition.name.value, type_name):
-                    for key, nodes in self.collect(
-                        type_name, fragment.selection_set.selections, visited | {name}
-                    ).items():
-                        out.setdefault(key, []).extend(nodes)
-        return out
-
-    def _has_foreign_fragments(self, type_name: str, selections: Sequence[SelectionNode]) -> bool:
-        """Whether a selection on an abstract type has fragments for other (narrower) types."""
-        for selection in selections:
-            if not should_include(selection, self.variables):
-                continue
-            if isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition.name.value if selection.type_condition else None
-                if condition not in (None, type_name):
-                    return True
-                if self._has_foreign_fragments(type_name, selection.selection_set.selections):
-                    return True
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is None:
-                    continue
-                if fragment.type_condition.name.value != type_name:
-                    return True
-                if self._has_foreign_fragments(type_name, fragment.selection_set.selections):
-                    return True
-        return False
+        self.ctx = PlanContext.of(supergraph, operation, fragments, variables)
+        self.variable_types = self.ctx.variable_types
 
     # ---- helpers --------------------------------------------------------------------------------
 
@@ -198,22 +128,6 @@ class Planner:
         for argument in node.arguments:
             visit(argument, _Vars())
         return "(" + ", ".join(print_ast(a) for a in node.arguments) + ")"
-
-    def _provided_fields(
-        self, provided: Sequence[SelectionNode] | None, type_name: str
-    ) -> dict[str, list[FieldNode]]:
-        if not provided:
-            return {}
-        out: dict[str, list[FieldNode]] = {}
-        for selection in provided:
-            if isinstance(selection, FieldNode):
-                out.setdefault(selection.name.value, []).append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition.name.value if selection.type_condition else None
-                if condition is None or condition == type_name or self._applies(condition, type_name):
-                    for k, v in self._provided_fields(selection.selection_set.selections, type_name).items():
-                        out.setdefault(k, []).extend(v)
-        return out
 
     def _key_field_names(self, type_name: str, graph: str) -> set[str]:
         model = self.sg.types.get(type_name)
@@ -270,8 +184,8 @@ class Planner:
             return max(self._score(graph, r, selections, depth, provided) for r in possible)
         if gtype is None or not hasattr(gtype, "fields"):
             return 0
-        prov = self._provided_fields(provided, type_name)
-        for nodes in self.collect(type_name, selections).values():
+        prov = provided_fields(self.ctx, provided, type_name)
+        for nodes in collect(self.ctx, type_name, selections).values():
             name = nodes[0].name.value
             if name == "__typename":
                 continue
@@ -298,7 +212,7 @@ class Planner:
         if root_type is None:
             raise PlanningError(f"the supergraph has no {self.operation.operation.value} type")
         kind = self.operation.operation.value
-        fields = self.collect(root_type.name, self.operation.selection_set.selections)
+        fields = collect(self.ctx, root_type.name, self.operation.selection_set.selections)
         phases: list[list[FetchGroup]] = []
         if kind == "mutation":
             current: FetchGroup | None = None
@@ -407,13 +321,13 @@ class Planner:
             target.add_field("__typename", "__typename", "", False)
             possible = self._shared_possible_types(type_name, group.graph)
             if kind is TypeKind.INTERFACE and not possible:
-                fields = self.collect(type_name, selections)
-                prov = self._provided_fields(provided, type_name)
+                fields = collect(self.ctx, type_name, selections)
+                prov = provided_fields(self.ctx, provided, type_name)
                 touched |= self._plan_fields(group, target, type_name, fields, path, prov)
                 return touched
-            if kind is TypeKind.INTERFACE and not self._has_foreign_fragments(type_name, selections):
-                fields = self.collect(type_name, selections)
-                prov = self._provided_fields(provided, type_name)
+            if kind is TypeKind.INTERFACE and not has_foreign_fragments(self.ctx, type_name, selections):
+                fields = collect(self.ctx, type_name, selections)
+                prov = provided_fields(self.ctx, provided, type_name)
                 simple = all(
                     nodes[0].name.value == "__typename"
                     or (
@@ -426,15 +340,15 @@ class Planner:
                     touched |= self._plan_fields(group, target, type_name, fields, path, prov)
                     return touched
             for runtime in possible:
-                fields = self.collect(runtime, selections)
+                fields = collect(self.ctx, runtime, selections)
                 if not fields:
                     continue
-                prov = self._provided_fields(provided, runtime)
+                prov = provided_fields(self.ctx, provided, runtime)
                 touched |= self._plan_fields(group, target.fragment(runtime), runtime, fields, path, prov)
             return touched
-        fields = self.collect(type_name, selections)
+        fields = collect(self.ctx, type_name, selections)
         touched |= self._plan_fields(
-            group, target, type_name, fields, path, self._provided_fields(provided, type_name)
+            group, target, type_name, fields, path, provided_fields(self.ctx, provided, type_name)
         )
         return touched
 
@@ -449,13 +363,13 @@ class Planner:
     ) -> set[FetchGroup]:
         """The subgraph sees this interface as an object: concrete types come from elsewhere."""
         touched: set[FetchGroup] = {group}
-        fields = self.collect(type_name, selections)
+        fields = collect(self.ctx, type_name, selections)
         # The response shaper needs the concrete __typename, except for internal key/requires reads.
-        needs_concrete = self._internal == 0 or self._has_foreign_fragments(type_name, selections)
+        needs_concrete = self._internal == 0 or has_foreign_fragments(self.ctx, type_name, selections)
         own = {k: v for k, v in fields.items() if v[0].name.value != "__typename"}
         target.add_field("__typename", "__typename", "", False)
         touched |= self._plan_fields(
-            group, target, type_name, own, path, self._provided_fields(provided, type_name)
+            group, target, type_name, own, path, provided_fields(self.ctx, provided, type_name)
         )
         if needs_concrete and self.sg.supergraph_possible_types(type_name):
             owner = self._interface_owner(type_name)

@@ -1,0 +1,6 @@
+"""The query planner's stages, each in its own module (supergraph/planner.py is the entry point):
+
+- collect.py: which fields of the client's selection apply to a type (fragments, @skip/@include).
+
+What they share is explicit: context.py (the run's inputs, never changed).
+"""

@@ -1,0 +1,113 @@
+"""Stage 1, collecting fields: which fields of a selection apply to an object of a given type.
+
+graphql's CollectFields, with the plan's own twists: `@skip`/`@include` are decided here (the plan
+is cached per their variables), fragments on an abstract type apply to its members, and the
+fields an `@provides` makes available are collected the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionNode,
+    is_abstract_type,
+    is_interface_type,
+    is_object_type,
+)
+
+from supergraph.plan import should_include
+from supergraph.planning.context import PlanContext
+
+
+def applies(ctx: PlanContext, condition: str | None, type_name: str) -> bool:
+    """Whether a fragment on `condition` applies to every object of type `type_name`."""
+    if condition is None or condition == type_name:
+        return True
+    cond_type = ctx.schema.get_type(condition)
+    own_type = ctx.schema.get_type(type_name)
+    if not is_abstract_type(cond_type) or own_type is None:
+        return False
+    if is_object_type(own_type) or is_interface_type(own_type):
+        return ctx.schema.is_sub_type(cond_type, own_type)  # type: ignore[arg-type]
+    return False
+
+
+def collect(
+    ctx: PlanContext, type_name: str, selections: Sequence[SelectionNode], visited: set[str] | None = None
+) -> dict[str, list[FieldNode]]:
+    """Fields by response key that apply to `type_name` (graphql's CollectFields)."""
+    out: dict[str, list[FieldNode]] = {}
+    visited = visited if visited is not None else set()
+    for selection in selections:
+        if not should_include(selection, ctx.variables):
+            continue
+        if isinstance(selection, FieldNode):
+            key = selection.alias.value if selection.alias else selection.name.value
+            out.setdefault(key, []).append(selection)
+        elif isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition.name.value if selection.type_condition else None
+            if applies(ctx, condition, type_name):
+                for key, nodes in collect(
+                    ctx, type_name, selection.selection_set.selections, visited
+                ).items():
+                    out.setdefault(key, []).extend(nodes)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = ctx.fragments.get(name)
+            if fragment is None or name in visited:
+                continue
+            if applies(ctx, fragment.type_condition.name.value, type_name):
+                for key, nodes in collect(
+                    ctx, type_name, fragment.selection_set.selections, visited | {name}
+                ).items():
+                    out.setdefault(key, []).extend(nodes)
+    return out
+
+
+def has_foreign_fragments(ctx: PlanContext, type_name: str, selections: Sequence[SelectionNode]) -> bool:
+    """Whether a selection on an abstract type has fragments for other (narrower) types."""
+    for selection in selections:
+        if not should_include(selection, ctx.variables):
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition.name.value if selection.type_condition else None
+            if condition not in (None, type_name):
+                return True
+            if has_foreign_fragments(ctx, type_name, selection.selection_set.selections):
+                return True
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = ctx.fragments.get(selection.name.value)
+            if fragment is None:
+                continue
+            if fragment.type_condition.name.value != type_name:
+                return True
+            if has_foreign_fragments(ctx, type_name, fragment.selection_set.selections):
+                return True
+    return False
+
+
+def provided_fields(
+    ctx: PlanContext, provided: Sequence[SelectionNode] | None, type_name: str
+) -> dict[str, list[FieldNode]]:
+    """The fields an `@provides` selection makes available on `type_name`, by field name."""
+    if not provided:
+        return {}
+    out: dict[str, list[FieldNode]] = {}
+    for selection in provided:
+        if isinstance(selection, FieldNode):
+            out.setdefault(selection.name.value, []).append(selection)
+        elif isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition.name.value if selection.type_condition else None
+            if condition is None or condition == type_name or applies(ctx, condition, type_name):
+                for k, v in provided_fields(ctx, selection.selection_set.selections, type_name).items():
+                    out.setdefault(k, []).extend(v)
+    return out
+
+
+def sub_selections(nodes: Sequence[FieldNode]) -> list[SelectionNode]:
+    """The sub-selections of every node of one response key, merged (as the client wrote them)."""
+    return [s for n in nodes if n.selection_set for s in n.selection_set.selections]
