@@ -14,7 +14,6 @@ import dataclasses
 import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from graphql import (
@@ -28,7 +27,6 @@ from graphql import (
     SelectionSetNode,
     VariableNode,
     get_named_type,
-    is_abstract_type,
     is_composite_type,
     is_list_type,
     is_non_null_type,
@@ -39,8 +37,18 @@ from graphql.language import Visitor
 
 from supergraph.fieldset import parse_field_set
 from supergraph.plan import LIST, FetchGroup, PlanningError, QueryPlan
+from supergraph.planning.choose import (
+    best_jump,
+    choose_key,
+    entity_graph,
+    interface_owner,
+    is_local,
+    jump_candidates,
+    root_graph,
+    shared_possible_types,
+)
 from supergraph.planning.collect import collect, has_foreign_fragments, provided_fields
-from supergraph.planning.context import PlanContext
+from supergraph.planning.context import Frame, PlanContext
 from supergraph.selection import SelectionSet, dodge_type_conflicts
 from supergraph.supergraph_schema import Supergraph, TypeKind
 
@@ -94,7 +102,7 @@ class Planner:
         self.groups: list[FetchGroup] = []
         self._entity_groups: dict[tuple[Any, ...], FetchGroup] = {}
         self._phase: list[FetchGroup] = []
-        self._frames: list[_Frame] = []
+        self._frames: list[Frame] = []
         self._internal = 0
         self._depth = 0
         self._steps = 0
@@ -128,82 +136,6 @@ class Planner:
         for argument in node.arguments:
             visit(argument, _Vars())
         return "(" + ", ".join(print_ast(a) for a in node.arguments) + ")"
-
-    def _key_field_names(self, type_name: str, graph: str) -> set[str]:
-        model = self.sg.types.get(type_name)
-        if model is None:
-            return set()
-        names: set[str] = set()
-        for key in model.keys(graph, resolvable_only=False):
-            for selection in parse_field_set(key).selections:
-                if isinstance(selection, FieldNode):
-                    names.add(selection.name.value)
-        return names
-
-    def _local(
-        self, graph: str, type_name: str, field_name: str, provided: dict[str, list[FieldNode]]
-    ) -> bool:
-        """Whether `graph` can return the field in the same fetch (no `_entities` jump needed).
-
-        @provides makes external fields local; @requires never is (its inputs must be fetched
-        first); key fields of a fed1-style type extension are local although marked external.
-        """
-        if field_name == "__typename":
-            return True
-        if field_name in provided:
-            return True
-        join = self.sg.field_join(type_name, field_name, graph)
-        if join is not None and join.requires:
-            return False
-        if self.sg.field_resolvable_in(type_name, field_name, graph):
-            return True
-        if self.sg.field_defined_in(type_name, field_name, graph) and field_name in self._key_field_names(
-            type_name, graph
-        ):
-            model = self.sg.types.get(type_name)
-            return model is not None and any(j.extension for j in model.joins if j.graph == graph)
-        return False
-
-    def _score(
-        self,
-        graph: str,
-        type_name: str,
-        selections: Sequence[SelectionNode],
-        depth: int = 0,
-        provided: Sequence[SelectionNode] | None = None,
-    ) -> int:
-        """How many requested fields a subgraph resolves without a jump (to prefer fewer fetches)."""
-        if depth > 3:
-            return 0
-        score = 0
-        gtype = self.schema.get_type(type_name)
-        if is_abstract_type(gtype):
-            possible = self.sg.possible_types_in(type_name, graph)
-            if not possible:
-                return -1
-            return max(self._score(graph, r, selections, depth, provided) for r in possible)
-        if gtype is None or not hasattr(gtype, "fields"):
-            return 0
-        prov = provided_fields(self.ctx, provided, type_name)
-        for nodes in collect(self.ctx, type_name, selections).values():
-            name = nodes[0].name.value
-            if name == "__typename":
-                continue
-            if not self._local(graph, type_name, name, prov):
-                continue
-            score += 1
-            fdef = self._field_def(type_name, name)
-            if fdef is None or not is_composite_type(get_named_type(fdef.type)):
-                continue
-            subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
-            sub_provided = [
-                s for p in prov.get(name, []) if p.selection_set for s in p.selection_set.selections
-            ]
-            join = self.sg.field_join(type_name, name, graph)
-            if join is not None and join.provides:
-                sub_provided.extend(parse_field_set(join.provides).selections)
-            score += self._score(graph, get_named_type(fdef.type).name, subs, depth + 1, sub_provided or None)
-        return score
 
     # ---- planning ------------------------------------------------------------------------------
 
@@ -244,17 +176,7 @@ class Planner:
                 if not candidates:
                     raise PlanningError(f"no subgraph resolves {root_type.name}.{name}")
                 subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
-                fdef = self._field_def(root_type.name, name)
-                rtype = get_named_type(fdef.type).name if fdef is not None else ""
-
-                def rank(
-                    g: str, name: str = name, subs: list[SelectionNode] = subs, rtype: str = rtype
-                ) -> Any:
-                    join = self.sg.field_join(root_type.name, name, g)
-                    provided = parse_field_set(join.provides).selections if join and join.provides else None
-                    return (self._score(g, rtype, subs, 0, provided) if subs else 0, g in by_graph)
-
-                graph = max(candidates, key=rank)
+                graph = root_graph(self.ctx, root_type.name, name, candidates, subs, by_graph)
                 group = by_graph.get(graph)
                 if group is None:
                     group = by_graph[graph] = self._new_group(graph, (), kind)
@@ -319,7 +241,7 @@ class Planner:
             if model is not None and model.is_interface_object(group.graph):
                 return self._plan_interface_object(group, target, type_name, selections, path, provided)
             target.add_field("__typename", "__typename", "", False)
-            possible = self._shared_possible_types(type_name, group.graph)
+            possible = shared_possible_types(self.ctx, self._frames, type_name, group.graph)
             if kind is TypeKind.INTERFACE and not possible:
                 fields = collect(self.ctx, type_name, selections)
                 prov = provided_fields(self.ctx, provided, type_name)
@@ -331,8 +253,10 @@ class Planner:
                 simple = all(
                     nodes[0].name.value == "__typename"
                     or (
-                        self._local(group.graph, type_name, nodes[0].name.value, prov)
-                        and all(self._local(group.graph, r, nodes[0].name.value, prov) for r in possible)
+                        is_local(self.ctx, group.graph, type_name, nodes[0].name.value, prov)
+                        and all(
+                            is_local(self.ctx, group.graph, r, nodes[0].name.value, prov) for r in possible
+                        )
                     )
                     for nodes in fields.values()
                 )
@@ -372,7 +296,7 @@ class Planner:
             group, target, type_name, own, path, provided_fields(self.ctx, provided, type_name)
         )
         if needs_concrete and self.sg.supergraph_possible_types(type_name):
-            owner = self._interface_owner(type_name)
+            owner = interface_owner(self.ctx, type_name)
             if owner is None:
                 raise PlanningError(f"no subgraph resolves the concrete type of interface {type_name}")
             key = self.sg.types[type_name].keys(owner)[0]
@@ -384,51 +308,6 @@ class Planner:
             inner.add_field("__typename", "__typename", "", False)
             touched |= self.plan_selection(entity, inner, type_name, concrete, path, None)
         return touched
-
-    def _shared_possible_types(self, type_name: str, graph: str) -> list[str]:
-        """Runtime types to ask for under the field being planned.
-
-        A union returned by a field that several subgraphs resolve (@shareable) is only trusted
-        for the members every one of those subgraphs knows, as Apollo's planner does.
-        """
-        possible = self.sg.possible_types_in(type_name, graph)
-        model = self.sg.types.get(type_name)
-        if not self._frames or model is None or model.kind is not TypeKind.UNION:
-            return possible
-        frame = self._frames[-1]
-        graphs = [
-            g
-            for g in self.sg.resolving_graphs(frame.type_name, frame.nodes[0].name.value)
-            if self._reachable(len(self._frames) - 1, g)
-        ]
-        if len(graphs) < 2:
-            return possible
-        shared = set(possible)
-        for other in graphs:
-            shared &= set(self.sg.possible_types_in(type_name, other))
-        return [t for t in possible if t in shared]
-
-    def _reachable(self, index: int, graph: str) -> bool:
-        """Whether the object holding field `self._frames[index]` can be obtained from `graph`."""
-        parent = self._frames[index].type_name
-        model = self.sg.types.get(parent)
-        if model is not None and model.keys(graph):
-            return True
-        if index == 0:
-            return parent in ("Query", "Mutation")
-        above = self._frames[index - 1]
-        if not self.sg.field_resolvable_in(above.type_name, above.nodes[0].name.value, graph):
-            return False
-        return self._reachable(index - 1, graph)
-
-    def _interface_owner(self, interface: str) -> str | None:
-        model = self.sg.types.get(interface)
-        if model is None:
-            return None
-        for join in model.joins:
-            if not join.is_interface_object and join.key is not None and join.resolvable:
-                return join.graph
-        return None
 
     def _plan_fields(
         self,
@@ -477,7 +356,7 @@ class Planner:
         if fdef is None:
             raise PlanningError(f"unknown field {type_name}.{name}")
         root_field = not group.is_entity and path == ()
-        if force_local or root_field or self._local(group.graph, type_name, name, provided):
+        if force_local or root_field or is_local(self.ctx, group.graph, type_name, name, provided):
             named = get_named_type(fdef.type)
             composite = is_composite_type(named)
             join = self.sg.field_join(type_name, name, group.graph)
@@ -499,7 +378,7 @@ class Planner:
             ]
             if join is not None and join.provides:
                 sub_provided.extend(parse_field_set(join.provides).selections)
-            self._frames.append(_Frame(group, target, type_name, path, key, nodes))
+            self._frames.append(Frame(group, target, type_name, path, key, nodes))
             try:
                 return self.plan_selection(
                     group,
@@ -530,7 +409,7 @@ class Planner:
                 continue
             if not self.sg.field_resolvable_in(frame.type_name, parent_field, graph):
                 continue
-            if not self._local(graph, type_name, name, {}):
+            if not is_local(self.ctx, graph, type_name, name, {}):
                 continue
             if root:
                 if frame.group.operation_kind != "query":
@@ -543,7 +422,7 @@ class Planner:
                 pmodel = self.sg.types.get(frame.type_name)
                 if pmodel is None or not pmodel.keys(graph):
                     continue
-                key_set = self._choose_key(frame.group, frame.type_name, pmodel.keys(graph))
+                key_set = choose_key(self.ctx, frame.group.graph, frame.type_name, pmodel.keys(graph))
                 group = self._entity_group(
                     graph, frame.path, frame.type_name, frame.type_name, None, {frame.type_name}, False
                 )
@@ -568,28 +447,6 @@ class Planner:
             )
             return touched | {frame.group}
         return None
-
-    def _jump_candidates(self, type_name: str, field_name: str) -> list[tuple[str, str, str | None]]:
-        """(graph, entity type to ask for, representation __typename override) options."""
-        out: list[tuple[str, str, str | None]] = []
-        model = self.sg.types.get(type_name)
-        for graph in self.sg.graphs:
-            if model is None or not model.keys(graph):
-                continue
-            if self.sg.field_resolvable_in(type_name, field_name, graph):
-                out.append((graph, type_name, None))
-        if out:
-            return out
-        gtype = self.schema.get_type(type_name)
-        for interface in getattr(gtype, "interfaces", ()) or ():
-            imodel = self.sg.types.get(interface.name)
-            if imodel is None:
-                continue
-            for graph in self.sg.graphs:
-                if imodel.is_interface_object(graph) and imodel.keys(graph):
-                    if self.sg.field_resolvable_in(interface.name, field_name, graph):
-                        out.append((graph, interface.name, interface.name))
-        return out
 
     def _entity_group(
         self,
@@ -695,17 +552,6 @@ class Planner:
                     target.fragment(condition), condition, selection.selection_set.selections
                 )
 
-    def _choose_key(self, group: FetchGroup, type_name: str, keys: list[str]) -> str:
-        for key in keys:
-            if all(
-                self._local(group.graph, type_name, name, {})
-                for name in (
-                    s.name.value for s in parse_field_set(key).selections if isinstance(s, FieldNode)
-                )
-            ):
-                return key
-        return keys[0]
-
     def _jump(
         self,
         group: FetchGroup,
@@ -717,7 +563,7 @@ class Planner:
         provided: dict[str, list[FieldNode]] | None = None,
     ) -> set[FetchGroup]:
         name = nodes[0].name.value
-        candidates = [c for c in self._jump_candidates(type_name, name) if c[0] not in self._excluded]
+        candidates = [c for c in jump_candidates(self.ctx, type_name, name) if c[0] not in self._excluded]
         if not candidates:
             via_parent = self._via_parent(type_name, key, nodes)
             if via_parent is not None:
@@ -729,17 +575,13 @@ class Planner:
         subs = [s for n in nodes if n.selection_set for s in n.selection_set.selections]
         fdef = self._field_def(type_name, name)
         named = get_named_type(fdef.type)
-
-        def rank(candidate: tuple[str, str, str | None]) -> tuple[int, int]:
-            graph, entity_type, _ = candidate
-            existing = (graph, path, entity_type, type_name) in self._entity_groups
-            return (1 if existing else 0, self._score(graph, named.name, subs) if subs else 0)
-
-        graph, entity_type, rep_typename = max(candidates, key=rank)
+        graph, entity_type, rep_typename = best_jump(
+            self.ctx, candidates, self._entity_groups, path, type_name, named.name, subs
+        )
         join = self.sg.field_join(entity_type, name, graph)
         requires = join.requires if join is not None else None
         entity_model = self.sg.types[entity_type]
-        key_set = self._choose_key(group, type_name, entity_model.keys(graph))
+        key_set = choose_key(self.ctx, group.graph, type_name, entity_model.keys(graph))
         req_deps: set[FetchGroup] = set()
         req_selections: Sequence[SelectionNode] = ()
         if requires:
@@ -810,18 +652,6 @@ def _alias_arguments(selections: Sequence[SelectionNode]) -> tuple[SelectionNode
     return tuple(out)
 
 
-@dataclass
-class _Frame:
-    """The field whose sub-selection is being planned (to re-fetch it elsewhere when needed)."""
-
-    group: FetchGroup
-    target: SelectionSet
-    type_name: str
-    path: tuple[str, ...]
-    key: str
-    nodes: list[FieldNode]
-
-
 def build_plan(
     supergraph: Supergraph,
     operation: OperationDefinitionNode,
@@ -853,12 +683,10 @@ def build_entity_plan(
     the key whose fields (with `__typename`) those objects must already hold."""
     try:
         planner = Planner(supergraph, operation, {}, variables)
-        model = supergraph.types.get(type_name)
-        graphs = [g for g in supergraph.graphs if model is not None and model.keys(g)]
-        if model is None or not graphs:
+        graph = entity_graph(planner.ctx, type_name, selections)
+        if graph is None:
             raise PlanningError(f"{type_name} has no resolvable key")
-        graph = max(graphs, key=lambda g: planner._score(g, type_name, selections))
-        key = model.keys(graph)[0]
+        key = supergraph.types[type_name].keys(graph)[0]
         entity = planner._entity_group(graph, path, type_name, type_name, None, {type_name}, False)
         key_selections = parse_field_set(key).selections
         entity.requires.add_field("__typename", "__typename", "", False)
