@@ -49,7 +49,8 @@ from supergraph.planning.choose import (
 )
 from supergraph.planning.collect import collect, has_foreign_fragments, provided_fields
 from supergraph.planning.context import Frame, PlanContext
-from supergraph.selection import SelectionSet, dodge_type_conflicts
+from supergraph.planning.finalise import finalise
+from supergraph.selection import SelectionSet
 from supergraph.supergraph_schema import Supergraph, TypeKind
 
 # How far the search may go: operation depth is bounded by ROUTER_MAX_DEPTH (15 by default), and
@@ -182,47 +183,7 @@ class Planner:
                     group = by_graph[graph] = self._new_group(graph, (), kind)
                 self._plan_field(group, group.selection, root_type.name, key, nodes, (), {})
             phases.append(self._phase)
-        for phase in phases:
-            for group in phase:
-                group.renames = dodge_type_conflicts(group.selection)
-                group.query_text = self._operation_text(group)
-        self._check_acyclic()
-        return QueryPlan(
-            operation=self.operation,
-            fragments=self.fragments,
-            phases=[p for p in phases if p],
-            variable_definitions=self.variable_types,
-        )
-
-    def _check_acyclic(self) -> None:
-        state: dict[int, int] = {}
-
-        def walk(group: FetchGroup) -> None:
-            mark = state.get(group.id)
-            if mark == 2:
-                return
-            if mark == 1:
-                raise PlanningError("cyclic fetch dependencies")
-            state[group.id] = 1
-            for dep in group.deps:
-                walk(dep)
-            state[group.id] = 2
-
-        for group in self.groups:
-            walk(group)
-
-    def _operation_text(self, group: FetchGroup) -> str:
-        var_defs = [f"${name}: {self.variable_types[name]}" for name in sorted(group.variables)]
-        if group.is_entity:
-            var_defs.insert(0, "$representations: [_Any!]!")
-            head = "query" + (f"({', '.join(var_defs)})" if var_defs else "")
-            inner = group.selection.printed()
-            return (
-                f"{head} {{ _entities(representations: $representations) "
-                f"{{ ... on {group.entity_type} {inner} }} }}"
-            )
-        head = group.operation_kind + (f"({', '.join(var_defs)})" if var_defs else "")
-        return f"{head} {group.selection.printed()}"
+        return finalise(self.ctx, self.groups, phases)
 
     def plan_selection(
         self,
@@ -693,16 +654,7 @@ def build_entity_plan(
         entity.key_fields |= {s.name.value for s in key_selections if isinstance(s, FieldNode)}
         planner._merge_requirement(entity.requires, type_name, key_selections)
         planner.plan_selection(entity, entity.selection, type_name, selections, path, None)
-        for group in planner._phase:
-            group.renames = dodge_type_conflicts(group.selection)
-            group.query_text = planner._operation_text(group)
-        planner._check_acyclic()
-        plan = QueryPlan(
-            operation=operation,
-            fragments={},
-            phases=[planner._phase],
-            variable_definitions=planner.variable_types,
-        )
+        plan = finalise(planner.ctx, planner.groups, [planner._phase])
         return plan, key
     except PlanningError:
         raise
