@@ -39,6 +39,9 @@ class TransactionsConfig(BaseSettings):
         60.0, validation_alias=_env("INVOICE_RATE_WINDOW_S", "invoice_rate_window_s")
     )
     merchant_api_key: str | None = Field(None, validation_alias=_env("MERCHANT_API_KEY", "merchant_api_key"))
+    # The merchant the invoices are issued for (the wallet's settlement account of that merchant is
+    # credited when one is paid): the seed's marketplace.
+    merchant_id: str = Field("marketplace", validation_alias=_env("MERCHANT_ID", "merchant_id"))
 
     # Finding people to pay by username (`recipient`, `toUsername`): lookups per user and per client.
     recipient_lookup_limit: int = Field(

@@ -74,6 +74,7 @@ class Invoices:
             invoice = Invoice(
                 va_number=new_va_number(),
                 amount=amount,
+                merchant_id=self.config.merchant_id,
                 description=description,
                 status=InvoiceStatus.UNPAID.value,
                 created_at=now,

@@ -105,6 +105,9 @@ class Transaction(Base, table=True):
     status: str = Field(sa_column=Column(String(10), nullable=False))
     step: str = Field(sa_column=Column(String(10), nullable=False))
     va_number: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
+    # A PAYMENT's merchant (its invoice's), set when the VA is claimed: the wallet credits its
+    # settlement account.
+    merchant_id: str | None = Field(default=None, sa_column=Column(String(32), nullable=True))
     description: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
     idempotency_key: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
     request_hash: str = Field(sa_column=Column(String(64), nullable=False))
@@ -131,6 +134,11 @@ class Invoice(Base, table=True):
 
     va_number: str = Field(sa_column=Column(String(32), primary_key=True))
     amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Whom the bill is for: the wallet credits this merchant's settlement account when it is paid.
+    merchant_id: str = Field(
+        default="marketplace",
+        sa_column=Column(String(32), nullable=False, default="marketplace", server_default="marketplace"),
+    )
     description: str | None = Field(default=None, sa_column=Column(String(255), nullable=True))
     status: str = Field(sa_column=Column(String(10), nullable=False))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

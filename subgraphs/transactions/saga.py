@@ -277,6 +277,8 @@ class Saga:
                     return failure
                 session.add(VaPayment(va_number=va, transaction_id=row.transaction_id, created_at=utcnow()))
                 session.flush()
+                row.merchant_id = invoice.merchant_id if invoice is not None else None
+                tx.merchant_id = row.merchant_id  # the caller debits next, with this same merchant
             row.step = SagaStep.DEBITING.value
             row.flagged = flagged
             row.fraud_status = fraud_status
@@ -300,7 +302,11 @@ class Saga:
             )
         elif tx.type == TxType.PAYMENT:
             await wallet.deduct(
-                transaction_id=tx.transaction_id, user_id=tx.user_id, wallet_id=tx.wallet_id, amount=tx.amount
+                transaction_id=tx.transaction_id,
+                user_id=tx.user_id,
+                wallet_id=tx.wallet_id,
+                amount=tx.amount,
+                merchant_id=tx.merchant_id,
             )
         else:
             moved = await wallet.transfer(

@@ -67,8 +67,10 @@ mutation Topup($t: String!, $u: ID!, $w: ID!, $a: Money!) {{
 }}"""
 
 DEDUCT = f"""
-mutation Deduct($t: String!, $u: ID!, $w: ID!, $a: Money!) {{
-  deductWallet(input: {{transactionId: $t, userId: $u, walletId: $w, amount: $a}}) {{ {_LEDGER_FIELDS} }}
+mutation Deduct($t: String!, $u: ID!, $w: ID!, $a: Money!, $m: ID) {{
+  deductWallet(input: {{transactionId: $t, userId: $u, walletId: $w, amount: $a, merchantId: $m}}) {{
+    {_LEDGER_FIELDS}
+  }}
 }}"""
 
 TRANSFER = f"""
@@ -111,10 +113,19 @@ class WalletClient:
         )
         return LedgerResult.parse(data["topupWallet"])
 
-    async def deduct(self, *, transaction_id: str, user_id: str, wallet_id: str, amount: int) -> LedgerResult:
+    async def deduct(
+        self,
+        *,
+        transaction_id: str,
+        user_id: str,
+        wallet_id: str,
+        amount: int,
+        merchant_id: str | None = None,
+    ) -> LedgerResult:
+        """Pay `merchant_id`'s settlement account (the wallet's default merchant when None)."""
         data = await self.client.execute(
             DEDUCT,
-            {"t": transaction_id, "u": user_id, "w": wallet_id, "a": format_minor(amount)},
+            {"t": transaction_id, "u": user_id, "w": wallet_id, "a": format_minor(amount), "m": merchant_id},
             scopes=[Scope.WALLET_DEBIT],
         )
         return LedgerResult.parse(data["deductWallet"])

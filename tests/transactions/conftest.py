@@ -232,14 +232,16 @@ class Stack:
             service_token("wallet:credit"),
         )
 
-    async def movements(self, transaction_id: str) -> list[dict[str, Any]]:
+    async def movements(self, transaction_id: str, *, system: bool = False) -> list[dict[str, Any]]:
+        """What a transaction id moved in customer wallets; with `system`, also the other side of
+        each movement (the funding or the merchant's settlement account)."""
         data = await self.data(
             self.wallet_url,
             "query($t: String!) { movementsOf(transactionId: $t) { walletId direction amount } }",
             {"t": transaction_id},
             service_token("wallet:read"),
         )
-        return list(data["movementsOf"])
+        return [m for m in data["movementsOf"] if system or not m["walletId"].startswith("sys:")]
 
     async def history(self, user: User) -> list[dict[str, Any]]:
         data = await self.data(

@@ -37,8 +37,10 @@ async def test_the_seed_deposit_credits_the_wallet_and_leaves_a_history_entry_an
     assert deposit["amount"] == "500000.00"
     assert deposit["createdAt"]
     assert await stack.balance(user, wallet) == "500000.00"
-    movements = await stack.movements(deposit["transactionId"])
-    assert [(m["direction"], m["amount"]) for m in movements] == [("CREDIT", "500000.00")]
+    movements = await stack.movements(deposit["transactionId"], system=True)
+    assert sorted((m["walletId"], m["direction"], m["amount"]) for m in movements) == sorted(
+        [(wallet, "CREDIT", "500000.00"), ("sys:funding:DEPOSIT", "DEBIT", "500000.00")]
+    )
     fraud = await stack.fraud_log(deposit["transactionId"])
     assert fraud is not None and fraud["status"] == "SAFE" and fraud["userId"] == user.id
     await tx.wait_for(lambda: history_has(stack, user, deposit["transactionId"], "SUCCESS"))
