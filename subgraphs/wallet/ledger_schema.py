@@ -98,7 +98,9 @@ class MerchantStatementLine:
 
     @classmethod
     def from_record(cls, line: StatementLine) -> MerchantStatementLine:
-        is_payout = line.kind == models.OperationKind.PAYOUT
+        payment_id = None if line.kind == models.OperationKind.PAYOUT else line.transaction_id
+        if line.kind == models.OperationKind.REVERSAL:
+            payment_id = line.reverses_transaction_id
         return cls(
             entry_id=strawberry.ID(line.entry_id),
             transaction_id=line.transaction_id,
@@ -108,7 +110,7 @@ class MerchantStatementLine:
             balance_after=line.balance_after,  # type: ignore[arg-type]
             batch_id=strawberry.ID(line.batch_id) if line.batch_id else None,
             created_at=line.created_at,
-            transaction=None if is_payout else Transaction(transaction_id=strawberry.ID(line.transaction_id)),
+            transaction=Transaction(transaction_id=strawberry.ID(payment_id)) if payment_id else None,
         )
 
 

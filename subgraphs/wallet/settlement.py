@@ -43,6 +43,7 @@ class StatementLine:
     balance_after: int
     batch_id: str | None
     created_at: datetime
+    reverses_transaction_id: str | None = None  # a REVERSAL's original payment
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def _line_query() -> object:
         entries_t.c.balance_after,
         items_t.c.batch_id,
         entries_t.c.created_at,
+        operations_t.c.reverses_transaction_id,
     ).select_from(
         entries_t.join(operations_t, operations_t.c.transaction_id == entries_t.c.transaction_id).outerjoin(
             items_t, items_t.c.entry_id == entries_t.c.entry_id
@@ -85,6 +87,7 @@ def _line(row: object) -> StatementLine:
         balance_after=int(row.balance_after),  # type: ignore[attr-defined]
         batch_id=row.batch_id,  # type: ignore[attr-defined]
         created_at=as_utc(row.created_at),  # type: ignore[attr-defined]
+        reverses_transaction_id=row.reverses_transaction_id,  # type: ignore[attr-defined]
     )
 
 
