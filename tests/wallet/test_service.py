@@ -382,6 +382,20 @@ def test_limits_are_read_from_the_environment_in_rupiah(monkeypatch: pytest.Monk
     assert (limits.max_balance_minor, limits.monthly_incoming_limit_minor) == (200_000_000, 500_000_050)
 
 
+def test_a_limit_named_minor_is_sen_and_any_other_is_rupiah_whatever_its_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert WalletSettings(max_balance=20_000).max_balance_minor == 2_000_000  # an int of rupiah
+    assert WalletSettings(max_balance="20000.00").max_balance_minor == 2_000_000
+    assert WalletSettings(max_balance_minor=20_000).max_balance_minor == 20_000  # sen
+    monkeypatch.setenv("WALLET_MAX_BALANCE_MINOR", "150")
+    assert WalletSettings().max_balance_minor == 150
+    with pytest.raises(ValueError):
+        WalletSettings(max_balance_minor=1.5)
+    with pytest.raises(ValueError):
+        WalletSettings(monthly_incoming_limit="lots")
+
+
 # ---- reversal ---------------------------------------------------------------------------------
 
 
