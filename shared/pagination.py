@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from shared.errors import bad_input
@@ -36,3 +37,18 @@ def older_than(created_at: Any, item_id: Any, anchor_created_at: Any, anchor_id:
 def newest_first(created_at: Any, item_id: Any) -> tuple[Any, Any]:
     """The ORDER BY that `older_than` pages through."""
     return created_at.desc(), item_id.desc()
+
+
+def newest_first_page(
+    session: Session, query: Any, item_id: Any, scope: Any, first: int, after: str | None
+) -> list[Any]:
+    """One page of `query` newest first by (`item_id`'s table's created_at, `item_id`); `after` must
+    be an item inside `scope` (another owner's or account's id is an unknown cursor, revealing
+    nothing)."""
+    created_at = item_id.table.c.created_at
+    if after is not None:
+        anchor = session.execute(select(created_at, item_id).where(item_id == after, scope)).first()
+        if anchor is None:
+            raise bad_input("Unknown cursor 'after'")
+        query = query.where(older_than(created_at, item_id, *anchor))
+    return list(session.execute(query.order_by(*newest_first(created_at, item_id)).limit(first)).all())

@@ -87,6 +87,25 @@ class WalletService:
             self.accounts,
         )
         self.settlement = Settlement(db, self.unit_of_work, self.accounts)
+        # The façade's operations are the jobs' own methods: one signature each, no second copy.
+        self.create_wallet = self.wallets.create_wallet
+        self.wallets_of = self.wallets.wallets_of
+        self.find_wallet = self.wallets.find_wallet
+        self.wallet_owner = self.wallets.wallet_owner
+        self.default_wallet_of = self.wallets.default_wallet_of
+        self.wallet_visible_to = self.wallets.wallet_visible_to
+        self.get_wallet = self.wallets.get_wallet
+        self.close_wallet = self.wallets.close_wallet
+        self.set_frozen = self.wallets.set_frozen
+        self.entries_of = self.wallets.entries_of
+        self.movements_of = self.wallets.movements_of
+        self.topup = self.movements.topup
+        self.deduct = self.movements.deduct
+        self.transfer = self.movements.transfer
+        self.reverse = self.movements.reverse
+        self.settle_merchant = self.settlement.settle
+        self.merchant_statement = self.settlement.statement
+        self.settlement_batches = self.settlement.batches
 
     # The limits live with the movements that apply them; assigning them here still takes effect.
 
@@ -106,124 +125,14 @@ class WalletService:
     def money_max_minor(self, value: int) -> None:
         self.movements.money_max_minor = value
 
-    # events
-
     def events_for(self, viewer: Principal) -> AsyncIterator[dict[str, Any]]:
         return self.announcer.events_for(viewer)
-
-    # the unit of work
 
     async def _run_write(self, work: Callable[[Session], T]) -> T:
         return await self.unit_of_work.run_write(work)
 
-    # wallets
-
-    async def create_wallet(self, owner_id: str, name: str) -> WalletRecord:
-        return await self.wallets.create_wallet(owner_id, name)
-
-    async def wallets_of(
-        self,
-        owner_id: str,
-        *,
-        include_closed: bool = False,
-        first: int = PAGE_DEFAULT,
-        after: str | None = None,
-    ) -> list[WalletRecord]:
-        return await self.wallets.wallets_of(
-            owner_id, include_closed=include_closed, first=first, after=after
-        )
-
-    async def find_wallet(self, wallet_id: str) -> WalletRecord | None:
-        return await self.wallets.find_wallet(wallet_id)
-
-    async def wallet_owner(self, wallet_id: str) -> WalletOwnerRecord | None:
-        return await self.wallets.wallet_owner(wallet_id)
-
-    async def default_wallet_of(self, user_id: str) -> str | None:
-        return await self.wallets.default_wallet_of(user_id)
-
-    async def wallet_visible_to(self, viewer: Principal | None, wallet_id: str) -> WalletRecord | None:
-        return await self.wallets.wallet_visible_to(viewer, wallet_id)
-
-    async def get_wallet(self, viewer: Principal | None, wallet_id: str) -> WalletRecord:
-        return await self.wallets.get_wallet(viewer, wallet_id)
-
-    async def close_wallet(self, viewer: Principal, wallet_id: str) -> WalletRecord:
-        return await self.wallets.close_wallet(viewer, wallet_id)
-
-    async def set_frozen(self, wallet_id: str, frozen: bool) -> WalletRecord:
-        return await self.wallets.set_frozen(wallet_id, frozen)
-
-    async def entries_of(
-        self,
-        wallet_id: str,
-        *,
-        first: int = PAGE_DEFAULT,
-        after: str | None = None,
-        direction: str | None = None,
-    ) -> list[EntryRecord]:
-        return await self.wallets.entries_of(wallet_id, first=first, after=after, direction=direction)
-
-    async def movements_of(self, transaction_id: str) -> list[EntryRecord]:
-        return await self.wallets.movements_of(transaction_id)
-
-    # money movements
-
-    async def topup(
-        self, *, transaction_id: str, user_id: str, wallet_id: str, amount_minor: int
-    ) -> LedgerMove:
-        return await self.movements.topup(
-            transaction_id=transaction_id, user_id=user_id, wallet_id=wallet_id, amount_minor=amount_minor
-        )
-
-    async def deduct(
-        self,
-        *,
-        transaction_id: str,
-        user_id: str,
-        wallet_id: str,
-        amount_minor: int,
-        merchant_id: str | None = None,
-    ) -> LedgerMove:
-        return await self.movements.deduct(
-            transaction_id=transaction_id,
-            user_id=user_id,
-            wallet_id=wallet_id,
-            amount_minor=amount_minor,
-            merchant_id=merchant_id,
-        )
-
-    async def transfer(
-        self, *, transaction_id: str, user_id: str, from_wallet_id: str, to_wallet_id: str, amount_minor: int
-    ) -> TransferMove:
-        return await self.movements.transfer(
-            transaction_id=transaction_id,
-            user_id=user_id,
-            from_wallet_id=from_wallet_id,
-            to_wallet_id=to_wallet_id,
-            amount_minor=amount_minor,
-        )
-
-    async def reverse(self, *, transaction_id: str, reversal_id: str) -> list[LedgerMove]:
-        return await self.movements.reverse(transaction_id=transaction_id, reversal_id=reversal_id)
-
-    # the double-entry ledger and merchants
-
     async def trial_balance(self) -> TrialBalance:
         return await self.db.read(trial_balance)
-
-    async def settle_merchant(self, merchant_id: str, idempotency_key: str) -> BatchRecord:
-        return await self.settlement.settle(merchant_id, idempotency_key)
-
-    async def merchant_statement(
-        self, merchant_id: str, *, first: int = PAGE_DEFAULT, after: str | None = None
-    ) -> list[StatementLine]:
-        return await self.settlement.statement(merchant_id, first=first, after=after)
-
-    async def settlement_batches(
-        self, merchant_id: str, *, first: int = PAGE_DEFAULT, after: str | None = None
-    ) -> list[BatchRecord]:
-        return await self.settlement.batches(merchant_id, first=first, after=after)
 
 
 @dataclass(frozen=True)

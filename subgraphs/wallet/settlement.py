@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import Database, has_nul
 from shared.errors import AppError, ErrorCode, bad_input
-from shared.pagination import PAGE_DEFAULT, newest_first, older_than, page_size
+from shared.pagination import PAGE_DEFAULT, newest_first_page, page_size
 from subgraphs.wallet.accounts import MerchantAccounts, SystemAccounts, check_merchant_id
 from subgraphs.wallet.models import AccountKind, Direction, OperationKind, as_utc, utcnow
 from subgraphs.wallet.movements import check_transaction_id
@@ -135,18 +135,12 @@ class Settlement:
             raise bad_input("Unknown cursor 'after'")
 
         def read(session: Session) -> list[StatementLine]:
-            query = _line_query().where(entries_t.c.wallet_id == account)  # type: ignore[attr-defined]
-            if after is not None:
-                anchor = session.execute(
-                    select(entries_t.c.created_at, entries_t.c.entry_id).where(
-                        entries_t.c.entry_id == after, entries_t.c.wallet_id == account
-                    )
-                ).first()
-                if anchor is None:
-                    raise bad_input("Unknown cursor 'after'")
-                query = query.where(older_than(entries_t.c.created_at, entries_t.c.entry_id, *anchor))
-            order = newest_first(entries_t.c.created_at, entries_t.c.entry_id)
-            return [_line(row) for row in session.execute(query.order_by(*order).limit(first)).all()]
+            mine = entries_t.c.wallet_id == account
+            query = _line_query().where(mine)  # type: ignore[attr-defined]
+            return [
+                _line(row)
+                for row in newest_first_page(session, query, entries_t.c.entry_id, mine, first, after)
+            ]
 
         return await self.db.read(read)
 
@@ -160,18 +154,10 @@ class Settlement:
             raise bad_input("Unknown cursor 'after'")
 
         def read(session: Session) -> list[BatchRecord]:
-            query = select(batches_t).where(batches_t.c.merchant_id == merchant)
-            if after is not None:
-                anchor = session.execute(
-                    select(batches_t.c.created_at, batches_t.c.batch_id).where(
-                        batches_t.c.batch_id == after, batches_t.c.merchant_id == merchant
-                    )
-                ).first()
-                if anchor is None:
-                    raise bad_input("Unknown cursor 'after'")
-                query = query.where(older_than(batches_t.c.created_at, batches_t.c.batch_id, *anchor))
-            order = newest_first(batches_t.c.created_at, batches_t.c.batch_id)
-            rows = session.execute(query.order_by(*order).limit(first)).all()
+            mine = batches_t.c.merchant_id == merchant
+            rows = newest_first_page(
+                session, select(batches_t).where(mine), batches_t.c.batch_id, mine, first, after
+            )
             return [_batch(row, batch_lines(session, row.batch_id)) for row in rows]
 
         return await self.db.read(read)

@@ -7,14 +7,13 @@ movements.py. Someone else's wallet reads as NOT_FOUND (nothing about it is reve
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.db import Database, has_nul
 from shared.errors import AppError, ErrorCode, bad_input, not_found
-from shared.pagination import PAGE_DEFAULT, newest_first, older_than, page_size
+from shared.pagination import PAGE_DEFAULT, newest_first_page, page_size
 from shared.tokens import Principal
 from subgraphs.wallet.models import AccountKind, Direction, WalletStatus, utcnow
 from subgraphs.wallet.records import (
@@ -111,7 +110,7 @@ class Wallets:
         if not include_closed:
             query = query.where(wallets_t.c.status != WalletStatus.CLOSED.value)
         rows = await self.db.read(
-            lambda session: _newest_first_page(
+            lambda session: newest_first_page(
                 session, query, wallets_t.c.wallet_id, wallets_t.c.owner_id == owner_id, first, after
             )
         )
@@ -236,7 +235,7 @@ class Wallets:
         if direction is not None:
             query = query.where(entries_t.c.direction == direction)
         rows = await self.db.read(
-            lambda session: _newest_first_page(
+            lambda session: newest_first_page(
                 session, query, entries_t.c.entry_id, entries_t.c.wallet_id == wallet_id, first, after
             )
         )
@@ -253,20 +252,6 @@ class Wallets:
         )
         rows = await self.db.read(lambda session: session.execute(query).all())
         return [entry_from_row(row) for row in rows]
-
-
-def _newest_first_page(
-    session: Session, query: Any, item_id: Any, scope: Any, first: int, after: str | None
-) -> list[Any]:
-    """One page of `query` newest first; `after` must be an item inside `scope` (another owner's or
-    wallet's id is an unknown cursor, revealing nothing)."""
-    created_at = item_id.table.c.created_at
-    if after is not None:
-        anchor = (session.execute(select(created_at, item_id).where(item_id == after, scope))).first()
-        if anchor is None:
-            raise bad_input("Unknown cursor 'after'")
-        query = query.where(older_than(created_at, item_id, *anchor))
-    return list((session.execute(query.order_by(*newest_first(created_at, item_id)).limit(first))).all())
 
 
 def _check_page(first: int) -> None:
