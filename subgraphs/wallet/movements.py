@@ -36,7 +36,7 @@ from subgraphs.wallet.accounts import (
 from subgraphs.wallet.config import WalletSettings
 from subgraphs.wallet.events import Events
 from subgraphs.wallet.models import AccountKind, Direction, OperationKind, WalletStatus, utcnow
-from subgraphs.wallet.postings import FIND_OPERATION, net, post, record_operation
+from subgraphs.wallet.postings import FIND_OPERATION, net, post, post_to_system, record_operation
 from subgraphs.wallet.records import (
     LedgerMove,
     Request,
@@ -87,18 +87,27 @@ class Movements:
 
         def work(session: Session) -> LedgerMove:
             now = utcnow()
-            locked = self.unit_of_work.lock(session, [wallet_id, funding_id])
+            locked = self.unit_of_work.lock(session, [wallet_id])
             replay = self._replay(session, transaction_id, request, locked)
             if replay is not None:
                 return move_of(replay, wallet_id)
             wallet = self._require_movable(locked.get(wallet_id), user_id)
             self._check_incoming(wallet, amount_minor, now)
             moves = [
-                post(session, transaction_id, locked[funding_id], Direction.DEBIT, amount_minor, now),
                 post(session, transaction_id, wallet, Direction.CREDIT, amount_minor, now, receiving=True),
+                post_to_system(
+                    session,
+                    transaction_id,
+                    funding_id,
+                    AccountKind.FUNDING,
+                    Direction.DEBIT,
+                    amount_minor,
+                    now,
+                ),
             ]
-            record_operation(session, transaction_id, request, moves, _kinds(locked), now)
-            return moves[1]
+            kinds = {wallet_id: AccountKind.CUSTOMER, funding_id: AccountKind.FUNDING}
+            record_operation(session, transaction_id, request, moves, kinds, now)
+            return moves[0]
 
         move = await self.unit_of_work.run_write(work)
         await self.events.announce([move])
@@ -128,7 +137,7 @@ class Movements:
 
         def work(session: Session) -> LedgerMove:
             now = utcnow()
-            locked = self.unit_of_work.lock(session, [wallet_id, settlement_id])
+            locked = self.unit_of_work.lock(session, [wallet_id])
             replay = self._replay(session, transaction_id, request, locked)
             if replay is not None:
                 return move_of(replay, wallet_id)
@@ -136,9 +145,18 @@ class Movements:
             self._check_funds(wallet, amount_minor)
             moves = [
                 post(session, transaction_id, wallet, Direction.DEBIT, amount_minor, now),
-                post(session, transaction_id, locked[settlement_id], Direction.CREDIT, amount_minor, now),
+                post_to_system(
+                    session,
+                    transaction_id,
+                    settlement_id,
+                    AccountKind.SETTLEMENT,
+                    Direction.CREDIT,
+                    amount_minor,
+                    now,
+                ),
             ]
-            record_operation(session, transaction_id, request, moves, _kinds(locked), now)
+            kinds = {wallet_id: AccountKind.CUSTOMER, settlement_id: AccountKind.SETTLEMENT}
+            record_operation(session, transaction_id, request, moves, kinds, now)
             return moves[0]
 
         move = await self.unit_of_work.run_write(work)
