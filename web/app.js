@@ -45,6 +45,10 @@ const Q = {
     overdue: outboxMessages(overdue: true, first: 100) { id }
     dead: outboxMessages(state: "DEAD", first: 20) { id kind transactionId attempts lastError createdAt } }`,
   audit: `query Audit { verifyAuditTrail { ok checked firstBrokenId } }`,
+  ledger: `query Ledger { trialBalance(kinds: [SETTLEMENT]) {
+    balanced debitTotal creditTotal balanceTotal accounts { accountId balance } } }`,
+  settle: `mutation Settle($key: String!) {
+    settleMerchant(merchantId: "marketplace", idempotencyKey: $key) { batchId total paymentCount } }`,
 };
 
 // ---- messages and field errors -----------------------------------------------------------------
@@ -186,7 +190,7 @@ async function refresh() {
   if (mine !== epoch) return;
   if (who.me.role === "ADMIN") {
     me = who.me;
-    await Promise.all([loadFraudPage(), loadOutbox()]);
+    await Promise.all([loadFraudPage(), loadOutbox(), loadLedger()]);
     if (mine !== epoch) return;
     showSignedIn(false);
     return;
@@ -709,6 +713,38 @@ async function loadOutbox() {
 
 on("outbox-refresh", "click", async () => {
   await busy($("outbox-refresh"), loadOutbox);
+});
+
+const MARKETPLACE_SETTLEMENT = "sys:settlement:marketplace";
+
+/** The double-entry ledger's proof, and what the marketplace is owed and not yet paid out. */
+async function loadLedger() {
+  const { trialBalance: report } = await gql(Q.ledger);
+  $("ledger-summary").textContent = report.balanced
+    ? `Seimbang: debit ${rupiah(report.debitTotal)} = kredit ${rupiah(report.creditTotal)}; jumlah semua saldo ${rupiah(report.balanceTotal)}.`
+    : `TIDAK SEIMBANG: debit ${rupiah(report.debitTotal)}, kredit ${rupiah(report.creditTotal)}, jumlah saldo ${rupiah(report.balanceTotal)}. Jalankan sawit-reconcile.`;
+  const settlement = report.accounts.find((account) => account.accountId === MARKETPLACE_SETTLEMENT);
+  $("settlement-summary").textContent =
+    `Hak marketplace yang belum dicairkan: ${rupiah(settlement ? settlement.balance : "0")}`;
+}
+
+on("ledger-check", "click", async () => {
+  await busy($("ledger-check"), loadLedger);
+});
+
+on("settle-do", "click", async () => {
+  await busy($("settle-do"), async () => {
+    try {
+      const { settleMerchant: batch } = await gql(Q.settle, { key: intentKey("settle", {}) });
+      settle("settle");
+      say(`Dicairkan ${rupiah(batch.total)} untuk ${batch.paymentCount} pembayaran.`);
+    } catch (error) {
+      if (!(error instanceof ApiError) || !error.retryable) settle("settle");
+      if (error instanceof ApiError && error.code === "NOTHING_TO_SETTLE") say(errorWords(error.code));
+      else throw error;
+    }
+    await loadLedger();
+  });
 });
 
 on("audit-verify", "click", async () => {

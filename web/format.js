@@ -68,6 +68,7 @@ const ERROR_WORDS = {
   SUBGRAPH_UNAVAILABLE: "Layanan sedang tidak tersedia. Coba lagi sebentar lagi.",
   MARKETPLACE_UNAVAILABLE: "Marketplace sedang tidak tersedia. Coba lagi nanti.",
   CSRF_PREVENTED: "Permintaan ditolak oleh pengaman peramban. Muat ulang halaman.",
+  NOTHING_TO_SETTLE: "Tidak ada saldo marketplace yang perlu dicairkan.",
 };
 
 /** Words for a code; unknown codes get a neutral sentence, never the server's (English) text. */

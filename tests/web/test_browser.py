@@ -327,6 +327,15 @@ def test_the_admin_freezes_a_wallet_from_a_fraud_log_and_reverses_a_transaction(
     page.get_by_role("button", name="Verifikasi jejak audit").click()
     expect(page.locator("#audit-result")).to_contain_text("Utuh")
 
+    # The ledger card: the trial balance holds, and a payout leaves nothing owed to the marketplace.
+    page.get_by_role("button", name="Periksa neraca saldo").click()
+    expect(page.locator("#ledger-summary")).to_contain_text("Seimbang")
+    expect(page.locator("#ledger-summary")).to_contain_text("jumlah semua saldo Rp 0")
+    page.get_by_role("button", name="Cairkan ke marketplace").click()  # whatever other tests paid
+    expect(page.locator("#settlement-summary")).to_have_text("Hak marketplace yang belum dicairkan: Rp 0")
+    page.get_by_role("button", name="Cairkan ke marketplace").click()
+    expect(message(page)).to_contain_text("Tidak ada saldo marketplace")
+
 
 def test_a_retry_after_a_lost_answer_sends_the_same_key_and_makes_one_transaction(
     page: Page, web_stack: Stack
