@@ -84,34 +84,9 @@ class Movements:
         request = Request(
             OperationKind.TOPUP, user_id=user_id, wallet_id=wallet_id, amount_minor=amount_minor
         )
-
-        def work(session: Session) -> LedgerMove:
-            now = utcnow()
-            locked = self.unit_of_work.lock(session, [wallet_id])
-            replay = self._replay(session, transaction_id, request, locked)
-            if replay is not None:
-                return move_of(replay, wallet_id)
-            wallet = self._require_movable(locked.get(wallet_id), user_id)
-            self._check_incoming(wallet, amount_minor, now)
-            moves = [
-                post(session, transaction_id, wallet, Direction.CREDIT, amount_minor, now, receiving=True),
-                post_to_system(
-                    session,
-                    transaction_id,
-                    funding_id,
-                    AccountKind.FUNDING,
-                    Direction.DEBIT,
-                    amount_minor,
-                    now,
-                ),
-            ]
-            kinds = {wallet_id: AccountKind.CUSTOMER, funding_id: AccountKind.FUNDING}
-            record_operation(session, transaction_id, request, moves, kinds, now)
-            return moves[0]
-
-        move = await self.unit_of_work.run_write(work)
-        await self.events.announce([move])
-        return move
+        return await self._with_system(
+            request, transaction_id, Direction.CREDIT, funding_id, AccountKind.FUNDING
+        )
 
     async def deduct(
         self,
@@ -134,6 +109,23 @@ class Movements:
             to_wallet_id=settlement_id,
             amount_minor=amount_minor,
         )
+        return await self._with_system(
+            request, transaction_id, Direction.DEBIT, settlement_id, AccountKind.SETTLEMENT
+        )
+
+    async def _with_system(
+        self,
+        request: Request,
+        transaction_id: str,
+        direction: Direction,
+        system_id: str,
+        system_kind: AccountKind,
+    ) -> LedgerMove:
+        """One movement between the user's own wallet (`direction`: its side) and a system account,
+        in one unit of work; the wallet's move, announced after COMMIT."""
+        wallet_id, user_id = request.wallet_id or "", request.user_id
+        amount_minor = request.amount_minor or 0
+        other = Direction.DEBIT if direction == Direction.CREDIT else Direction.CREDIT
 
         def work(session: Session) -> LedgerMove:
             now = utcnow()
@@ -142,20 +134,16 @@ class Movements:
             if replay is not None:
                 return move_of(replay, wallet_id)
             wallet = self._require_movable(locked.get(wallet_id), user_id)
-            self._check_funds(wallet, amount_minor)
+            if direction == Direction.CREDIT:
+                self._check_incoming(wallet, amount_minor, now)
+            else:
+                self._check_funds(wallet, amount_minor)
+            receiving = direction == Direction.CREDIT
             moves = [
-                post(session, transaction_id, wallet, Direction.DEBIT, amount_minor, now),
-                post_to_system(
-                    session,
-                    transaction_id,
-                    settlement_id,
-                    AccountKind.SETTLEMENT,
-                    Direction.CREDIT,
-                    amount_minor,
-                    now,
-                ),
+                post(session, transaction_id, wallet, direction, amount_minor, now, receiving=receiving),
+                post_to_system(session, transaction_id, system_id, system_kind, other, amount_minor, now),
             ]
-            kinds = {wallet_id: AccountKind.CUSTOMER, settlement_id: AccountKind.SETTLEMENT}
+            kinds = {wallet_id: AccountKind.CUSTOMER, system_id: system_kind}
             record_operation(session, transaction_id, request, moves, kinds, now)
             return moves[0]
 
