@@ -27,6 +27,9 @@ DEFAULT_MERCHANT_ID = "marketplace"
 # Today's only top-up channel (the seed's DEPOSIT); bank VA top-ups would each get their own.
 DEPOSIT_CHANNEL = "DEPOSIT"
 
+# A merchant's settlement account id is this prefix and the merchant id (the only id scheme).
+SETTLEMENT_PREFIX = "sys:settlement:"
+
 MERCHANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 
 
@@ -47,7 +50,7 @@ def funding_account_id(channel: str) -> str:
 def merchant_accounts(merchant_id: str) -> MerchantAccounts:
     return MerchantAccounts(
         merchant_id=merchant_id,
-        settlement=f"sys:settlement:{merchant_id}",
+        settlement=f"{SETTLEMENT_PREFIX}{merchant_id}",
         payout=f"sys:payout:{merchant_id}",
         suspense=f"sys:suspense:{merchant_id}",
     )
@@ -55,8 +58,7 @@ def merchant_accounts(merchant_id: str) -> MerchantAccounts:
 
 def merchant_of(account_id: str) -> str | None:
     """The merchant whose settlement account this is, or None."""
-    prefix = "sys:settlement:"
-    return account_id[len(prefix) :] if account_id.startswith(prefix) else None
+    return account_id.removeprefix(SETTLEMENT_PREFIX) if account_id.startswith(SETTLEMENT_PREFIX) else None
 
 
 def check_merchant_id(value: str | None) -> str:

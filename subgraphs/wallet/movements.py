@@ -78,7 +78,7 @@ class Movements:
     ) -> LedgerMove:
         """Money entering the platform (a DEPOSIT): from the channel's funding account to the user's
         own wallet."""
-        transaction_id = self._check_transaction_id(transaction_id)
+        transaction_id = check_transaction_id(transaction_id)
         self._check_amount(amount_minor)
         funding_id = await self.accounts.funding()
         request = Request(
@@ -99,7 +99,7 @@ class Movements:
     ) -> LedgerMove:
         """A payment (a PAYMENT by VA): from the user's own wallet to the merchant's settlement
         account (the seed's marketplace unless the invoice names another merchant)."""
-        transaction_id = self._check_transaction_id(transaction_id)
+        transaction_id = check_transaction_id(transaction_id)
         self._check_amount(amount_minor)
         settlement_id = (await self.accounts.merchant(check_merchant_id(merchant_id))).settlement
         request = Request(
@@ -155,7 +155,7 @@ class Movements:
         self, *, transaction_id: str, user_id: str, from_wallet_id: str, to_wallet_id: str, amount_minor: int
     ) -> TransferMove:
         """Move money from the user's wallet to any ACTIVE wallet: both entries in one transaction."""
-        transaction_id = self._check_transaction_id(transaction_id)
+        transaction_id = check_transaction_id(transaction_id)
         self._check_amount(amount_minor)
         if from_wallet_id == to_wallet_id:
             raise bad_input("A transfer needs two different wallets")
@@ -198,8 +198,8 @@ class Movements:
         out, owes it (its suspense account). A transaction id is reversed at most once; [] (and
         nothing recorded) when it moved nothing. Payouts are not reversed here.
         """
-        transaction_id = self._check_transaction_id(transaction_id)
-        reversal_id = self._check_transaction_id(reversal_id, "reversalId")
+        transaction_id = check_transaction_id(transaction_id)
+        reversal_id = check_transaction_id(reversal_id, "reversalId")
         if reversal_id == transaction_id:
             raise bad_input("reversalId must differ from transactionId")
         request = Request(OperationKind.REVERSAL, reverses_transaction_id=transaction_id)
@@ -335,10 +335,6 @@ class Movements:
             raise bad_input("Amount must be greater than zero")
         if amount_minor > self.money_max_minor:
             raise bad_input(f"Amount exceeds the maximum of {format_minor(self.money_max_minor)}")
-
-    @staticmethod
-    def _check_transaction_id(value: str, name: str = "transactionId") -> str:
-        return check_transaction_id(value, name)
 
 
 def check_transaction_id(value: str, name: str = "transactionId") -> str:

@@ -10,6 +10,7 @@ its orders.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from shared.db import Database, has_nul
 from shared.errors import AppError, ErrorCode, bad_input
 from shared.pagination import PAGE_DEFAULT, newest_first_page, page_size
-from subgraphs.wallet.accounts import MerchantAccounts, SystemAccounts, check_merchant_id
+from subgraphs.wallet.accounts import MerchantAccounts, SystemAccounts, check_merchant_id, merchant_accounts
 from subgraphs.wallet.models import AccountKind, Direction, OperationKind, as_utc, utcnow
 from subgraphs.wallet.movements import check_transaction_id
 from subgraphs.wallet.postings import FIND_OPERATION, post, record_operation, signed
@@ -130,7 +131,8 @@ class Settlement:
     ) -> list[StatementLine]:
         """The merchant's settlement account, newest first; `after` is the previous page's last entry id."""
         first = page_size(first)
-        account = (await self.accounts.merchant(check_merchant_id(merchant_id))).settlement
+        # A read: an unknown merchant has an empty statement (its accounts are made by its first payment).
+        account = merchant_accounts(check_merchant_id(merchant_id)).settlement
         if has_nul(after):
             raise bad_input("Unknown cursor 'after'")
 
@@ -227,5 +229,17 @@ def _settle(
         .where(entries_t.c.wallet_id == merchant.settlement, items_t.c.batch_id.is_(None))
     ).scalar()
     assert remaining == 0 and debit.balance_after == 0, "a payout empties the settlement account"
-    row = session.execute(select(batches_t).where(batches_t.c.batch_id == batch_id)).one()
-    return _batch(row, batch_lines(session, batch_id))
+    payout_line = StatementLine(
+        entry_id=debit.entry_id or "",
+        transaction_id=transaction_id,
+        kind=OperationKind.PAYOUT,
+        direction=Direction.DEBIT,
+        amount_minor=total,
+        balance_after=debit.balance_after,
+        batch_id=batch_id,
+        created_at=now,
+    )
+    closed_lines = [dataclasses.replace(line, batch_id=batch_id) for line in lines] + [payout_line]
+    return BatchRecord(
+        batch_id, merchant.merchant_id, transaction_id, total, payments, now, tuple(closed_lines)
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from subgraphs.wallet.accounts import SETTLEMENT_PREFIX
 from subgraphs.wallet.models import MAY_GO_NEGATIVE, AccountKind, Direction
 from subgraphs.wallet.records import batches_t, entries_t, items_t, wallets_t
 
@@ -120,7 +121,7 @@ def settlement_drifts(session: Session, accounts: list[AccountBalance]) -> list[
         session.execute(
             select(entries_t.c.wallet_id, func.sum(_SIGNED))
             .select_from(entries_t.outerjoin(items_t, items_t.c.entry_id == entries_t.c.entry_id))
-            .where(entries_t.c.wallet_id.like("sys:settlement:%"), items_t.c.batch_id.is_(None))
+            .where(entries_t.c.wallet_id.startswith(SETTLEMENT_PREFIX), items_t.c.batch_id.is_(None))
             .group_by(entries_t.c.wallet_id)
         ).all()
     )
