@@ -180,7 +180,8 @@ async def test_every_one_sided_movement_gets_its_system_side_and_no_balance_chan
         # The migrated ledger keeps working as a double-entry one.
         await service.deduct(transaction_id="new-pay", user_id="owner-A", wallet_id="A", amount_minor=300)
         batch = await service.settle_merchant("marketplace", "first-payout")
-        assert (batch.total_minor, batch.payment_count) == (300, 2)  # the old payment (netted by its reversal) and the new
+        # The old payment (netted by its reversal) and the new one.
+        assert (batch.total_minor, batch.payment_count) == (300, 2)
         assert (await reconcile(db)).ok
     finally:
         await db.dispose()
