@@ -6,6 +6,11 @@ from the router) and the router composed from the running subgraphs (Rover super
 into `work_dir`); it waits for every `/health` and the router's `/ready`. `stop()` ends every
 process group (tests.support.procs.Process), so nothing outlives the session.
 
+`replicated=("wallet", "transactions")` runs a second process of each named subgraph on the same
+database (started once the first has migrated it) and a second router composed from those second
+processes; a second replica calls the other second replicas (`<NAME>_URL`), so two independent
+paths through the system share one ledger. `kill()`/`restart()` crash and bring back one process.
+
 `gql()`/`agql()` talk to the router; `users()`/`orders()` to the sandbox's two services.
 """
 
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -69,6 +74,7 @@ class Stack:
         database_urls: Mapping[str, str] | None = None,
         extra_env: Mapping[str, str] | None = None,
         start_timeout_s: float = 90.0,
+        replicated: Sequence[str] = (),
     ) -> None:
         self.work_dir = work_dir
         self.log_dir = work_dir / "logs"
@@ -76,6 +82,10 @@ class Stack:
         self.ports: dict[str, int] = {name: free_port() for name in (*SUBGRAPHS, "router")}
         self.ports["sandbox_users"] = free_port()
         self.ports["sandbox_orders"] = free_port()
+        self.replicated = tuple(replicated)
+        if self.replicated:
+            for name in (*self.replicated, "router"):
+                self.ports[f"{name}-2"] = free_port()
         self.database_urls = dict(database_urls or {})
         for name in SUBGRAPHS:
             self.database_urls.setdefault(name, f"sqlite+aiosqlite:///{work_dir / 'db' / f'{name}.db'}")
@@ -86,8 +96,20 @@ class Stack:
         self._http = httpx.Client(timeout=httpx.Timeout(30.0))
 
     # ---- URLs ------------------------------------------------------------------------------
-    def subgraph_url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.ports[name]}/graphql"
+    def subgraph_url(self, name: str, replica: int = 1) -> str:
+        return f"http://127.0.0.1:{self.ports[self._process_name(name, replica)]}/graphql"
+
+    def _process_name(self, name: str, replica: int) -> str:
+        """`wallet` for the first process, `wallet-2` for the second (only of a replicated one)."""
+        if replica == 1:
+            return name
+        if replica != 2 or (name != "router" and name not in self.replicated):
+            raise ValueError(f"{name} has no replica {replica}")
+        return f"{name}-{replica}"
+
+    @property
+    def routers(self) -> int:
+        return 2 if self.replicated else 1
 
     @property
     def router_base(self) -> str:
@@ -95,7 +117,10 @@ class Stack:
 
     @property
     def router_url(self) -> str:
-        return f"{self.router_base}/graphql"
+        return self.router_url_of(1)
+
+    def router_url_of(self, replica: int) -> str:
+        return f"http://127.0.0.1:{self.ports[self._process_name('router', replica)]}/graphql"
 
     @property
     def sandbox_users_url(self) -> str:
@@ -128,14 +153,25 @@ class Stack:
         env.update(extra_env)
         return env
 
-    def _supergraph_config(self) -> Path:
+    def _replica(self, name: str, replica: int) -> int:
+        """Which process of `name` the path of replica `replica` uses (the second only if it exists)."""
+        return replica if name in self.replicated else 1
+
+    def _supergraph_config(self, replica: int = 1) -> Path:
         lines = ["federation_version: =2.3.1", "subgraphs:"]
         for name in SUBGRAPHS:
-            url = self.subgraph_url(name)
+            url = self.subgraph_url(name, self._replica(name, replica))
             lines += [f"  {name}:", f"    routing_url: {url}", "    schema:", f"      subgraph_url: {url}"]
-        path = self.work_dir / "supergraph.yaml"
+        path = self.work_dir / ("supergraph.yaml" if replica == 1 else f"supergraph-{replica}.yaml")
         path.write_text("\n".join(lines) + "\n")
         return path
+
+    def _replica_env(self, replica: int) -> dict[str, str]:
+        """The environment of a process on path `replica`: it calls that path's replicas."""
+        env = dict(self._env)
+        for name in self.replicated:
+            env[f"{name.upper()}_URL"] = self.subgraph_url(name, replica)
+        return env
 
     def _launch(self, name: str, module: str, env: Mapping[str, str]) -> Process:
         process = Process(python_module(module), env, self.log_dir / f"{name}.log")
@@ -165,6 +201,11 @@ class Stack:
                 self._launch(name, f"subgraphs.{name}.app", self._env)
             for name in SUBGRAPHS:
                 self._wait(name, f"http://127.0.0.1:{self.ports[name]}/health", deadline)
+            for name in self.replicated:  # the first process has migrated the database by now
+                second = self._process_name(name, 2)
+                env = {**self._replica_env(2), f"{name.upper()}_PORT": str(self.ports[second])}
+                self._launch(second, f"subgraphs.{name}.app", env)
+                self._wait(second, f"http://127.0.0.1:{self.ports[second]}/health", deadline)
             sandbox_env = {
                 **self._env,
                 "SANDBOX_HOST": "127.0.0.1",
@@ -178,6 +219,14 @@ class Stack:
             self._wait("sandbox", f"http://127.0.0.1:{self.ports['sandbox_orders']}/health", deadline)
             self._wait("router", f"{self.router_base}/health", deadline)
             self._wait("router", f"{self.router_base}/ready", deadline)
+            if self.replicated:
+                router_env = {
+                    **self._replica_env(2),
+                    "SUPERGRAPH_CONFIG": str(self._supergraph_config(2)),
+                    "ROUTER_PORT": str(self.ports["router-2"]),
+                }
+                self._launch("router-2", "supergraph.server", router_env)
+                self._wait("router-2", f"http://127.0.0.1:{self.ports['router-2']}/ready", deadline)
         except BaseException:
             self.stop()
             raise
@@ -194,6 +243,17 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process (e.g. `wallet-2`), as a crash would."""
+        self.processes[name].kill()
+
+    def restart(self, name: str, timeout_s: float = 60.0) -> None:
+        """Start a killed or stopped process again on its port, and wait until it is healthy."""
+        process = self.processes[name]
+        process.stop()
+        process.start()
+        self._wait(name, f"http://127.0.0.1:{self.ports[name]}/health", time.monotonic() + timeout_s)
 
     def logs(self, name: str, lines: int = 60) -> str:
         process = self.processes.get(name)
@@ -245,12 +305,15 @@ class Stack:
         query: str,
         variables: Mapping[str, Any] | None = None,
         token: str | None = None,
+        *,
+        router: int = 1,
     ) -> dict[str, Any]:
-        """`gql` on a caller's AsyncClient, for concurrent requests."""
+        """`gql` on a caller's AsyncClient, for concurrent requests (to router 1 or 2)."""
         body: dict[str, Any] = {"query": query}
         if variables is not None:
             body["variables"] = dict(variables)
-        response = await client.post(self.router_url, json=body, headers=self._headers(token, None))
+        url = self.router_url_of(router)
+        response = await client.post(url, json=body, headers=self._headers(token, None))
         return self._json(response)
 
     def users(
