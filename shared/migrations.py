@@ -3,6 +3,10 @@
 A subgraph keeps `migrations/` (env.py, script.py.mako, versions/) beside its models; its env.py
 is two lines that call `run_env(metadata)`. `upgrade_to_head` runs in a worker thread so it can be
 awaited from a running event loop (Alembic's async env starts its own loop).
+
+Replicas of a subgraph share its database and each migrates at start: on PostgreSQL the upgrade
+runs under a transaction-scoped advisory lock, so a second process waits, then finds the database
+at head and does nothing (without it, both would apply the first revision and one would fail).
 """
 
 from __future__ import annotations
@@ -12,11 +16,14 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, pool
+from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 from shared.db import _sqlite_file, is_sqlite
+
+# Any fixed bigint: advisory locks are per database, and only migrations take this one.
+MIGRATION_LOCK_KEY = 0x5A_77_17_00
 
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
@@ -47,6 +54,8 @@ def _do_run(connection: Connection, metadata: MetaData) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.run_migrations()
 
 
