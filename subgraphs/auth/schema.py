@@ -44,7 +44,7 @@ class User:
     created_at: datetime
 
     @classmethod
-    def from_model(cls, user: models.User, viewer: Principal | None) -> User:
+    def from_record(cls, user: models.User, viewer: Principal | None) -> User:
         private = _may_see_private(viewer, user.id)
         return cls(
             id=strawberry.ID(user.id),
@@ -60,7 +60,7 @@ class User:
         user = await _user_loader(info).load(str(id))
         if user is None:
             return None
-        return cls.from_model(user, await info.context.principal())
+        return cls.from_record(user, await info.context.principal())
 
 
 def _user_loader(info: Info) -> DataLoader[str, models.User | None]:
@@ -95,7 +95,7 @@ async def _profile_of(info: Info, principal: Principal) -> User:
     user = await info.context.deps.service.get_user(principal.subject)
     if user is None:
         raise AppError(ErrorCode.UNAUTHENTICATED, "The account of this token no longer exists")
-    return User.from_model(user, principal)
+    return User.from_record(user, principal)
 
 
 @strawberry.federation.type(
@@ -172,7 +172,7 @@ class Mutation:
             access_token=result.access_token,
             token_type=result.token_type,
             expires_in=result.expires_in,
-            user=User.from_model(result.user, viewer),
+            user=User.from_record(result.user, viewer),
         )
 
 

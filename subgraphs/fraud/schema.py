@@ -82,7 +82,7 @@ class FraudLog:
         return WalletRef(wallet_id=self.wallet_id) if self.wallet_id else None
 
     @classmethod
-    def from_row(cls, row: FraudLogRow) -> FraudLog:
+    def from_record(cls, row: FraudLogRow) -> FraudLog:
         reasons = row.reason_codes
         return cls(
             log_id=strawberry.ID(row.log_id),
@@ -107,7 +107,7 @@ class FraudLog:
         row = await info.context.deps.service.get(str(logId))
         if row is None or not _can_see(principal, row, services=False):
             return None
-        return cls.from_row(row)
+        return cls.from_record(row)
 
 
 def _fraud_check_loader(info: FraudInfo) -> DataLoader[str, FraudLogRow | None]:
@@ -143,7 +143,7 @@ class Transaction:
         row = await _fraud_check_loader(info).load(str(self.transaction_id))
         if row is None or not _can_see(principal, row, services=True):
             return None
-        return FraudLog.from_row(row)
+        return FraudLog.from_record(row)
 
 
 @strawberry.federation.input(inaccessible=True)
@@ -174,7 +174,7 @@ class Query:
             first=50 if first is None else first,
             after=after,
         )
-        return [FraudLog.from_row(row) for row in rows]
+        return [FraudLog.from_record(row) for row in rows]
 
 
 @strawberry.type
@@ -192,7 +192,7 @@ class Mutation:
             type=input.type,
             va_number=input.va_number,
         )
-        return FraudLog.from_row(outcome.log)
+        return FraudLog.from_record(outcome.log)
 
     @strawberry.mutation(description="Delete one fraud log (admin only); false when it did not exist.")
     async def delete_fraud_log(self, info: FraudInfo, log_id: strawberry.ID) -> bool:

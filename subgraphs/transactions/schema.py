@@ -127,7 +127,7 @@ class Transaction:
         )
 
     @classmethod
-    def from_model(cls, row: models.Transaction, viewer: Principal | None = None) -> Transaction:
+    def from_record(cls, row: models.Transaction, viewer: Principal | None = None) -> Transaction:
         """The transaction as `viewer` sees it: the receiver of a transfer sees it incoming, on
         their own wallet, with the sender's username and nothing else of the sender's."""
         common = {
@@ -182,7 +182,7 @@ class Transaction:
             and await info.context.deps.service.arrived_for(viewer.subject, row)
         ):
             return None
-        return cls.from_model(row, viewer)
+        return cls.from_record(row, viewer)
 
 
 def _transaction_loader(info: Info) -> DataLoader[str, models.Transaction | None]:
@@ -234,7 +234,7 @@ class Wallet:
             after=after,
             direction=direction.value if direction else None,
         )
-        return [Transaction.from_model(row, viewer) for row in rows]
+        return [Transaction.from_record(row, viewer) for row in rows]
 
 
 @strawberry.federation.type(keys=["id"], description="A user (owned by the auth subgraph).")
@@ -261,7 +261,7 @@ class User:
         rows = await info.context.deps.service.list(
             user_id=str(self.id), first=first, after=after, direction=direction.value if direction else None
         )
-        return [Transaction.from_model(row, _as_user(str(self.id))) for row in rows]
+        return [Transaction.from_record(row, _as_user(str(self.id))) for row in rows]
 
 
 @strawberry.input(description="A deposit, a VA payment or a transfer from one of the caller's wallets.")
@@ -317,7 +317,7 @@ class Query:
             after=after,
             direction=direction.value if direction else None,
         )
-        return [Transaction.from_model(row, viewer) for row in rows]
+        return [Transaction.from_record(row, viewer) for row in rows]
 
     @strawberry.field(
         description="Who gets money sent to this username: a masked name and their receiving wallet, to "
@@ -337,13 +337,13 @@ class Query:
         row = await info.context.deps.service.find(str(transaction_id))
         if row is None or not _may_see(viewer, row):
             raise not_found("Transaction not found")
-        return Transaction.from_model(row, viewer)
+        return Transaction.from_record(row, viewer)
 
     @strawberry.field(description="The bill behind a VA number, to see it before paying; null when unknown.")
     async def invoice(self, info: Info, va_number: str) -> Invoice | None:
         await info.context.require_user()
         invoice = await info.context.deps.service.get_invoice(va_number)
-        return Invoice.from_model(invoice) if invoice else None
+        return Invoice.from_record(invoice) if invoice else None
 
     @strawberry.field(description="Admin: outbox messages, newest first, optionally by state.")
     async def outbox_messages(
@@ -360,7 +360,7 @@ class Query:
     ) -> list[OutboxMessage]:
         await info.context.require_admin()
         rows = await info.context.deps.service.outbox_messages(state, first, overdue)
-        return [OutboxMessage.from_model(row) for row in rows]
+        return [OutboxMessage.from_record(row) for row in rows]
 
 
 @strawberry.type
@@ -387,7 +387,7 @@ class Mutation:
             ),
             client=await client_of(info),
         )
-        return Transaction.from_model(row, viewer)
+        return Transaction.from_record(row, viewer)
 
     @strawberry.mutation(
         name="generateInvoiceVA",
@@ -408,13 +408,13 @@ class Mutation:
     ) -> Transaction:
         admin = await info.context.require_admin()
         row = await info.context.deps.service.reverse(admin, str(transaction_id), reason)
-        return Transaction.from_model(row)
+        return Transaction.from_record(row)
 
     @strawberry.mutation(description="Admin: queue an outbox message again with a fresh attempt budget.")
     async def retry_outbox_message(self, info: Info, id: strawberry.ID) -> OutboxMessage:
         await info.context.require_admin()
         row = await info.context.deps.service.retry_outbox_message(str(id))
-        return OutboxMessage.from_model(row)
+        return OutboxMessage.from_record(row)
 
 
 schema = build_schema(Query, Mutation, types=[Transaction, Wallet, User])

@@ -63,7 +63,7 @@ class Invoice:
     paid_at: datetime | None
 
     @classmethod
-    def from_model(cls, invoice: models.Invoice) -> Invoice:
+    def from_record(cls, invoice: models.Invoice) -> Invoice:
         return cls(
             va_number=invoice.va_number,
             amount=invoice.amount,  # type: ignore[arg-type]
@@ -91,7 +91,7 @@ class OutboxMessage:
     )
 
     @classmethod
-    def from_model(cls, row: models.OutboxMessage) -> OutboxMessage:
+    def from_record(cls, row: models.OutboxMessage) -> OutboxMessage:
         return cls(
             id=strawberry.ID(row.message_id),
             transaction_id=strawberry.ID(row.transaction_id),
