@@ -34,7 +34,9 @@ from tests.e2e.test_ledger import STATEMENT, TRIAL_BALANCE, settle_everything, s
 from tests.support.postgres import admin_url
 from tests.support.stack import Stack, fresh_postgres_urls
 
-pytestmark = pytest.mark.postgres
+# Its own package, so the e2e suite's package-scoped stacks (and their pooled PostgreSQL
+# connections) have stopped before this one starts.
+pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
 PAYERS = 8
 RACE = 200
@@ -62,7 +64,8 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, base_env: dict[str, str])
             base_env,
             database_urls=urls,
             replicated=("wallet", "transactions"),
-            extra_env={"RECOVERY_GRACE_S": "10", "RECOVERY_INTERVAL_S": "1"},
+            # Seven processes on one server: a smaller pool each stays under PostgreSQL's 100 clients.
+            extra_env={"RECOVERY_GRACE_S": "10", "RECOVERY_INTERVAL_S": "1", "DB_POOL_SIZE": "5"},
         )
         stack.start()
         cleanup.callback(stack.stop)
