@@ -25,6 +25,7 @@ import pytest
 from tests.e2e.flows import (
     CREATE_TX,
     admin_token,
+    balance,
     data_of,
     funded_wallet,
     marketplace_order,
@@ -46,7 +47,7 @@ MY_OUT = """query ($after: String) { myTransactions(direction: OUT, first: 200, 
 # The crash comes once this many answers are in: both paths have settled some of the race and are
 # in the middle of the rest.
 CRASH_AFTER_ANSWERS = RACE // 4
-NOTICES = "query ($va: String) { sandboxNotices(vaNumber: $va) { outcome idempotencyKey } }"
+NOTICES = "query ($va: String) { sandboxNotices(vaNumber: $va) { outcome } }"
 
 
 @pytest.fixture(scope="module")
@@ -76,15 +77,10 @@ def replicas(tmp_path_factory: pytest.TempPathFactory, base_env: dict[str, str])
 class Step:
     """One request of the race: who sends it, what, through which router."""
 
-    index: int
-    kind: str
+    key: str
     payer: dict[str, str]
     router: int
     move: dict[str, Any]
-
-    @property
-    def key(self) -> str:
-        return f"race-{self.index}"
 
 
 def race_steps(payers: list[dict[str, str]], orders: list[dict[str, Any]]) -> list[Step]:
@@ -94,7 +90,8 @@ def race_steps(payers: list[dict[str, str]], orders: list[dict[str, Any]]) -> li
     for i in range(RACE):
         payer = payers[i % PAYERS]
         kind = ("PAYMENT", "DEPOSIT", "TRANSFER", "TRANSFER", "TRANSFER")[i % 5]
-        move: dict[str, Any] = {"walletId": payer["wallet"], "type": kind, "idempotencyKey": f"race-{i}"}
+        key = f"race-{i}"
+        move: dict[str, Any] = {"walletId": payer["wallet"], "type": kind, "idempotencyKey": key}
         if kind == "PAYMENT":
             order = next(bills)
             move |= {"amount": money_literal(order["totalHarga"]), "vaNumber": order["nomorVA"]}
@@ -102,7 +99,7 @@ def race_steps(payers: list[dict[str, str]], orders: list[dict[str, Any]]) -> li
             move["amount"] = 5_000 + i
         else:
             move |= {"amount": 100 + i, "toWalletId": payers[(3 * i + 1) % PAYERS]["wallet"]}
-        steps.append(Step(i, kind, payer, 1 + i % 2, move))
+        steps.append(Step(key, payer, 1 + i % 2, move))
     return steps
 
 
@@ -171,13 +168,17 @@ def wait_until(what: str, check: Any, timeout_s: float = 120.0) -> Any:  # noqa:
 
 
 def balances(stack: Stack, payers: list[dict[str, str]]) -> dict[str, Decimal]:
-    query = "query ($w: ID!) { wallet(walletId: $w) { balance } }"
-    return {
-        p["wallet"]: Decimal(
-            data_of(stack.gql(query, {"w": p["wallet"]}, token=p["token"]))["wallet"]["balance"]
-        )
-        for p in payers
-    }
+    return {p["wallet"]: Decimal(balance(stack, p["token"], p["wallet"])) for p in payers}
+
+
+def race_transactions(sent: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The transactions the race's requests made (their keys), not the payers' first deposits."""
+    return [tx for tx in sent if (tx["idempotencyKey"] or "").startswith("race-")]
+
+
+def paid_bills(race_sent: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """VA number -> the SUCCESS payment of it."""
+    return {tx["vaNumber"]: tx for tx in race_sent if tx["type"] == "PAYMENT" and tx["status"] == "SUCCESS"}
 
 
 def expected_balances(payers: list[dict[str, str]], sent: list[dict[str, Any]]) -> dict[str, Decimal]:
@@ -237,7 +238,7 @@ def test_two_replicas_of_wallet_and_transactions_keep_every_invariant_through_a_
 
     sent = wait_until("every saga settled by recovery", settled)
     print(f"recorded: {Counter(tx['status'] for tx in sent)}")
-    race_sent = [tx for tx in sent if (tx["idempotencyKey"] or "").startswith("race-")]
+    race_sent = race_transactions(sent)
     keys = [tx["idempotencyKey"] for tx in race_sent]
     # Nothing was created twice: at most one transaction per race request (idempotency keys).
     assert len(keys) == len(set(keys)) <= RACE
@@ -252,7 +253,7 @@ def test_two_replicas_of_wallet_and_transactions_keep_every_invariant_through_a_
     assert report["debitTotal"] == report["creditTotal"]
 
     # The marketplace: its statement is exactly the paid bills, each paid and notified exactly once.
-    paid = {tx["vaNumber"]: tx for tx in race_sent if tx["type"] == "PAYMENT" and tx["status"] == "SUCCESS"}
+    paid = paid_bills(race_sent)
     assert paid
     lines = data_of(stack.gql(STATEMENT, {"after": None}, token=admin))["merchantStatement"]
     assert sorted(line["transactionId"] for line in lines if line["kind"] == "PAYMENT") == sorted(
@@ -286,12 +287,12 @@ def test_two_replicas_of_wallet_and_transactions_keep_every_invariant_through_a_
             assert tx["transactionId"] == by_key[step.key]["transactionId"], (step, tx)
             assert tx["status"] == by_key[step.key]["status"], (step, tx)
     sent = wait_until("the replayed requests settled", settled)
-    race_sent = [tx for tx in sent if (tx["idempotencyKey"] or "").startswith("race-")]
+    race_sent = race_transactions(sent)
     assert sorted(tx["idempotencyKey"] for tx in race_sent) == sorted(s.key for s in steps)
     assert balances(stack, payers) == expected_balances(payers, sent)
 
     # The payout closes exactly the bills paid, in the race and by the replay.
-    paid = {tx["vaNumber"]: tx for tx in race_sent if tx["type"] == "PAYMENT" and tx["status"] == "SUCCESS"}
+    paid = paid_bills(race_sent)
     batch = settle_everything(stack, admin, "replicas-payout")
     assert batch is not None and batch["paymentCount"] == len(paid)
     assert sorted(line["transactionId"] for line in batch["lines"] if line["kind"] == "PAYMENT") == sorted(
@@ -303,12 +304,7 @@ def test_two_replicas_of_wallet_and_transactions_keep_every_invariant_through_a_
 
 
 async def _replay(stack: Stack, steps: list[Step]) -> list[dict[str, Any]]:
+    """Every step again through the other router, 50 at a time (the client's connection limit)."""
     limits = httpx.Limits(max_connections=50)
     async with httpx.AsyncClient(timeout=httpx.Timeout(90.0), limits=limits) as client:
-        semaphore = asyncio.Semaphore(50)
-
-        async def one(step: Step) -> dict[str, Any]:
-            async with semaphore:
-                return await send(client, stack, step, 3 - step.router)
-
-        return list(await asyncio.gather(*(one(s) for s in steps)))
+        return list(await asyncio.gather(*(send(client, stack, s, 3 - s.router) for s in steps)))

@@ -97,7 +97,10 @@ class Stack:
 
     # ---- URLs ------------------------------------------------------------------------------
     def subgraph_url(self, name: str, replica: int = 1) -> str:
-        return f"http://127.0.0.1:{self.ports[self._process_name(name, replica)]}/graphql"
+        return self._graphql_url(self._process_name(name, replica))
+
+    def _graphql_url(self, process: str) -> str:
+        return f"http://127.0.0.1:{self.ports[process]}/graphql"
 
     def _process_name(self, name: str, replica: int) -> str:
         """`wallet` for the first process, `wallet-2` for the second (only of a replicated one)."""
@@ -108,10 +111,6 @@ class Stack:
         return f"{name}-{replica}"
 
     @property
-    def routers(self) -> int:
-        return 2 if self.replicated else 1
-
-    @property
     def router_base(self) -> str:
         return f"http://127.0.0.1:{self.ports['router']}"
 
@@ -120,7 +119,7 @@ class Stack:
         return self.router_url_of(1)
 
     def router_url_of(self, replica: int) -> str:
-        return f"http://127.0.0.1:{self.ports[self._process_name('router', replica)]}/graphql"
+        return self._graphql_url(self._process_name("router", replica))
 
     @property
     def sandbox_users_url(self) -> str:
@@ -153,14 +152,10 @@ class Stack:
         env.update(extra_env)
         return env
 
-    def _replica(self, name: str, replica: int) -> int:
-        """Which process of `name` the path of replica `replica` uses (the second only if it exists)."""
-        return replica if name in self.replicated else 1
-
     def _supergraph_config(self, replica: int = 1) -> Path:
         lines = ["federation_version: =2.3.1", "subgraphs:"]
         for name in SUBGRAPHS:
-            url = self.subgraph_url(name, self._replica(name, replica))
+            url = self.subgraph_url(name, replica if name in self.replicated else 1)
             lines += [f"  {name}:", f"    routing_url: {url}", "    schema:", f"      subgraph_url: {url}"]
         path = self.work_dir / ("supergraph.yaml" if replica == 1 else f"supergraph-{replica}.yaml")
         path.write_text("\n".join(lines) + "\n")
