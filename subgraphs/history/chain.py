@@ -28,11 +28,10 @@ def iso_utc(moment: datetime) -> str:
 
 
 @dataclass(frozen=True)
-class ChainedFacts:
-    """Everything an entry's hash covers."""
+class EntryFacts:
+    """What an entry says about one transaction for one user it touched: the facts a service asks
+    to record, and those every stored entry, its hash and its readers share."""
 
-    seq: int
-    history_id: str
     transaction_id: str
     user_id: str
     wallet_id: str
@@ -41,10 +40,18 @@ class ChainedFacts:
     status: str
     va_number: str | None
     occurred_at: datetime
-    created_at: datetime
-    prev_hash: str
     direction: str = "OUT"
     counterparty: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChainedFacts(EntryFacts):
+    """Everything an entry's hash covers: its facts, its place in the chain, its predecessor's hash."""
+
+    seq: int
+    history_id: str
+    created_at: datetime
+    prev_hash: str
 
 
 def canonical_bytes(facts: ChainedFacts) -> bytes:

@@ -3,13 +3,15 @@ new entry passes before it reaches the chain."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from shared.errors import bad_input
 from shared.pagination import page_size
-from subgraphs.history.chain import ChainedFacts, as_utc
+from subgraphs.history.chain import ChainedFacts, EntryFacts, as_utc
 from subgraphs.history.models import (
     CODE_MAX,
     COUNTERPARTY_MAX,
@@ -19,42 +21,22 @@ from subgraphs.history.models import (
 
 MAX_FUTURE_SKEW = timedelta(days=1)
 _CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*$")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class NewHistory:
+class NewHistory(EntryFacts):
     """What a service asks to record (amount already in minor units)."""
 
-    transaction_id: str
-    user_id: str
-    wallet_id: str
-    amount_minor: int
-    type: str
-    status: str
-    va_number: str | None
-    occurred_at: datetime
-    direction: str = "OUT"
-    counterparty: str | None = None
 
-
-@dataclass(frozen=True)
-class HistoryRecord:
+@dataclass(frozen=True, kw_only=True)
+class HistoryRecord(EntryFacts):
     """One entry as readers see it; `hidden` says whether its owner hid it."""
 
     history_id: str
     seq: int
-    transaction_id: str
-    user_id: str
-    wallet_id: str
-    amount_minor: int
-    type: str
-    status: str
-    va_number: str | None
-    occurred_at: datetime
     created_at: datetime
     hidden: bool
-    direction: str = "OUT"
-    counterparty: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,42 +59,25 @@ class Verification:
     first_broken_id: str | None
 
 
+def copy_fields(cls: type[T], source: object, **overrides: Any) -> T:
+    """A `cls` (a dataclass) whose fields are `source`'s attributes of the same names, but for
+    `overrides`: entries, their facts, their rows and their GraphQL type share most field names."""
+    names = (field.name for field in dataclasses.fields(cls) if field.init)  # type: ignore[arg-type]
+    return cls(**{name: getattr(source, name) for name in names if name not in overrides}, **overrides)
+
+
 def chained_facts(row: HistoryEntryRow) -> ChainedFacts:
     """The hashed facts of a stored row (what verification recomputes)."""
-    return ChainedFacts(
-        seq=row.seq,
-        history_id=row.history_id,
-        transaction_id=row.transaction_id,
-        user_id=row.user_id,
-        wallet_id=row.wallet_id,
-        amount_minor=row.amount_minor,
-        type=row.type,
-        status=row.status,
-        va_number=row.va_number,
-        occurred_at=row.occurred_at,
-        created_at=row.created_at,
-        prev_hash=row.prev_hash,
-        direction=row.direction,
-        counterparty=row.counterparty,
-    )
+    return copy_fields(ChainedFacts, row)
 
 
 def _record(row: HistoryEntryRow, hidden: bool) -> HistoryRecord:
-    return HistoryRecord(
-        history_id=row.history_id,
-        seq=row.seq,
-        transaction_id=row.transaction_id,
-        user_id=row.user_id,
-        wallet_id=row.wallet_id,
-        amount_minor=row.amount_minor,
-        type=row.type,
-        status=row.status,
-        va_number=row.va_number,
+    return copy_fields(
+        HistoryRecord,
+        row,
         occurred_at=as_utc(row.occurred_at),
         created_at=as_utc(row.created_at),
         hidden=hidden,
-        direction=row.direction,
-        counterparty=row.counterparty,
     )
 
 

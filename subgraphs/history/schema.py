@@ -22,6 +22,7 @@ from subgraphs.history.service import (
     HistoryRecord,
     HistoryService,
     NewHistory,
+    copy_fields,
 )
 
 
@@ -59,21 +60,7 @@ class HistoryEntry:
 
     @classmethod
     def from_record(cls, record: HistoryRecord) -> HistoryEntry:
-        return cls(
-            history_id=strawberry.ID(record.history_id),
-            transaction_id=strawberry.ID(record.transaction_id),
-            user_id=strawberry.ID(record.user_id),
-            wallet_id=strawberry.ID(record.wallet_id),
-            amount=record.amount_minor,
-            type=record.type,
-            status=record.status,
-            va_number=record.va_number,
-            occurred_at=record.occurred_at,
-            created_at=record.created_at,
-            hidden=record.hidden,
-            direction=record.direction,
-            counterparty=record.counterparty,
-        )
+        return copy_fields(cls, record, amount=record.amount_minor)
 
     @classmethod
     async def resolve_reference(cls, info: HistoryInfo, **representation: Any) -> HistoryEntry | None:
@@ -189,20 +176,14 @@ class Mutation:
     )
     async def add_history(self, info: HistoryInfo, input: AddHistoryInput) -> HistoryEntry:
         await info.context.require_service(Scope.HISTORY_WRITE)
-        record = await _service(info).add(
-            NewHistory(
-                transaction_id=input.transaction_id,
-                user_id=str(input.user_id),
-                wallet_id=str(input.wallet_id),
-                amount_minor=int(input.amount),
-                type=input.type,
-                status=input.status,
-                va_number=input.va_number,
-                occurred_at=input.occurred_at,
-                direction=input.direction,
-                counterparty=input.counterparty,
-            )
+        new = copy_fields(
+            NewHistory,
+            input,
+            user_id=str(input.user_id),
+            wallet_id=str(input.wallet_id),
+            amount_minor=int(input.amount),
         )
+        record = await _service(info).add(new)
         return HistoryEntry.from_record(record)
 
     @strawberry.mutation(description="Hide one of your entries from your view; the audit record stays.")

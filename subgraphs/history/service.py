@@ -10,9 +10,10 @@ and BEGIN IMMEDIATE already admit one writer at a time), and UNIQUE constraints 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
-from sqlalchemy import Select, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,7 @@ from subgraphs.history.records import HistoryFilter as HistoryFilter  # re-expor
 from subgraphs.history.records import HistoryRecord as HistoryRecord  # re-exported
 from subgraphs.history.records import NewHistory as NewHistory  # re-exported
 from subgraphs.history.records import chained_facts as chained_facts  # re-exported
+from subgraphs.history.records import copy_fields as copy_fields  # re-exported
 
 
 class HistoryService:
@@ -92,11 +94,7 @@ class HistoryService:
     def _append(self, session: Session, new: NewHistory) -> HistoryRecord:
         # One statement locks the head and re-checks for a duplicate under that lock (a concurrent
         # duplicate may have committed meanwhile); round trips are what the lock is held for.
-        already = select(HistoryEntryRow.history_id).where(
-            HistoryEntryRow.transaction_id == new.transaction_id,
-            HistoryEntryRow.status == new.status,
-            HistoryEntryRow.user_id == new.user_id,
-        )
+        already = select(HistoryEntryRow.history_id).where(*_same_key(new))
         head = session.execute(
             select(
                 ChainHeadRow.last_seq,
@@ -115,75 +113,26 @@ class HistoryService:
             existing = self._by_transaction(session, new)
             assert existing is not None, "an entry seen under the chain lock cannot vanish"
             return self._replay(existing, new)
-        facts = ChainedFacts(
+        facts = copy_fields(
+            ChainedFacts,
+            new,
             seq=head.last_seq + 1,
             history_id=str(uuid.uuid4()),
-            transaction_id=new.transaction_id,
-            user_id=new.user_id,
-            wallet_id=new.wallet_id,
-            amount_minor=new.amount_minor,
-            type=new.type,
-            status=new.status,
-            va_number=new.va_number,
-            occurred_at=new.occurred_at,
             created_at=_now(),
             prev_hash=head.last_hash,
-            direction=new.direction,
-            counterparty=new.counterparty,
         )
         digest = entry_hash(facts)
         # Core statements, not the ORM unit of work: fewer round trips while the chain is locked.
-        session.execute(
-            insert(HistoryEntryRow).values(
-                history_id=facts.history_id,
-                seq=facts.seq,
-                transaction_id=facts.transaction_id,
-                user_id=facts.user_id,
-                wallet_id=facts.wallet_id,
-                amount_minor=facts.amount_minor,
-                type=facts.type,
-                status=facts.status,
-                va_number=facts.va_number,
-                occurred_at=facts.occurred_at,
-                created_at=facts.created_at,
-                prev_hash=facts.prev_hash,
-                entry_hash=digest,
-                direction=facts.direction,
-                counterparty=facts.counterparty,
-            )
-        )
+        session.execute(insert(HistoryEntryRow).values(**dataclasses.asdict(facts), entry_hash=digest))
         session.execute(
             update(ChainHeadRow)
             .where(ChainHeadRow.id == CHAIN_HEAD_ID)
             .values(last_seq=facts.seq, last_hash=digest, last_history_id=facts.history_id)
         )
-        return HistoryRecord(
-            history_id=facts.history_id,
-            seq=facts.seq,
-            transaction_id=facts.transaction_id,
-            user_id=facts.user_id,
-            wallet_id=facts.wallet_id,
-            amount_minor=facts.amount_minor,
-            type=facts.type,
-            status=facts.status,
-            va_number=facts.va_number,
-            occurred_at=facts.occurred_at,
-            created_at=facts.created_at,
-            hidden=False,
-            direction=facts.direction,
-            counterparty=facts.counterparty,
-        )
+        return copy_fields(HistoryRecord, facts, hidden=False)
 
     def _by_transaction(self, session: Session, new: NewHistory) -> HistoryRecord | None:
-        result = session.execute(
-            self._select_with_hidden().where(
-                HistoryEntryRow.transaction_id == new.transaction_id,
-                HistoryEntryRow.status == new.status,
-                HistoryEntryRow.user_id == new.user_id,
-            )
-        )
-        found = result.first()
-        return None if found is None else _record(found[0], found[1] is not None)
+        return _first(session, self._select_with_hidden().where(*_same_key(new)))
 
     @staticmethod
     def _replay(existing: HistoryRecord, new: NewHistory) -> HistoryRecord:
@@ -284,12 +233,7 @@ class HistoryService:
     async def entry_for(self, viewer_id: str, viewer_is_admin: bool, history_id: str) -> HistoryRecord | None:
         """One entry for its owner (unless hidden) or an admin; None for anyone else."""
         stmt = self._select_with_hidden().where(HistoryEntryRow.history_id == history_id)
-
-        def work(session: Session) -> HistoryRecord | None:
-            found = session.execute(stmt).first()
-            return None if found is None else _record(found[0], found[1] is not None)
-
-        record = await self.db.read(work)
+        record = await self.db.read(lambda session: _first(session, stmt))
         if record is None:
             return None
         if viewer_is_admin:
@@ -367,3 +311,18 @@ class HistoryService:
             return Verification(ok=broken is None, checked=checked, first_broken_id=broken)
 
         return await self.db.read(work)
+
+
+def _same_key(new: NewHistory) -> tuple[ColumnElement[bool], ...]:
+    """The idempotency key of an entry: (transaction, status, user)."""
+    return (
+        HistoryEntryRow.transaction_id == new.transaction_id,
+        HistoryEntryRow.status == new.status,
+        HistoryEntryRow.user_id == new.user_id,
+    )
+
+
+def _first(session: Session, stmt: Select[tuple[HistoryEntryRow, str | None]]) -> HistoryRecord | None:
+    """The first entry `stmt` (an entry and its hide mark) finds, or None."""
+    found = session.execute(stmt).first()
+    return None if found is None else _record(found[0], found[1] is not None)

@@ -91,7 +91,18 @@ def test_an_outgoing_entry_without_a_counterparty_hashes_as_entries_did_before_t
 
     moment = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     facts = ChainedFacts(
-        1, "h1", "tx", "u", "w", 100, "DEPOSIT", "SUCCESS", None, moment, moment, GENESIS_HASH
+        seq=1,
+        history_id="h1",
+        transaction_id="tx",
+        user_id="u",
+        wallet_id="w",
+        amount_minor=100,
+        type="DEPOSIT",
+        status="SUCCESS",
+        va_number=None,
+        occurred_at=moment,
+        created_at=moment,
+        prev_hash=GENESIS_HASH,
     )
     assert b"direction" not in canonical_bytes(facts) and b"counterparty" not in canonical_bytes(facts)
     incoming = ChainedFacts(**{**facts.__dict__, "direction": "IN", "counterparty": "alice"})
@@ -111,18 +122,18 @@ def old_chain_migrated(tmp_path: Path) -> str:
     with engine.begin() as conn:
         for seq in (1, 2):
             facts = ChainedFacts(
-                seq,
-                f"h{seq}",
-                f"tx{seq}",
-                "u",
-                "w",
-                100,
-                "DEPOSIT",
-                "SUCCESS",
-                None,
-                moment,
-                moment,
-                previous,
+                seq=seq,
+                history_id=f"h{seq}",
+                transaction_id=f"tx{seq}",
+                user_id="u",
+                wallet_id="w",
+                amount_minor=100,
+                type="DEPOSIT",
+                status="SUCCESS",
+                va_number=None,
+                occurred_at=moment,
+                created_at=moment,
+                prev_hash=previous,
             )
             digest = entry_hash(facts)
             conn.execute(
