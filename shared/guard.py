@@ -31,20 +31,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from graphql import (
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    SelectionSetNode,
-    parse,
-)
+from graphql import FragmentDefinitionNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.asgi import send_json
-from shared.limits import LimitExceeded, Limits, check_operation, check_tokens
+from shared.limits import LimitExceeded, Limits, check_operation, check_tokens, selected_fields
 from shared.router_auth import RouterCheck
 from shared.security import Authenticator
 from shared.settings import Settings
@@ -67,23 +58,6 @@ def _error(status: int, message: str, code: str) -> tuple[int, bytes]:
     return status, orjson.dumps(
         {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
     )
-
-
-def _root_names(
-    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: frozenset[str]
-) -> set[str]:
-    names: set[str] = set()
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            names.add(selection.name.value)
-        elif isinstance(selection, InlineFragmentNode):
-            names |= _root_names(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in seen:
-                names |= _root_names(fragment.selection_set, fragments, seen | {name})
-    return names
 
 
 class SubgraphGuard:
@@ -245,9 +219,8 @@ class SubgraphGuard:
                 check_operation(operation, fragments, self.limits)
             except LimitExceeded as exc:
                 return _Verdict((400, str(exc), exc.code), False)
-            needs = needs or bool(
-                _root_names(operation.selection_set, fragments, frozenset()) & FEDERATION_ROOTS
-            )
+            roots = {field.name.value for field, _ in selected_fields(operation.selection_set, fragments)}
+            needs = needs or bool(roots & FEDERATION_ROOTS)
         return _Verdict(None, needs)
 
     async def _has_credential(self, headers: Iterable[tuple[bytes, bytes]]) -> bool:

@@ -7,7 +7,7 @@ the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from graphql import (
@@ -62,27 +62,43 @@ def check_tokens(query: str, max_tokens: int, setting_prefix: str = "ROUTER_") -
         return
 
 
+def selected_fields(
+    selection_set: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    visited: frozenset[str] = frozenset(),
+) -> Iterator[tuple[FieldNode, frozenset[str]]]:
+    """The fields a selection set selects at its own level, inline fragments and fragment spreads
+    opened, each with the fragments opened on the way to it. A fragment already opened on that
+    path is not opened again, so a cycle (a document nobody validated yet) ends instead of
+    recursing for ever."""
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection, visited
+        elif isinstance(selection, InlineFragmentNode):
+            yield from selected_fields(selection.selection_set, fragments, visited)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is not None and name not in visited:
+                yield from selected_fields(fragment.selection_set, fragments, visited | {name})
+
+
 def _depth(
     selection_set: SelectionSetNode | None,
     fragments: Mapping[str, FragmentDefinitionNode],
     visited: frozenset[str],
 ) -> int:
+    """Fields nested in fields, introspection (`__*`) not counted."""
     if selection_set is None:
         return 0
-    deepest = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            if selection.name.value.startswith("__"):
-                continue
-            deepest = max(deepest, 1 + _depth(selection.selection_set, fragments, visited))
-        elif isinstance(selection, InlineFragmentNode):
-            deepest = max(deepest, _depth(selection.selection_set, fragments, visited))
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in visited:
-                deepest = max(deepest, _depth(fragment.selection_set, fragments, visited | {name}))
-    return deepest
+    return max(
+        (
+            1 + _depth(field.selection_set, fragments, path)
+            for field, path in selected_fields(selection_set, fragments, visited)
+            if not field.name.value.startswith("__")
+        ),
+        default=0,
+    )
 
 
 def _aliases(
@@ -90,34 +106,13 @@ def _aliases(
     fragments: Mapping[str, FragmentDefinitionNode],
     visited: frozenset[str],
 ) -> int:
+    """Aliased fields at every level."""
     if selection_set is None:
         return 0
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            total += (1 if selection.alias else 0) + _aliases(selection.selection_set, fragments, visited)
-        elif isinstance(selection, InlineFragmentNode):
-            total += _aliases(selection.selection_set, fragments, visited)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = fragments.get(name)
-            if fragment is not None and name not in visited:
-                total += _aliases(fragment.selection_set, fragments, visited | {name})
-    return total
-
-
-def _root_fields(selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
-    total = 0
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            total += 1
-        elif isinstance(selection, InlineFragmentNode):
-            total += _root_fields(selection.selection_set, fragments)
-        elif isinstance(selection, FragmentSpreadNode):
-            fragment = fragments.get(selection.name.value)
-            if fragment is not None:
-                total += _root_fields(fragment.selection_set, fragments)
-    return total
+    return sum(
+        (1 if field.alias else 0) + _aliases(field.selection_set, fragments, path)
+        for field, path in selected_fields(selection_set, fragments, visited)
+    )
 
 
 def check_operation(
@@ -137,7 +132,7 @@ def check_operation(
                 f"Query uses {aliases} aliases; the maximum is {limits.max_aliases}", "MAX_ALIASES_EXCEEDED"
             )
     if limits.max_root_fields > 0:
-        roots = _root_fields(operation.selection_set, fragments)
+        roots = sum(1 for _ in selected_fields(operation.selection_set, fragments))
         if roots > limits.max_root_fields:
             raise LimitExceeded(
                 f"Query selects {roots} root fields; the maximum is {limits.max_root_fields}",

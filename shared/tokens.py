@@ -57,20 +57,8 @@ def issue_access_token(
     now: float | None = None,
 ) -> str:
     """A user's access token; only the auth subgraph holds the key that signs these."""
-    issued = int(now if now is not None else time.time())
-    claims = {
-        "sub": user_id,
-        "role": role,
-        "username": username,
-        "iss": issuer,
-        "aud": audience,
-        "iat": issued,
-        "nbf": issued,
-        "exp": issued + ttl_s,
-        "jti": uuid.uuid4().hex,
-        "typ": "access",
-    }
-    return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
+    claims = {"sub": user_id, "role": role, "username": username}
+    return _signed(key, claims, "access", issuer=issuer, audience=audience, ttl_s=ttl_s, now=now)
 
 
 def issue_service_token(
@@ -84,17 +72,32 @@ def issue_service_token(
     now: float | None = None,
 ) -> str:
     """A short-lived service credential naming the calling service and the scopes it may use."""
+    claims = {"sub": f"service:{service}", "scope": " ".join(sorted(scopes))}
+    return _signed(key, claims, "service", issuer=issuer, audience=audience, ttl_s=ttl_s, now=now)
+
+
+def _signed(
+    key: SigningKey,
+    claims: dict[str, Any],
+    typ: str,
+    *,
+    issuer: str,
+    audience: str,
+    ttl_s: int,
+    now: float | None,
+) -> str:
+    """`claims` plus what every token carries (issuer, audience, lifetime, a unique id, its `typ`),
+    signed with `key` and naming its `kid`."""
     issued = int(now if now is not None else time.time())
     claims = {
-        "sub": f"service:{service}",
-        "scope": " ".join(sorted(scopes)),
+        **claims,
         "iss": issuer,
         "aud": audience,
         "iat": issued,
         "nbf": issued,
         "exp": issued + ttl_s,
         "jti": uuid.uuid4().hex,
-        "typ": "service",
+        "typ": typ,
     }
     return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
 
