@@ -72,20 +72,27 @@ class Scope:
     the client, so an interface object's concrete `__typename` is not needed for the response.
     `excluded`: subgraphs a jump may not go to: the entities whose representations are being
     gathered (fetching a key from the subgraph that needs it would go round in a circle).
+    `depth`: how many fields are being planned, one inside the other, down to this one (jumps and
+    key reads included), which the search bounds limit.
     """
 
     frames: tuple[Frame, ...] = ()
     internal: bool = False
     excluded: tuple[str, ...] = ()
+    depth: int = 0
 
     def inside(self, frame: Frame) -> Scope:
         """The scope of the sub-selection of `frame`'s field."""
-        return Scope((*self.frames, frame), self.internal, self.excluded)
+        return Scope((*self.frames, frame), self.internal, self.excluded, self.depth)
 
     def reading_requires(self) -> Scope:
         """The scope of a field's @requires inputs, planned in the fetch that precedes it."""
-        return Scope(self.frames, True, self.excluded)
+        return Scope(self.frames, True, self.excluded, self.depth)
 
     def reading_key_for(self, graph: str) -> Scope:
         """The scope of the key fields an entity fetch to `graph` reads from its representations."""
-        return Scope(self.frames, True, (*self.excluded, graph))
+        return Scope(self.frames, True, (*self.excluded, graph), self.depth)
+
+    def deeper(self) -> Scope:
+        """The scope of one more field planned inside this one."""
+        return Scope(self.frames, self.internal, self.excluded, self.depth + 1)
