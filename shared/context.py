@@ -1,15 +1,18 @@
-"""The per-request GraphQL context every subgraph uses: who is calling, and the subgraph's deps."""
+"""The per-request GraphQL context every subgraph uses: who is calling, the subgraph's deps, batched loads."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
+
+from strawberry.dataloader import DataLoader
 
 from shared.errors import AppError, ErrorCode, forbidden, unauthenticated
 from shared.security import Authenticator
 from shared.tokens import Principal
 
 DepsT = TypeVar("DepsT")
+RowT = TypeVar("RowT")
 
 
 class Context(Generic[DepsT]):
@@ -64,6 +67,22 @@ class Context(Generic[DepsT]):
             return await self._client_rule(self.request)
         client = getattr(self.request, "client", None)
         return client.host if client is not None else None
+
+    def loader(
+        self, key: str, fetch: Callable[[list[str]], Awaitable[Mapping[str, RowT]]]
+    ) -> DataLoader[str, RowT | None]:
+        """This request's one DataLoader named `key`: the ids its resolvers ask for together are
+        fetched in one call of `fetch` (id -> row), so N entities cost one query, not N; an id
+        `fetch` does not return loads as None."""
+        found: DataLoader[str, RowT | None] | None = self.extra.get(key)
+        if found is None:
+
+            async def load(ids: list[str]) -> list[RowT | None]:
+                rows = await fetch(ids)
+                return [rows.get(row_id) for row_id in ids]
+
+            found = self.extra[key] = DataLoader(load_fn=load)
+        return found
 
     async def principal(self) -> Principal | None:
         if not self._resolved:

@@ -90,6 +90,14 @@ class KeySet:
     def __init__(self) -> None:
         self._keys: dict[str, rsa.RSAPublicKey] = {}
 
+    @classmethod
+    def from_pem_files(cls, *paths: Path) -> KeySet:
+        """The keys of those PEM files; a file that does not exist adds nothing."""
+        keys = cls()
+        for path in paths:
+            keys.add_pem_file(path)
+        return keys
+
     def add(self, key: rsa.RSAPublicKey, kid: str | None = None) -> str:
         key_id = kid or kid_of(key)
         self._keys[key_id] = key

@@ -75,16 +75,11 @@ class Authenticator:
 
 
 def build_verifier(settings: Settings) -> TokenVerifier:
-    user_keys = KeySet()
-    user_keys.add_pem_file(settings.public_key_path)
-    service_keys = KeySet()
-    service_keys.add_pem_file(settings.service_public_key_path)
-    router_keys = KeySet()
-    router_keys.add_pem_file(settings.router_public_key_path)
+    """The verifier of every token kind, with the public keys in keys/ (JWKS keys join it later)."""
     return TokenVerifier(
-        user_keys=user_keys,
-        service_keys=service_keys,
-        router_keys=router_keys,
+        user_keys=KeySet.from_pem_files(settings.public_key_path),
+        service_keys=KeySet.from_pem_files(settings.service_public_key_path),
+        router_keys=KeySet.from_pem_files(settings.router_public_key_path),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         service_issuer=settings.service_issuer,

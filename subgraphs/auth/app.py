@@ -23,8 +23,7 @@ JWKS_PATH = "/.well-known/jwks.json"
 
 def public_keys(settings: Settings, signing_key: SigningKey) -> KeySet:
     """The keys published in the JWKS: keys/public.pem plus the public half of the signing key."""
-    keys = KeySet()
-    keys.add_pem_file(settings.public_key_path)
+    keys = KeySet.from_pem_files(settings.public_key_path)
     keys.add(signing_key.private_key.public_key(), signing_key.kid)
     return keys
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import strawberry
-from strawberry.dataloader import DataLoader
 
 from shared.context import Context
 from shared.errors import AppError, ErrorCode, forbidden
@@ -57,25 +56,11 @@ class User:
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> User | None:
-        user = await _user_loader(info).load(str(id))
+        # One batched lookup per request for all `_entities` references.
+        user = await info.context.loader("user_loader", info.context.deps.service.get_users).load(str(id))
         if user is None:
             return None
         return cls.from_record(user, await info.context.principal())
-
-
-def _user_loader(info: Info) -> DataLoader[str, models.User | None]:
-    """One batched lookup per request for all `_entities` references."""
-    loader = info.context.extra.get("user_loader")
-    if loader is None:
-        service = info.context.deps.service
-
-        async def load(ids: list[str]) -> list[models.User | None]:
-            found = await service.get_users(ids)
-            return [found.get(user_id) for user_id in ids]
-
-        loader = DataLoader(load_fn=load)
-        info.context.extra["user_loader"] = loader
-    return loader
 
 
 @strawberry.type

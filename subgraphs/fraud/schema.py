@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import strawberry
-from strawberry.dataloader import DataLoader
 from strawberry.federation.schema_directives import Key
 from strawberry.types import Info
 
@@ -110,21 +109,6 @@ class FraudLog:
         return cls.from_record(row)
 
 
-def _fraud_check_loader(info: FraudInfo) -> DataLoader[str, FraudLogRow | None]:
-    """One query per request for every Transaction.fraudCheck the router asks for together."""
-    loader = info.context.extra.get("fraud_check_loader")
-    if loader is None:
-        service = info.context.deps.service
-
-        async def load(ids: list[str]) -> list[FraudLogRow | None]:
-            found = await service.by_transaction_ids(ids)
-            return [found.get(tid) for tid in ids]
-
-        loader = DataLoader(load_fn=load)
-        info.context.extra["fraud_check_loader"] = loader
-    return loader
-
-
 @strawberry.federation.type(keys=["transactionId"])
 class Transaction:
     """The transactions subgraph's entity; fraud contributes `fraudCheck`."""
@@ -140,7 +124,9 @@ class Transaction:
         principal = await info.context.principal()
         if principal is None:
             return None
-        row = await _fraud_check_loader(info).load(str(self.transaction_id))
+        # One query per request for every Transaction.fraudCheck the router asks for together.
+        checks = info.context.loader("fraud_check_loader", info.context.deps.service.by_transaction_ids)
+        row = await checks.load(str(self.transaction_id))
         if row is None or not _can_see(principal, row, services=True):
             return None
         return FraudLog.from_record(row)
