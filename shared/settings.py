@@ -36,6 +36,16 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
+class SubgraphConfig(BaseSettings):
+    """The base of one subgraph's own knobs (its `config.py`), the part no other process reads.
+
+    A field is read from the env var of its own name in capitals (or `.env`), so the name is
+    written once; tests pass overrides by the field's name. A field read from a var of another name
+    says so with `Field(validation_alias=AliasChoices("VAR", "field"))`."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+
 class Settings(BaseSettings):
     """Configuration shared by every process; see the README's configuration table."""
 
@@ -73,26 +83,11 @@ class Settings(BaseSettings):
     jwt_issuer: str = Field("dompet-sawit-auth", validation_alias=_env("JWT_ISSUER"))
     jwt_audience: str = Field("dompet-sawit", validation_alias=_env("JWT_AUDIENCE"))
     jwt_leeway_s: int = Field(30, validation_alias=_env("JWT_LEEWAY_S"))
-    access_token_ttl_s: int = Field(3600, validation_alias=_env("ACCESS_TOKEN_TTL_S"))
     jwks_url: str | None = Field(None, validation_alias=_env("JWKS_URL"))
     service_issuer: str = Field("dompet-sawit-services", validation_alias=_env("SERVICE_ISSUER"))
     service_audience: str = Field("dompet-sawit-internal", validation_alias=_env("SERVICE_AUDIENCE"))
     service_token_ttl_s: int = Field(120, validation_alias=_env("SERVICE_TOKEN_TTL_S"))
 
-    admin_email: str = Field("admin@sawit.local", validation_alias=_env("ADMIN_EMAIL"))
-    admin_password: str = Field("admin12345", validation_alias=_env("ADMIN_PASSWORD"))
-    admin_username: str = Field("admin", validation_alias=_env("ADMIN_USERNAME"))
-    admin_fullname: str = Field("Administrator", validation_alias=_env("ADMIN_FULLNAME"))
-
-    argon2_time_cost: int = Field(2, validation_alias=_env("ARGON2_TIME_COST"))
-    argon2_memory_kib: int = Field(19_456, validation_alias=_env("ARGON2_MEMORY_KIB"))
-    argon2_parallelism: int = Field(1, validation_alias=_env("ARGON2_PARALLELISM"))
-    login_max_failures: int = Field(5, validation_alias=_env("LOGIN_MAX_FAILURES"))
-    login_client_max_failures: int = Field(20, validation_alias=_env("LOGIN_CLIENT_MAX_FAILURES"))
-    login_window_s: int = Field(300, validation_alias=_env("LOGIN_WINDOW_S"))
-
-    register_client_max: int = Field(20, validation_alias=_env("REGISTER_CLIENT_MAX"))
-    register_window_s: int = Field(3600, validation_alias=_env("REGISTER_WINDOW_S"))
     trusted_proxies: str = Field("127.0.0.1,::1", validation_alias=_env("TRUSTED_PROXIES"))
     # Throttles shared by every replica through Redis when set (shared.throttle); else per process.
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
