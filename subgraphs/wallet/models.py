@@ -43,6 +43,11 @@ class Direction(StrEnum):
     CREDIT = "CREDIT"
     DEBIT = "DEBIT"
 
+    @property
+    def opposite(self) -> Direction:
+        """The other side of the same movement (and of its mirror, a reversal)."""
+        return Direction.DEBIT if self is Direction.CREDIT else Direction.CREDIT
+
 
 class AccountKind(StrEnum):
     """What an account is. Every movement debits one account and credits another, so the sum of all

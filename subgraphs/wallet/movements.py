@@ -18,6 +18,7 @@ serialization failure rolls the whole transaction back and runs it again, a boun
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
@@ -56,6 +57,18 @@ from subgraphs.wallet.unit_of_work import UnitOfWork
 TRANSACTION_ID_MAX_CHARS = 128
 
 
+@dataclass(frozen=True)
+class SystemLeg:
+    """A movement between a customer wallet and a system account: the wallet's side, the account's kind."""
+
+    direction: Direction
+    system_kind: AccountKind
+
+
+FROM_FUNDING = SystemLeg(Direction.CREDIT, AccountKind.FUNDING)  # a top-up
+TO_SETTLEMENT = SystemLeg(Direction.DEBIT, AccountKind.SETTLEMENT)  # a payment
+
+
 class Movements:
     """The four movements; each is one unit of work, announced after it commits."""
 
@@ -78,15 +91,12 @@ class Movements:
     ) -> LedgerMove:
         """Money entering the platform (a DEPOSIT): from the channel's funding account to the user's
         own wallet."""
-        transaction_id = check_transaction_id(transaction_id)
-        self._check_amount(amount_minor)
+        transaction_id = self._check_movement(transaction_id, amount_minor)
         funding_id = await self.accounts.funding()
         request = Request(
             OperationKind.TOPUP, user_id=user_id, wallet_id=wallet_id, amount_minor=amount_minor
         )
-        return await self._with_system(
-            request, transaction_id, Direction.CREDIT, funding_id, AccountKind.FUNDING
-        )
+        return await self._with_system(request, transaction_id, FROM_FUNDING, funding_id)
 
     async def deduct(
         self,
@@ -99,8 +109,7 @@ class Movements:
     ) -> LedgerMove:
         """A payment (a PAYMENT by VA): from the user's own wallet to the merchant's settlement
         account (the seed's marketplace unless the invoice names another merchant)."""
-        transaction_id = check_transaction_id(transaction_id)
-        self._check_amount(amount_minor)
+        transaction_id = self._check_movement(transaction_id, amount_minor)
         settlement_id = (await self.accounts.merchant(check_merchant_id(merchant_id))).settlement
         request = Request(
             OperationKind.DEDUCT,
@@ -109,23 +118,17 @@ class Movements:
             to_wallet_id=settlement_id,
             amount_minor=amount_minor,
         )
-        return await self._with_system(
-            request, transaction_id, Direction.DEBIT, settlement_id, AccountKind.SETTLEMENT
-        )
+        return await self._with_system(request, transaction_id, TO_SETTLEMENT, settlement_id)
 
     async def _with_system(
-        self,
-        request: Request,
-        transaction_id: str,
-        direction: Direction,
-        system_id: str,
-        system_kind: AccountKind,
+        self, request: Request, transaction_id: str, leg: SystemLeg, system_id: str
     ) -> LedgerMove:
-        """One movement between the user's own wallet (`direction`: its side) and a system account,
-        in one unit of work; the wallet's move, announced after COMMIT."""
+        """One movement between the user's own wallet and a system account (`leg`: which side and
+        kind), in one unit of work; the wallet's move, announced after COMMIT."""
         wallet_id, user_id = request.wallet_id or "", request.user_id
         amount_minor = request.amount_minor or 0
-        other = Direction.DEBIT if direction == Direction.CREDIT else Direction.CREDIT
+        direction, system_kind = leg.direction, leg.system_kind
+        other = direction.opposite
 
         def work(session: Session) -> LedgerMove:
             now = utcnow()
@@ -155,8 +158,7 @@ class Movements:
         self, *, transaction_id: str, user_id: str, from_wallet_id: str, to_wallet_id: str, amount_minor: int
     ) -> TransferMove:
         """Move money from the user's wallet to any ACTIVE wallet: both entries in one transaction."""
-        transaction_id = check_transaction_id(transaction_id)
-        self._check_amount(amount_minor)
+        transaction_id = self._check_movement(transaction_id, amount_minor)
         if from_wallet_id == to_wallet_id:
             raise bad_input("A transfer needs two different wallets")
         request = Request(
@@ -231,7 +233,7 @@ class Movements:
             moves: list[LedgerMove] = []
             for entry in originals:
                 account = locked[entry.wallet_id]
-                mirror = Direction.DEBIT if entry.direction == Direction.CREDIT else Direction.CREDIT
+                mirror = entry.direction.opposite
                 if account.kind == AccountKind.CUSTOMER:
                     if account.status == WalletStatus.CLOSED:
                         raise AppError(ErrorCode.WALLET_CLOSED, "A wallet of this transaction is closed")
@@ -328,13 +330,16 @@ class Movements:
                 limit="MONTHLY_INCOMING",
             )
 
-    def _check_amount(self, amount_minor: int) -> None:
+    def _check_movement(self, transaction_id: str, amount_minor: int) -> str:
+        """The movement's transaction id, trimmed; BAD_USER_INPUT on a bad id or amount."""
+        transaction_id = check_transaction_id(transaction_id)
         if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
             raise bad_input("Amount must be a whole number of minor units")
         if amount_minor <= 0:
             raise bad_input("Amount must be greater than zero")
         if amount_minor > self.money_max_minor:
             raise bad_input(f"Amount exceeds the maximum of {format_minor(self.money_max_minor)}")
+        return transaction_id
 
 
 def check_transaction_id(value: str, name: str = "transactionId") -> str:

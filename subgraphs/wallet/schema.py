@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import strawberry
 from strawberry.types import Info
@@ -213,6 +213,24 @@ class LedgerInput:
     )
 
 
+class Movement(TypedDict):
+    """What topupWallet and deductWallet alike hand the service from their LedgerInput."""
+
+    transaction_id: str
+    user_id: str
+    wallet_id: str
+    amount_minor: int
+
+
+def _movement(ledger_input: LedgerInput) -> Movement:
+    return Movement(
+        transaction_id=ledger_input.transaction_id,
+        user_id=str(ledger_input.user_id),
+        wallet_id=str(ledger_input.wallet_id),
+        amount_minor=int(ledger_input.amount),
+    )
+
+
 @strawberry.federation.input(inaccessible=True)
 class TransferInput:
     transaction_id: str
@@ -344,26 +362,15 @@ class Mutation(LedgerMutation):
         await info.context.require_service(Scope.WALLET_CREDIT)
         if input.merchant_id is not None:
             raise bad_input("A top-up pays no merchant: merchantId is for deductWallet", field="merchantId")
-        move = await info.context.deps.service.topup(
-            transaction_id=input.transaction_id,
-            user_id=str(input.user_id),
-            wallet_id=str(input.wallet_id),
-            amount_minor=int(input.amount),
-        )
-        return LedgerResult.from_record(move)
+        return LedgerResult.from_record(await info.context.deps.service.topup(**_movement(input)))
 
     @strawberry.federation.mutation(
         inaccessible=True, description="Service: debit a payment; scope wallet:debit."
     )
     async def deduct_wallet(self, info: WalletInfo, input: LedgerInput) -> LedgerResult:  # noqa: A002
         await info.context.require_service(Scope.WALLET_DEBIT)
-        move = await info.context.deps.service.deduct(
-            transaction_id=input.transaction_id,
-            user_id=str(input.user_id),
-            wallet_id=str(input.wallet_id),
-            amount_minor=int(input.amount),
-            merchant_id=str(input.merchant_id) if input.merchant_id is not None else None,
-        )
+        merchant_id = str(input.merchant_id) if input.merchant_id is not None else None
+        move = await info.context.deps.service.deduct(**_movement(input), merchant_id=merchant_id)
         return LedgerResult.from_record(move)
 
     @strawberry.federation.mutation(
