@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -241,6 +242,48 @@ def create_subgraph_app(
     if routes is not None:
         routes(app)
     return app
+
+
+@dataclass(frozen=True)
+class SubgraphSpec:
+    """What a subgraph's app.py states about itself once (name, schema, migrations), so that its
+    database, its app and its `main()` come out the same way for every subgraph."""
+
+    name: str
+    schema: Any
+    migrations_dir: Path
+
+    def database(self, settings: Settings) -> Database:
+        """The subgraph's own database (`<NAME>_DATABASE_URL`, else `DATABASE_URL`, else SQLite)."""
+        return Database.for_subgraph(self.name, settings)
+
+    def app(
+        self,
+        settings: Settings,
+        database: Database,
+        deps: Any,
+        *,
+        on_startup: list[Hook] | None = None,
+        on_shutdown: list[Hook] | None = None,
+        routes: Callable[[FastAPI], None] | None = None,
+    ) -> FastAPI:
+        """`create_subgraph_app` for this subgraph: its database migrated at start, `deps` to resolvers."""
+        return create_subgraph_app(
+            name=self.name,
+            schema=self.schema,
+            deps=deps,
+            database=database,
+            migrations_dir=self.migrations_dir,
+            settings=settings,
+            on_startup=on_startup,
+            on_shutdown=on_shutdown,
+            routes=routes,
+        )
+
+    def main(self, create_app: Callable[[Settings], FastAPI]) -> None:
+        """`python -m subgraphs.<name>.app`: the app of the process-wide settings, on its port."""
+        settings = get_settings()
+        serve(self.name, create_app(settings), settings)
 
 
 def serve(name: str, app: FastAPI, settings: Settings | None = None) -> None:

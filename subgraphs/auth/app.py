@@ -7,8 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from shared.app import create_subgraph_app, serve
-from shared.db import Database
+from shared.app import SubgraphSpec
 from shared.keys import KeySet, SigningKey, load_signing_key
 from shared.settings import Settings, get_settings
 from shared.throttle import Throttles
@@ -16,8 +15,7 @@ from subgraphs.auth.config import AuthConfig, get_auth_config
 from subgraphs.auth.schema import AuthDeps, schema
 from subgraphs.auth.service import AuthService
 
-NAME = "auth"
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SUBGRAPH = SubgraphSpec("auth", schema, Path(__file__).resolve().parent / "migrations")
 JWKS_PATH = "/.well-known/jwks.json"
 
 
@@ -35,7 +33,7 @@ def create_app(settings: Settings | None = None, config: AuthConfig | None = Non
     if not settings.private_key_path.exists():
         raise SystemExit(f"{settings.private_key_path} is missing; run scripts/keygen first")
     signing_key = load_signing_key(settings.private_key_path)
-    database = Database.for_subgraph(NAME, settings)
+    database = SUBGRAPH.database(settings)
     throttles = Throttles.from_settings(settings)
     service = AuthService(
         settings=settings, config=config, database=database, signing_key=signing_key, throttles=throttles
@@ -47,13 +45,10 @@ def create_app(settings: Settings | None = None, config: AuthConfig | None = Non
         async def jwks_document() -> JSONResponse:
             return JSONResponse(jwks, headers={"cache-control": "public, max-age=300"})
 
-    return create_subgraph_app(
-        name=NAME,
-        schema=schema,
-        deps=AuthDeps(service=service),
-        database=database,
-        migrations_dir=MIGRATIONS_DIR,
-        settings=settings,
+    return SUBGRAPH.app(
+        settings,
+        database,
+        AuthDeps(service=service),
         on_startup=[service.start],
         on_shutdown=[throttles.close],
         routes=routes,
@@ -61,8 +56,7 @@ def create_app(settings: Settings | None = None, config: AuthConfig | None = Non
 
 
 def main() -> None:
-    settings = get_settings()
-    serve(NAME, create_app(settings), settings)
+    SUBGRAPH.main(create_app)
 
 
 if __name__ == "__main__":
