@@ -21,7 +21,7 @@ VA_MAX = 64
 @dataclass(frozen=True)
 class CreateTransactionInput:
     wallet_id: str
-    amount: int
+    amount_minor: int  # sen
     type: TxType
     va_number: str | None = None
     to_wallet_id: str | None = None
@@ -83,7 +83,7 @@ def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:
         )
     return CreateTransactionInput(
         wallet_id=wallet_id,
-        amount=raw.amount,
+        amount_minor=raw.amount_minor,
         type=raw.type,
         va_number=va,
         to_wallet_id=to_wallet,
@@ -96,7 +96,7 @@ def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:
 def request_hash(inp: CreateTransactionInput) -> str:
     """What makes two calls with one idempotency key 'the same input'. (`toUsername` is appended
     only when given, so the hashes of transactions recorded before it existed stay the same.)"""
-    fields: list[object] = [inp.wallet_id, inp.amount, inp.type.value, inp.va_number, inp.to_wallet_id]
+    fields: list[object] = [inp.wallet_id, inp.amount_minor, inp.type.value, inp.va_number, inp.to_wallet_id]
     fields.append(inp.description)
     if inp.to_username is not None:
         fields.append({"toUsername": inp.to_username})

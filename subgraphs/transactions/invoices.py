@@ -36,8 +36,8 @@ def invoice_status(invoice: Invoice, now: datetime | None = None) -> InvoiceStat
     return InvoiceStatus(invoice.status)
 
 
-def invoice_failure(invoice: Invoice | None, claim: VaPayment | None, amount: int) -> Failure | None:
-    """Why a payment of `amount` cannot claim this VA (checked before the debit and again, locked,
+def invoice_failure(invoice: Invoice | None, claim: VaPayment | None, amount_minor: int) -> Failure | None:
+    """Why a payment of `amount_minor` (sen) cannot claim this VA (checked before the debit and again, locked,
     when the saga claims it), or None."""
     if invoice is None:
         return Failure(ErrorCode.VA_NOT_FOUND, "No bill with this VA number")
@@ -46,10 +46,11 @@ def invoice_failure(invoice: Invoice | None, claim: VaPayment | None, amount: in
         return Failure(ErrorCode.VA_ALREADY_PAID, "This VA is already paid")
     if status is InvoiceStatus.EXPIRED:
         return Failure(ErrorCode.VA_EXPIRED, "This VA has expired")
-    if invoice.amount != amount:
+    if invoice.amount_minor != amount_minor:
+        bill = format_minor(invoice.amount_minor)
         return Failure(
             ErrorCode.VA_AMOUNT_MISMATCH,
-            f"The amount {format_minor(amount)} does not equal the bill's {format_minor(invoice.amount)}",
+            f"The amount {format_minor(amount_minor)} does not equal the bill's {bill}",
         )
     return None
 
@@ -62,7 +63,7 @@ class Invoices:
         self.clients = clients
         self.config = config
 
-    async def generate_invoice(self, amount: int, description: str | None) -> Invoice:
+    async def generate_invoice(self, amount_minor: int, description: str | None) -> Invoice:
         """A new UNPAID invoice with a fresh VA number (unique in the database; retried on collision)."""
         description = clean(description)
         if description is not None and len(description) > DESCRIPTION_MAX:
@@ -73,7 +74,7 @@ class Invoices:
             now = utcnow()
             invoice = Invoice(
                 va_number=new_va_number(),
-                amount=amount,
+                amount_minor=amount_minor,
                 merchant_id=self.config.merchant_id,
                 description=description,
                 status=InvoiceStatus.UNPAID.value,
@@ -102,7 +103,7 @@ class Invoices:
         invoice, claim = await self.db.read(
             lambda session: (session.get(Invoice, va), session.get(VaPayment, va))
         )
-        failure = invoice_failure(invoice, claim, tx.amount)
+        failure = invoice_failure(invoice, claim, tx.amount_minor)
         if failure is not None:
             return failure
         marketplace = self.clients.marketplace
@@ -114,10 +115,10 @@ class Invoices:
             return Failure(ErrorCode.MARKETPLACE_UNAVAILABLE, f"Could not validate the bill: {exc.message}")
         if order is None:
             return Failure(ErrorCode.VA_NOT_FOUND, "The marketplace has no order for this VA")
-        if order.total_minor != tx.amount:
+        if order.total_minor != tx.amount_minor:
             return Failure(
                 ErrorCode.VA_AMOUNT_MISMATCH,
-                f"The amount {format_minor(tx.amount)} does not equal the order's total",
+                f"The amount {format_minor(tx.amount_minor)} does not equal the order's total",
             )
         if order.is_paid:
             return Failure(ErrorCode.VA_ALREADY_PAID, "The marketplace order is already paid")

@@ -87,7 +87,7 @@ class HistoryNotice:
     transaction_id: str
     user_id: str
     wallet_id: str
-    amount: int
+    amount_minor: int  # sen; "amount" in the JSON
     type: str
     status: str
     va_number: str | None
@@ -117,7 +117,7 @@ class HistoryNotice:
             "transactionId": self.transaction_id,
             "userId": self.user_id,
             "walletId": self.wallet_id,
-            "amount": self.amount,
+            "amount": self.amount_minor,
             "type": self.type,
             "status": self.status,
             "vaNumber": self.va_number,
@@ -139,7 +139,7 @@ class HistoryNotice:
             transaction_id=_str(data, "transactionId"),
             user_id=_str(data, "userId"),
             wallet_id=_str(data, "walletId"),
-            amount=_int(data, "amount"),
+            amount_minor=_int(data, "amount"),
             type=_str(data, "type"),
             status=_str(data, "status"),
             va_number=_optional_str(data, "vaNumber"),

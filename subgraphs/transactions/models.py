@@ -100,7 +100,7 @@ class Transaction(Base, table=True):
     to_user_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     to_username: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     user_username: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
-    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    amount_minor: int = Field(sa_column=Column("amount", BigInteger, nullable=False))  # sen
     type: str = Field(sa_column=Column(String(10), nullable=False))
     status: str = Field(sa_column=Column(String(10), nullable=False))
     step: str = Field(sa_column=Column(String(10), nullable=False))
@@ -133,7 +133,7 @@ class Invoice(Base, table=True):
     )
 
     va_number: str = Field(sa_column=Column(String(32), primary_key=True))
-    amount: int = Field(sa_column=Column(BigInteger, nullable=False))
+    amount_minor: int = Field(sa_column=Column("amount", BigInteger, nullable=False))  # sen
     # Whom the bill is for: the wallet credits this merchant's settlement account when it is paid.
     merchant_id: str = Field(
         default="marketplace",

@@ -29,7 +29,7 @@ class OutboxRows:
             transaction_id=row.transaction_id,
             user_id=row.user_id,
             wallet_id=row.wallet_id,
-            amount=row.amount,
+            amount_minor=row.amount_minor,
             type=row.type,
             status=status.value,
             va_number=row.va_number,

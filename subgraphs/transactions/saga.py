@@ -123,7 +123,7 @@ class Saga:
             to_user_id=to_user_id,
             to_username=to_username,
             user_username=principal.username,
-            amount=inp.amount,
+            amount_minor=inp.amount_minor,
             type=inp.type.value,
             status=TxStatus.PENDING.value,
             step=SagaStep.RECORDED.value,
@@ -201,7 +201,7 @@ class Saga:
                     transaction_id=tx_id,
                     user_id=tx.user_id,
                     wallet_id=tx.wallet_id,
-                    amount=tx.amount,
+                    amount_minor=tx.amount_minor,
                     type=tx.type,
                     va_number=tx.va_number,
                 )
@@ -272,7 +272,7 @@ class Saga:
                 va = row.va_number or ""
                 invoice = session.get(Invoice, va, with_for_update=True)
                 claim = session.get(VaPayment, va)
-                failure = invoice_failure(invoice, claim, row.amount)
+                failure = invoice_failure(invoice, claim, row.amount_minor)
                 if failure is not None:
                     return failure
                 session.add(VaPayment(va_number=va, transaction_id=row.transaction_id, created_at=utcnow()))
@@ -298,14 +298,17 @@ class Saga:
         wallet = self.clients.wallet
         if tx.type == TxType.DEPOSIT:
             await wallet.topup(
-                transaction_id=tx.transaction_id, user_id=tx.user_id, wallet_id=tx.wallet_id, amount=tx.amount
+                transaction_id=tx.transaction_id,
+                user_id=tx.user_id,
+                wallet_id=tx.wallet_id,
+                amount_minor=tx.amount_minor,
             )
         elif tx.type == TxType.PAYMENT:
             await wallet.deduct(
                 transaction_id=tx.transaction_id,
                 user_id=tx.user_id,
                 wallet_id=tx.wallet_id,
-                amount=tx.amount,
+                amount_minor=tx.amount_minor,
                 merchant_id=tx.merchant_id,
             )
         else:
@@ -314,7 +317,7 @@ class Saga:
                 user_id=tx.user_id,
                 from_wallet_id=tx.wallet_id,
                 to_wallet_id=tx.to_wallet_id or "",
-                amount=tx.amount,
+                amount_minor=tx.amount_minor,
             )
             return moved.credit.owner_id
         return None

@@ -132,7 +132,7 @@ class Transaction:
         their own wallet, with the sender's username and nothing else of the sender's."""
         common = {
             "transaction_id": strawberry.ID(row.transaction_id),
-            "amount": row.amount,
+            "amount": row.amount_minor,
             "type": TransactionType(row.type),
             "status": TransactionStatus(row.status),
             "description": row.description,
@@ -377,7 +377,7 @@ class Mutation:
             viewer,
             SagaInput(
                 wallet_id=str(input.wallet_id),
-                amount=int(input.amount),
+                amount_minor=int(input.amount),
                 type=input.type,
                 va_number=input.va_number,
                 to_wallet_id=str(input.to_wallet_id) if input.to_wallet_id is not None else None,

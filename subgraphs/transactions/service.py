@@ -130,8 +130,8 @@ class TransactionService:
 
     # invoices
 
-    async def generate_invoice(self, amount: int, description: str | None) -> Invoice:
-        return await self.invoices.generate_invoice(amount, description)
+    async def generate_invoice(self, amount_minor: int, description: str | None) -> Invoice:
+        return await self.invoices.generate_invoice(amount_minor, description)
 
     async def get_invoice(self, va_number: str) -> Invoice | None:
         return await self.invoices.get_invoice(va_number)

@@ -66,7 +66,7 @@ class Invoice:
     def from_record(cls, invoice: models.Invoice) -> Invoice:
         return cls(
             va_number=invoice.va_number,
-            amount=invoice.amount,  # type: ignore[arg-type]
+            amount=invoice.amount_minor,  # type: ignore[arg-type]
             description=invoice.description,
             status=invoice_status(invoice),
             created_at=as_utc(invoice.created_at),

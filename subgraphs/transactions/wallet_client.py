@@ -16,7 +16,7 @@ class LedgerResult:
     transaction_id: str
     wallet_id: str
     direction: str
-    amount: int
+    amount_minor: int
     balance_after: int
     replayed: bool
     owner_id: str | None = None
@@ -27,7 +27,7 @@ class LedgerResult:
             transaction_id=str(data["transactionId"]),
             wallet_id=str(data["walletId"]),
             direction=str(data["direction"]),
-            amount=_minor(data["amount"]),
+            amount_minor=_minor(data["amount"]),
             balance_after=_minor(data["balanceAfter"]),
             replayed=bool(data.get("replayed", False)),
             owner_id=str(data["ownerId"]) if data.get("ownerId") else None,
@@ -55,7 +55,7 @@ class LedgerEntry:
     wallet_id: str
     transaction_id: str
     direction: str
-    amount: int
+    amount_minor: int
     balance_after: int
 
 
@@ -105,10 +105,12 @@ class WalletClient:
     def __init__(self, client: BoundedClient) -> None:
         self.client = client
 
-    async def topup(self, *, transaction_id: str, user_id: str, wallet_id: str, amount: int) -> LedgerResult:
+    async def topup(
+        self, *, transaction_id: str, user_id: str, wallet_id: str, amount_minor: int
+    ) -> LedgerResult:
         data = await self.client.execute(
             TOPUP,
-            {"t": transaction_id, "u": user_id, "w": wallet_id, "a": format_minor(amount)},
+            {"t": transaction_id, "u": user_id, "w": wallet_id, "a": format_minor(amount_minor)},
             scopes=[Scope.WALLET_CREDIT],
         )
         return LedgerResult.parse(data["topupWallet"])
@@ -119,19 +121,25 @@ class WalletClient:
         transaction_id: str,
         user_id: str,
         wallet_id: str,
-        amount: int,
+        amount_minor: int,
         merchant_id: str | None = None,
     ) -> LedgerResult:
         """Pay `merchant_id`'s settlement account (the wallet's default merchant when None)."""
         data = await self.client.execute(
             DEDUCT,
-            {"t": transaction_id, "u": user_id, "w": wallet_id, "a": format_minor(amount), "m": merchant_id},
+            {
+                "t": transaction_id,
+                "u": user_id,
+                "w": wallet_id,
+                "a": format_minor(amount_minor),
+                "m": merchant_id,
+            },
             scopes=[Scope.WALLET_DEBIT],
         )
         return LedgerResult.parse(data["deductWallet"])
 
     async def transfer(
-        self, *, transaction_id: str, user_id: str, from_wallet_id: str, to_wallet_id: str, amount: int
+        self, *, transaction_id: str, user_id: str, from_wallet_id: str, to_wallet_id: str, amount_minor: int
     ) -> TransferResult:
         data = await self.client.execute(
             TRANSFER,
@@ -140,7 +148,7 @@ class WalletClient:
                 "u": user_id,
                 "f": from_wallet_id,
                 "to": to_wallet_id,
-                "a": format_minor(amount),
+                "a": format_minor(amount_minor),
             },
             scopes=[Scope.WALLET_TRANSFER],
         )
@@ -180,7 +188,7 @@ class WalletClient:
                 wallet_id=str(item["walletId"]),
                 transaction_id=str(item["transactionId"]),
                 direction=str(item["direction"]),
-                amount=_minor(item["amount"]),
+                amount_minor=_minor(item["amount"]),
                 balance_after=_minor(item["balanceAfter"]),
             )
             for item in data["movementsOf"]

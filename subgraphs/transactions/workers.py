@@ -213,7 +213,7 @@ class OutboxWorker:
                     transaction_id=notice.transaction_id,
                     user_id=notice.user_id,
                     wallet_id=notice.wallet_id,
-                    amount=notice.amount,
+                    amount_minor=notice.amount_minor,
                     type=notice.type,
                     status=notice.status,
                     va_number=notice.va_number,

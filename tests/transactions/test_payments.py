@@ -214,4 +214,4 @@ async def test_a_va_number_collision_draws_another_number(tx: TxApi, monkeypatch
     monkeypatch.setattr(invoices_module, "new_va_number", lambda: next(draws))
     fresh = await tx.service.generate_invoice(500, "retry")
     assert fresh.va_number == "DS-88001111111111"
-    assert (await tx.service.get_invoice(taken)).amount == 100_000  # the first invoice is untouched
+    assert (await tx.service.get_invoice(taken)).amount_minor == 100_000  # the first invoice is untouched

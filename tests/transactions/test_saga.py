@@ -278,7 +278,7 @@ async def test_recovery_fails_a_saga_interrupted_before_the_wallet_was_called(
         transaction_id=str(uuid.uuid4()),
         user_id=user.id,
         wallet_id=wallet,
-        amount=500,
+        amount_minor=500,
         type="DEPOSIT",
         status="PENDING",
         step="RECORDED",

@@ -36,7 +36,7 @@ def test_va_numbers_are_ds_8800_and_ten_random_digits() -> None:
 def test_blank_optional_fields_are_absent_and_the_request_identity_ignores_the_key() -> None:
     raw = CreateTransactionInput(
         wallet_id=" w1 ",
-        amount=100,
+        amount_minor=100,
         type=TxType.DEPOSIT,
         va_number="  ",
         description=" ",
@@ -44,15 +44,17 @@ def test_blank_optional_fields_are_absent_and_the_request_identity_ignores_the_k
     )
     clean = normalise_input(raw)
     assert (clean.wallet_id, clean.va_number, clean.description) == ("w1", None, None)
-    other_key = CreateTransactionInput(wallet_id="w1", amount=100, type=TxType.DEPOSIT, idempotency_key="z")
+    other_key = CreateTransactionInput(
+        wallet_id="w1", amount_minor=100, type=TxType.DEPOSIT, idempotency_key="z"
+    )
     assert request_hash(clean) == request_hash(normalise_input(other_key))
-    more = CreateTransactionInput(wallet_id="w1", amount=101, type=TxType.DEPOSIT)
+    more = CreateTransactionInput(wallet_id="w1", amount_minor=101, type=TxType.DEPOSIT)
     assert request_hash(clean) != request_hash(normalise_input(more))
 
 
 @pytest.mark.parametrize("field", ["description", "idempotency_key"])
 def test_overlong_texts_are_bad_user_input(field: str) -> None:
-    raw = CreateTransactionInput(wallet_id="w1", amount=1, type=TxType.DEPOSIT, **{field: "x" * 300})
+    raw = CreateTransactionInput(wallet_id="w1", amount_minor=1, type=TxType.DEPOSIT, **{field: "x" * 300})
     with pytest.raises(AppError) as caught:
         normalise_input(raw)
     assert caught.value.code == "BAD_USER_INPUT"
@@ -124,20 +126,20 @@ async def test_recipient_lookups_are_throttled_per_user_and_per_client() -> None
 
 def test_a_transfer_takes_exactly_one_of_to_wallet_id_and_to_username() -> None:
     both = CreateTransactionInput(
-        wallet_id="w1", amount=100, type=TxType.TRANSFER, to_wallet_id="w2", to_username="bob"
+        wallet_id="w1", amount_minor=100, type=TxType.TRANSFER, to_wallet_id="w2", to_username="bob"
     )
-    neither = CreateTransactionInput(wallet_id="w1", amount=100, type=TxType.TRANSFER)
+    neither = CreateTransactionInput(wallet_id="w1", amount_minor=100, type=TxType.TRANSFER)
     for raw in (both, neither):
         with pytest.raises(AppError) as caught:
             normalise_input(raw)
         assert caught.value.code == ErrorCode.BAD_USER_INPUT
-    deposit = CreateTransactionInput(wallet_id="w1", amount=100, type=TxType.DEPOSIT, to_username="bob")
+    deposit = CreateTransactionInput(wallet_id="w1", amount_minor=100, type=TxType.DEPOSIT, to_username="bob")
     with pytest.raises(AppError) as caught:
         normalise_input(deposit)
     assert caught.value.details.get("field") == "toUsername"
     assert (
         normalise_input(
-            CreateTransactionInput(wallet_id="w1", amount=1, type=TxType.TRANSFER, to_username=" bob ")
+            CreateTransactionInput(wallet_id="w1", amount_minor=1, type=TxType.TRANSFER, to_username=" bob ")
         ).to_username
         == "bob"
     )
