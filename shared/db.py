@@ -22,17 +22,19 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic_core import PydanticUndefined
+from sqlalchemy import CheckConstraint, Column, event
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, registry, sessionmaker
-from sqlmodel import SQLModel
+from sqlalchemy.types import TypeEngine
+from sqlmodel import Field, SQLModel
 
 from shared.settings import Settings
 from shared.tracing import span
@@ -51,6 +53,29 @@ def make_model_base() -> type[SQLModel]:
         pass
 
     return Base
+
+
+def one_of(column: str, values: Iterable[str], *, name: str) -> CheckConstraint:
+    """`CHECK (column IN ('A', 'B', ...))` from the tuple (or enum) the code checks against, so the
+    allowed values are written once."""
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name)
+
+
+def column(
+    type_: TypeEngine[Any] | type[TypeEngine[Any]],
+    *,
+    nullable: bool = False,
+    primary_key: bool = False,
+    default: Any = PydanticUndefined,
+) -> Any:
+    """A model field stored in a column of exactly this SQL type (`Field(sa_column=Column(...))`):
+    NOT NULL and required unless `nullable` (then None by default) or given a `default`."""
+    if primary_key:
+        return Field(default=default, sa_column=Column(type_, primary_key=True))
+    if nullable and default is PydanticUndefined:
+        default = None
+    return Field(default=default, sa_column=Column(type_, nullable=nullable))
 
 
 def is_sqlite(url: str) -> bool:

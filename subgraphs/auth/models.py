@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Column, DateTime
+from sqlalchemy import CheckConstraint, DateTime
 from sqlmodel import Field
 
-from shared.db import make_model_base
+from shared.db import column, make_model_base, one_of
 
 Base = make_model_base()
 
 ROLE_USER = "USER"
 ROLE_ADMIN = "ADMIN"
+ROLES = (ROLE_USER, ROLE_ADMIN)
 
 
 class User(Base, table=True):
@@ -20,7 +21,7 @@ class User(Base, table=True):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('USER', 'ADMIN')", name="ck_users_role"),
+        one_of("role", ROLES, name="ck_users_role"),
         CheckConstraint("email = lower(email)", name="ck_users_email_lowercase"),
         CheckConstraint("length(username) >= 3", name="ck_users_username_length"),
     )
@@ -31,5 +32,5 @@ class User(Base, table=True):
     email: str = Field(max_length=254)
     password_hash: str = Field(max_length=255)
     role: str = Field(default=ROLE_USER, max_length=16)
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = column(DateTime(timezone=True))
+    updated_at: datetime = column(DateTime(timezone=True))
