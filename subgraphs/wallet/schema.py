@@ -95,10 +95,7 @@ class User:
         viewer = await info.context.principal()
         if not can_see(viewer, str(self.id)):
             return []
-        records = await info.context.deps.service.wallets_of(
-            str(self.id), include_closed=include_closed, first=first, after=after
-        )
-        return [Wallet.from_record(record) for record in records]
+        return await _wallets_of(info, str(self.id), include_closed, first, after)
 
 
 @strawberry.federation.type(keys=["walletId"], description="A wallet; its balance equals its ledger.")
@@ -151,6 +148,16 @@ class Wallet:
             str(self.wallet_id), first=first, after=after, direction=direction
         )
         return [LedgerEntry.from_record(record) for record in records]
+
+
+async def _wallets_of(
+    info: WalletInfo, owner_id: str, include_closed: bool, first: int, after: str | None
+) -> list[Wallet]:
+    """One owner's wallets, newest first (`User.wallets` and `myWallets`)."""
+    records = await info.context.deps.service.wallets_of(
+        owner_id, include_closed=include_closed, first=first, after=after
+    )
+    return [Wallet.from_record(record) for record in records]
 
 
 @strawberry.federation.type(inaccessible=True, description="Who owns a wallet (for services).")
@@ -288,10 +295,7 @@ class Query(LedgerQuery):
         after: str | None = None,
     ) -> list[Wallet]:
         user = await info.context.require_user()
-        records = await info.context.deps.service.wallets_of(
-            user.user_id, include_closed=include_closed, first=first, after=after
-        )
-        return [Wallet.from_record(record) for record in records]
+        return await _wallets_of(info, user.user_id, include_closed, first, after)
 
     @strawberry.field(description="One wallet of the caller (any, for an admin); NOT_FOUND otherwise.")
     async def wallet(self, info: WalletInfo, wallet_id: WalletIdArg) -> Wallet | None:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy import text
 from shared.migrations import upgrade_to_head_sync
 from shared.settings import get_settings
 from subgraphs.history.app import MIGRATIONS_DIR, create_app
+from subgraphs.history.chain import GENESIS_HASH, ChainedFacts
 from subgraphs.history.service import HistoryService
 from tests.support.tokens import as_router_if_federation, bearer, service_token, user_token
 
@@ -30,6 +32,28 @@ mutation Add($input: AddHistoryInput!) {
 """
 
 WRITER = service_token("history:write", service="transactions")
+
+
+MOMENT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def chain_facts(**changes: Any) -> ChainedFacts:
+    """An entry's hashed facts: an OUT deposit of 100 sen, first in the chain; override any fact."""
+    defaults: dict[str, Any] = {
+        "seq": 1,
+        "history_id": "h1",
+        "transaction_id": "tx",
+        "user_id": "u",
+        "wallet_id": "w",
+        "amount_minor": 100,
+        "type": "DEPOSIT",
+        "status": "SUCCESS",
+        "va_number": None,
+        "occurred_at": MOMENT,
+        "created_at": MOMENT,
+        "prev_hash": GENESIS_HASH,
+    }
+    return ChainedFacts(**{**defaults, **changes})
 
 
 def new_input(**overrides: Any) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from tests.history.conftest import (
     VERIFY,
     WRITER,
     HistoryApi,
+    chain_facts,
     client_of,
     error_code,
     new_input,
@@ -87,23 +88,7 @@ async def test_tampering_with_an_entrys_direction_or_counterparty_breaks_the_cha
 
 
 def test_an_outgoing_entry_without_a_counterparty_hashes_as_entries_did_before_the_two_fields() -> None:
-    from datetime import UTC, datetime
-
-    moment = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-    facts = ChainedFacts(
-        seq=1,
-        history_id="h1",
-        transaction_id="tx",
-        user_id="u",
-        wallet_id="w",
-        amount_minor=100,
-        type="DEPOSIT",
-        status="SUCCESS",
-        va_number=None,
-        occurred_at=moment,
-        created_at=moment,
-        prev_hash=GENESIS_HASH,
-    )
+    facts = chain_facts()
     assert b"direction" not in canonical_bytes(facts) and b"counterparty" not in canonical_bytes(facts)
     incoming = ChainedFacts(**{**facts.__dict__, "direction": "IN", "counterparty": "alice"})
     assert entry_hash(incoming) != entry_hash(facts)
@@ -121,20 +106,7 @@ def old_chain_migrated(tmp_path: Path) -> str:
     previous = GENESIS_HASH
     with engine.begin() as conn:
         for seq in (1, 2):
-            facts = ChainedFacts(
-                seq=seq,
-                history_id=f"h{seq}",
-                transaction_id=f"tx{seq}",
-                user_id="u",
-                wallet_id="w",
-                amount_minor=100,
-                type="DEPOSIT",
-                status="SUCCESS",
-                va_number=None,
-                occurred_at=moment,
-                created_at=moment,
-                prev_hash=previous,
-            )
+            facts = chain_facts(seq=seq, history_id=f"h{seq}", transaction_id=f"tx{seq}", prev_hash=previous)
             digest = entry_hash(facts)
             conn.execute(
                 sa.text(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from subgraphs.history.chain import GENESIS_HASH, ChainedFacts, canonical_bytes, entry_hash
 from subgraphs.history.models import HistoryEntryRow
 from subgraphs.history.service import HistoryService, chained_facts
-from tests.history.conftest import ADMIN, VERIFY, HistoryApi, add_some, tamper
+from tests.history.conftest import ADMIN, VERIFY, HistoryApi, add_some, chain_facts, tamper
 from tests.support.tokens import user_token
 
 
@@ -20,19 +20,12 @@ async def verify(api: HistoryApi) -> dict[str, object]:
 
 
 def test_the_canonical_form_is_sorted_compact_json_in_minor_units_and_utc() -> None:
-    facts = ChainedFacts(
-        seq=1,
+    facts = chain_facts(
         history_id="h",
         transaction_id="t",
-        user_id="u",
-        wallet_id="w",
         amount_minor=1050,
-        type="DEPOSIT",
-        status="SUCCESS",
-        va_number=None,
         occurred_at=datetime(2026, 11, 20, 17, 0, tzinfo=UTC),
         created_at=datetime(2026, 11, 20, 17, 0, 1, 5),
-        prev_hash=GENESIS_HASH,
     )
     assert canonical_bytes(facts) == (
         b'{"amountMinor":1050,"createdAt":"2026-11-20T17:00:01.000005Z","historyId":"h",'
