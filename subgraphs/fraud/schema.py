@@ -15,7 +15,7 @@ from shared.schema import build_schema
 from shared.scopes import Scope
 from shared.tokens import Principal
 from subgraphs.fraud.models import FraudLog as FraudLogRow
-from subgraphs.fraud.service import FraudService, reason_text
+from subgraphs.fraud.service import CheckInput, FraudService, reason_text
 
 
 @dataclass
@@ -170,7 +170,7 @@ class Mutation:
     )
     async def check_fraud(self, info: FraudInfo, input: CheckFraudInput) -> FraudLog:
         await info.context.require_service(Scope.FRAUD_CHECK)
-        outcome = await info.context.deps.service.check(
+        given = CheckInput(
             transaction_id=input.transaction_id,
             user_id=str(input.user_id),
             wallet_id=str(input.wallet_id),
@@ -178,6 +178,7 @@ class Mutation:
             type=input.type,
             va_number=input.va_number,
         )
+        outcome = await info.context.deps.service.check(given)
         return FraudLog.from_record(outcome.log)
 
     @strawberry.mutation(description="Delete one fraud log (admin only); false when it did not exist.")

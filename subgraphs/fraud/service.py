@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, case, delete, func, select, text
@@ -53,6 +53,18 @@ def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    """A check as the caller sent it, nothing validated yet (`validate_request` makes it a CheckRequest)."""
+
+    transaction_id: object
+    user_id: object
+    wallet_id: object
+    amount_minor: object
+    type: object
+    va_number: object = None
 
 
 @dataclass(frozen=True)
@@ -99,20 +111,12 @@ def _required_id(value: object, field: str) -> str:
     return cleaned
 
 
-def validate_request(
-    config: FraudConfig,
-    *,
-    transaction_id: object,
-    user_id: object,
-    wallet_id: object,
-    amount_minor: object,
-    type: object,
-    va_number: object = None,
-) -> CheckRequest:
+def validate_request(config: FraudConfig, given: CheckInput) -> CheckRequest:
     """The request as the rules need it; BAD_USER_INPUT (with `field`) for anything malformed."""
-    txid = _required_id(transaction_id, "transactionId")
-    uid = _required_id(user_id, "userId")
-    wid = _required_id(wallet_id, "walletId")
+    txid = _required_id(given.transaction_id, "transactionId")
+    uid = _required_id(given.user_id, "userId")
+    wid = _required_id(given.wallet_id, "walletId")
+    amount_minor, type, va_number = given.amount_minor, given.type, given.va_number
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
         raise bad_input("amount must be an exact amount in minor units", field="amount")
     if amount_minor <= 0:
@@ -193,26 +197,9 @@ class FraudService:
 
     # -- checks ---------------------------------------------------------------------------------
 
-    async def check(
-        self,
-        *,
-        transaction_id: object,
-        user_id: object,
-        wallet_id: object,
-        amount_minor: object,
-        type: object,
-        va_number: object = None,
-    ) -> CheckOutcome:
+    async def check(self, given: CheckInput) -> CheckOutcome:
         """The verdict for one transaction id, logged once however often or concurrently asked."""
-        request = validate_request(
-            self.config,
-            transaction_id=transaction_id,
-            user_id=user_id,
-            wallet_id=wallet_id,
-            amount_minor=amount_minor,
-            type=type,
-            va_number=va_number,
-        )
+        request = validate_request(self.config, given)
 
         def work(session: Session) -> CheckOutcome:
             if not self.db.is_sqlite:
@@ -228,12 +215,7 @@ class FraudService:
             verdict = evaluate(request, activity, self.config, now)
             log = FraudLog(
                 log_id=uuid.uuid4().hex,
-                transaction_id=request.transaction_id,
-                user_id=request.user_id,
-                wallet_id=request.wallet_id,
-                amount_minor=request.amount_minor,
-                type=request.type,
-                va_number=request.va_number,
+                **asdict(request),  # the log's columns of the request have the request's names
                 status=verdict.status,
                 score=verdict.score,
                 reasons=",".join(verdict.reasons),

@@ -8,7 +8,7 @@ import pytest
 
 from shared.errors import AppError, ErrorCode
 from subgraphs.fraud.config import FraudConfig
-from subgraphs.fraud.service import FraudService
+from subgraphs.fraud.service import CheckInput, FraudService
 from tests.fraud.conftest import Clock, MakeService, log_count, only, rp
 
 GOOD = {
@@ -42,7 +42,7 @@ async def test_bad_input_is_rejected_with_its_field_and_nothing_is_logged(
 ) -> None:
     service = await make_service()
     with pytest.raises(AppError) as caught:
-        await service.check(**{**GOOD, **change})
+        await service.check(CheckInput(**{**GOOD, **change}))
     assert caught.value.code is ErrorCode.BAD_USER_INPUT
     assert caught.value.details["field"] == field
     assert await log_count(service.db) == 0
@@ -51,7 +51,7 @@ async def test_bad_input_is_rejected_with_its_field_and_nothing_is_logged(
 async def test_a_check_is_stored_with_normalised_input(make_service: MakeService) -> None:
     service = await make_service()
     outcome = await service.check(
-        **{**GOOD, "transaction_id": "  tx-9 ", "type": "transfer", "va_number": " VA1 "}
+        CheckInput(**{**GOOD, "transaction_id": "  tx-9 ", "type": "transfer", "va_number": " VA1 "})
     )
     assert not outcome.replayed
     stored = await service.get(outcome.log.log_id)
@@ -64,10 +64,10 @@ async def test_a_retried_check_returns_the_first_verdict_and_logs_once(
     make_service: MakeService, clock: Clock
 ) -> None:
     service = await make_service(only("VELOCITY", velocity_max_checks=1), clock)
-    first = await service.check(**GOOD)
+    first = await service.check(CheckInput(**GOOD))
     clock.advance(1)
-    await service.check(**{**GOOD, "transaction_id": "tx-2"})  # the user is now over velocity
-    retry = await service.check(**GOOD)
+    await service.check(CheckInput(**{**GOOD, "transaction_id": "tx-2"}))  # the user is now over velocity
+    retry = await service.check(CheckInput(**GOOD))
     assert retry.replayed
     assert (retry.log.log_id, retry.log.status, retry.log.score) == (
         first.log.log_id,
@@ -81,16 +81,16 @@ async def test_reusing_a_transaction_id_with_other_details_is_refused(
     make_service: MakeService,
 ) -> None:
     service = await make_service()
-    await service.check(**GOOD)
+    await service.check(CheckInput(**GOOD))
     for change in ({"amount_minor": rp(1001)}, {"user_id": "u2"}, {"type": "DEPOSIT"}):
         with pytest.raises(AppError) as caught:
-            await service.check(**{**GOOD, **change})
+            await service.check(CheckInput(**{**GOOD, **change}))
         assert caught.value.code is ErrorCode.IDEMPOTENCY_KEY_REUSED
     assert await log_count(service.db) == 1
 
 
 async def concurrent_duplicates_log_once(service: FraudService) -> None:
-    outcomes = await asyncio.gather(*(service.check(**GOOD) for _ in range(20)))
+    outcomes = await asyncio.gather(*(service.check(CheckInput(**GOOD)) for _ in range(20)))
     assert len({o.log.log_id for o in outcomes}) == 1
     assert len({(o.log.status, o.log.score) for o in outcomes}) == 1
     assert sum(not o.replayed for o in outcomes) == 1
@@ -99,7 +99,7 @@ async def concurrent_duplicates_log_once(service: FraudService) -> None:
 
 async def concurrent_checks_of_one_user_see_each_other(service: FraudService) -> None:
     outcomes = await asyncio.gather(
-        *(service.check(**{**GOOD, "transaction_id": f"tx-c{i}"}) for i in range(10))
+        *(service.check(CheckInput(**{**GOOD, "transaction_id": f"tx-c{i}"})) for i in range(10))
     )
     statuses = sorted(o.log.status for o in outcomes)
     assert statuses == ["FRAUD"] * 5 + ["SAFE"] * 5
@@ -109,7 +109,9 @@ async def concurrent_checks_of_one_user_see_each_other(service: FraudService) ->
 async def concurrent_duplicates_from_two_users_keep_one_log(service: FraudService) -> None:
     async def attempt(user: str) -> str:
         try:
-            outcome = await service.check(**{**GOOD, "transaction_id": "tx-shared", "user_id": user})
+            outcome = await service.check(
+                CheckInput(**{**GOOD, "transaction_id": "tx-shared", "user_id": user})
+            )
         except AppError as exc:
             assert exc.code is ErrorCode.IDEMPOTENCY_KEY_REUSED
             return "refused"

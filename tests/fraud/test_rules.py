@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from subgraphs.fraud.config import FraudConfig
-from subgraphs.fraud.service import FraudService, reason_text, verdict_of
+from subgraphs.fraud.service import CheckInput, FraudService, reason_text, verdict_of
 from tests.fraud.conftest import Clock, MakeService, only, rp
 
 _ids = itertools.count()
@@ -17,11 +17,13 @@ async def check(
     service: FraudService, amount_minor: int, *, user: str = "u1", type: str = "PAYMENT"
 ) -> tuple[str, list[str], int]:
     outcome = await service.check(
-        transaction_id=f"tx-{next(_ids)}",
-        user_id=user,
-        wallet_id=f"w-{user}",
-        amount_minor=amount_minor,
-        type=type,
+        CheckInput(
+            transaction_id=f"tx-{next(_ids)}",
+            user_id=user,
+            wallet_id=f"w-{user}",
+            amount_minor=amount_minor,
+            type=type,
+        )
     )
     return outcome.log.status, outcome.log.reason_codes, outcome.log.score
 
