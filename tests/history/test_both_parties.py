@@ -12,6 +12,7 @@ from alembic import command
 from shared.migrations import alembic_config, upgrade_to_head_sync
 from subgraphs.history.app import MIGRATIONS_DIR
 from subgraphs.history.chain import GENESIS_HASH, ChainedFacts, canonical_bytes, entry_hash
+from subgraphs.history.service import HistoryService
 from tests.history.conftest import (
     ADMIN,
     VERIFY,
@@ -75,8 +76,8 @@ async def test_the_same_key_with_another_direction_or_counterparty_is_refused(ap
 
 
 async def test_tampering_with_an_entrys_direction_or_counterparty_breaks_the_chain(
-    api: HistoryApi, service
-) -> None:  # noqa: ANN001
+    api: HistoryApi, service: HistoryService
+) -> None:
     _, receiver = sides("tx-tamper")
     await api.data(ADD_BOTH_SIDES, {"input": receiver}, WRITER)
     await tamper(service, "UPDATE history_entries SET counterparty = 'mallory' WHERE user_id = 'bob'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 from subgraphs.wallet import unit_of_work
 from subgraphs.wallet.service import WalletService, is_retryable
@@ -37,9 +38,9 @@ def test_only_conflicts_with_a_concurrent_writer_are_retried(orig: Exception, re
 
 
 async def test_a_deadlocked_write_runs_again_and_then_succeeds(service: WalletService) -> None:
-    attempts = []
+    attempts: list[int] = []
 
-    def work(_session) -> str:
+    def work(_session: Session) -> str:
         attempts.append(1)
         if len(attempts) < 3:
             raise db_error(FakePgError("40P01"))
@@ -51,9 +52,9 @@ async def test_a_deadlocked_write_runs_again_and_then_succeeds(service: WalletSe
 
 async def test_retries_are_bounded(service: WalletService, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(unit_of_work, "RETRY_BACKOFF_MAX_S", 0.0)
-    attempts = []
+    attempts: list[int] = []
 
-    def work(_session) -> str:
+    def work(_session: Session) -> str:
         attempts.append(1)
         raise db_error(FakePgError("40001"), IntegrityError)
 

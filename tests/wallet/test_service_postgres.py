@@ -3,7 +3,7 @@ the module; every test uses its own users and wallets)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 
 import pytest
 from sqlalchemy import text
@@ -42,7 +42,7 @@ async def pg_service(postgres_url: str) -> AsyncIterator[WalletService]:
         await db.dispose()
 
 
-async def expect_code(code: ErrorCode, operation) -> None:
+async def expect_code(code: ErrorCode, operation: Awaitable[object]) -> None:
     with pytest.raises(AppError) as caught:
         await operation
     assert caught.value.code == code, caught.value

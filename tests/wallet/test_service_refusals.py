@@ -43,7 +43,7 @@ async def test_a_non_positive_or_non_integral_amount_is_bad_user_input(
 
 @pytest.mark.parametrize("transaction_id", ["", "   ", "x" * 129])
 async def test_an_empty_or_overlong_transaction_id_is_bad_user_input(
-    service: WalletService, transaction_id
+    service: WalletService, transaction_id: str
 ) -> None:
     wallet_id = await funded(service, ALICE, 10_000)
     await refused(
