@@ -62,16 +62,17 @@ def check_tokens(query: str, max_tokens: int, setting_prefix: str = "ROUTER_") -
         return
 
 
+Fragments = Mapping[str, FragmentDefinitionNode]
+
+
 def selected_fields(
-    selection_set: SelectionSetNode,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    visited: frozenset[str] = frozenset(),
+    selection_set: SelectionSetNode | None, fragments: Fragments, visited: frozenset[str] = frozenset()
 ) -> Iterator[tuple[FieldNode, frozenset[str]]]:
-    """The fields a selection set selects at its own level, inline fragments and fragment spreads
-    opened, each with the fragments opened on the way to it. A fragment already opened on that
-    path is not opened again, so a cycle (a document nobody validated yet) ends instead of
-    recursing for ever."""
-    for selection in selection_set.selections:
+    """The fields a selection set selects at its own level (none for a leaf's None), inline
+    fragments and fragment spreads opened, each with the fragments opened on the way to it. A
+    fragment already opened on that path is not opened again, so a cycle (in a document nobody has
+    validated yet) ends instead of recursing for ever."""
+    for selection in selection_set.selections if selection_set is not None else ():
         if isinstance(selection, FieldNode):
             yield selection, visited
         elif isinstance(selection, InlineFragmentNode):
@@ -83,41 +84,24 @@ def selected_fields(
                 yield from selected_fields(fragment.selection_set, fragments, visited | {name})
 
 
-def _depth(
-    selection_set: SelectionSetNode | None,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    visited: frozenset[str],
-) -> int:
+def _depth(selection_set: SelectionSetNode | None, fragments: Fragments, visited: frozenset[str]) -> int:
     """Fields nested in fields, introspection (`__*`) not counted."""
-    if selection_set is None:
-        return 0
-    return max(
-        (
-            1 + _depth(field.selection_set, fragments, path)
-            for field, path in selected_fields(selection_set, fragments, visited)
-            if not field.name.value.startswith("__")
-        ),
-        default=0,
+    fields = selected_fields(selection_set, fragments, visited)
+    nested = (
+        1 + _depth(f.selection_set, fragments, path)
+        for f, path in fields
+        if not f.name.value.startswith("__")
     )
+    return max(nested, default=0)
 
 
-def _aliases(
-    selection_set: SelectionSetNode | None,
-    fragments: Mapping[str, FragmentDefinitionNode],
-    visited: frozenset[str],
-) -> int:
+def _aliases(selection_set: SelectionSetNode | None, fragments: Fragments, visited: frozenset[str]) -> int:
     """Aliased fields at every level."""
-    if selection_set is None:
-        return 0
-    return sum(
-        (1 if field.alias else 0) + _aliases(field.selection_set, fragments, path)
-        for field, path in selected_fields(selection_set, fragments, visited)
-    )
+    fields = selected_fields(selection_set, fragments, visited)
+    return sum((1 if f.alias else 0) + _aliases(f.selection_set, fragments, path) for f, path in fields)
 
 
-def check_operation(
-    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode], limits: Limits
-) -> None:
+def check_operation(operation: OperationDefinitionNode, fragments: Fragments, limits: Limits) -> None:
     """Raise LimitExceeded for the first bound the operation crosses."""
     if limits.max_depth > 0:
         depth = _depth(operation.selection_set, fragments, frozenset())
