@@ -111,24 +111,19 @@ async def test_a_payment_to_another_merchant_credits_that_merchants_settlement_a
 async def test_a_system_account_is_no_wallet_to_send_to_freeze_or_read(ledger: WalletService) -> None:
     wallet = await new_wallet(ledger, "alice", 1_000)
     await ledger.deduct(transaction_id="pay", user_id="alice", wallet_id=wallet, amount_minor=100)
-    with pytest.raises(AppError) as refused:
-        await ledger.transfer(
-            transaction_id="steal",
-            user_id="alice",
-            from_wallet_id=wallet,
-            to_wallet_id=SETTLEMENT,
-            amount_minor=1,
-        )
-    assert refused.value.code == ErrorCode.NOT_FOUND
-    with pytest.raises(AppError) as refused:
-        await ledger.transfer(
-            transaction_id="steal-2",
-            user_id="system",
-            from_wallet_id=SETTLEMENT,
-            to_wallet_id=wallet,
-            amount_minor=1,
-        )
-    assert refused.value.code == ErrorCode.NOT_FOUND
+    for transaction_id, user_id, source, target in (
+        ("steal", "alice", wallet, SETTLEMENT),
+        ("steal-2", "system", SETTLEMENT, wallet),
+    ):
+        with pytest.raises(AppError) as refused:
+            await ledger.transfer(
+                transaction_id=transaction_id,
+                user_id=user_id,
+                from_wallet_id=source,
+                to_wallet_id=target,
+                amount_minor=1,
+            )
+        assert refused.value.code == ErrorCode.NOT_FOUND
     with pytest.raises(AppError):
         await ledger.set_frozen(SETTLEMENT, True)
     assert await ledger.find_wallet(SETTLEMENT) is None

@@ -72,23 +72,14 @@ async def test_an_unknown_wallet_is_not_found(service: WalletService) -> None:
 async def test_a_wallet_moves_money_only_for_its_owner(service: WalletService) -> None:
     alices = await funded(service, ALICE, 10_000)
     bobs = await funded(service, BOB, 10_000)
-    await refused(
-        service,
-        ErrorCode.FORBIDDEN,
+    for operation in (
         service.deduct(transaction_id=new_id(), user_id=BOB, wallet_id=alices, amount_minor=1),
-    )
-    await refused(
-        service,
-        ErrorCode.FORBIDDEN,
         service.topup(transaction_id=new_id(), user_id=BOB, wallet_id=alices, amount_minor=1),
-    )
-    await refused(
-        service,
-        ErrorCode.FORBIDDEN,
         service.transfer(
             transaction_id=new_id(), user_id=BOB, from_wallet_id=alices, to_wallet_id=bobs, amount_minor=1
         ),
-    )
+    ):
+        await refused(service, ErrorCode.FORBIDDEN, operation)
 
 
 async def test_a_transfer_to_the_same_wallet_is_bad_user_input(service: WalletService) -> None:
