@@ -10,10 +10,11 @@ slow the service down or force OFFLINE VAs; they are on by default
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from fastapi import FastAPI, Request
@@ -58,6 +59,17 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
 
+TypeT = TypeVar("TypeT")
+
+
+def _from_row(cls: type[TypeT], row: object, **differing: object) -> TypeT:
+    """The GraphQL type `cls` of a store row: each field the row's attribute of the same name, but
+    for the fields given in `differing` (converted or computed)."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # strawberry types are dataclasses
+    copied = {f.name: getattr(row, f.name) for f in fields if f.name not in differing}
+    return cls(**copied, **differing)
+
+
 # ---- types --------------------------------------------------------------------------------------
 @strawberry.type(name="User")
 class UserType:
@@ -70,14 +82,7 @@ class UserType:
 
     @classmethod
     def of(cls, row: UserRow) -> UserType:
-        return cls(
-            id=strawberry.ID(row.id),
-            nama=row.nama,
-            email=row.email,
-            role=row.role,
-            is_active=row.is_active,
-            status_label=row.status_label,
-        )
+        return _from_row(cls, row)
 
 
 @strawberry.type
@@ -115,22 +120,13 @@ class OrderType:
 
     @classmethod
     def of(cls, row: OrderRow) -> OrderType:
-        return cls(
-            id=strawberry.ID(row.id),
-            user_id=strawberry.ID(row.user_id),
-            product_id=row.product_id,
+        return _from_row(
+            cls,
+            row,
             nama_produk=CATALOGUE[row.product_id].nama if row.product_id in CATALOGUE else "",
-            quantity=row.quantity,
             harga_satuan=float(row.harga_satuan),
             ongkir=float(row.ongkir),
             total_harga=float(row.total_harga),
-            alamat_pengiriman=row.alamat_pengiriman,
-            metode_pengiriman=row.metode_pengiriman,
-            kota_tujuan_id=row.kota_tujuan_id,
-            nomor_va=row.nomor_va,
-            status=row.status,
-            payment_status=row.payment_status,
-            nomor_resi=row.nomor_resi,
             created_at=_iso(row.created_at) or "",
             paid_at=_iso(row.paid_at),
         )
@@ -255,13 +251,7 @@ class OrdersQueryWithHooks(OrdersQuery):
     @strawberry.field(description="TEST ONLY: payment notices received (optionally for one VA).")
     def sandbox_notices(self, info: strawberry.Info, va_number: str | None = None) -> list[NoticeType]:
         return [
-            NoticeType(
-                va_number=n.va_number,
-                status=n.status,
-                outcome=n.outcome,
-                at=_iso(n.at) or "",
-                idempotency_key=n.idempotency_key,
-            )
+            _from_row(NoticeType, n, at=_iso(n.at) or "")
             for n in _ctx(info).store.notices
             if va_number is None or n.va_number == va_number
         ]
