@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from scripts.bench_gateways import BENCH_DIR, expected_answer
+from scripts.gateways_bench import BENCH_DIR
+from scripts.gateways_bench.answer import expected_answer
 
 
 def test_the_expected_answer_is_the_public_benchmarks_shape_and_values() -> None:
