@@ -14,7 +14,7 @@ from shared.settings import Settings, get_settings
 from shared.throttle import Throttles
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig, get_transactions_config
-from subgraphs.transactions.models import Transaction
+from subgraphs.transactions.records import TransactionRecord
 from subgraphs.transactions.schema import TransactionsDeps, schema
 from subgraphs.transactions.service import TransactionService
 from subgraphs.transactions.workers import OutboxWorker, RecoveryWorker
@@ -26,7 +26,7 @@ CRASH_EXIT_CODE = 86
 log = logging.getLogger(__name__)
 
 
-def crash_after_debit(tx: Transaction) -> None:
+def crash_after_debit(tx: TransactionRecord) -> None:
     """Fault-injection hook for tests (TRANSACTIONS_CRASH_AFTER_DEBIT): die like a crash would, after
     the wallet moved the money and before SUCCESS is recorded, so recovery has to settle it."""
     log.error("TRANSACTIONS_CRASH_AFTER_DEBIT set: exiting after the wallet call of %s", tx.transaction_id)

@@ -13,7 +13,7 @@ The marketplace is external (marketplace_client.py): no credential, exact Decima
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from typing import Protocol
 
 from shared.client import SubgraphClient
 from shared.money import format_minor
@@ -23,6 +23,8 @@ from shared.settings import Settings
 from subgraphs.transactions.downstream import BoundedClient as BoundedClient  # re-exported
 from subgraphs.transactions.marketplace_client import MarketplaceClient as MarketplaceClient  # re-exported
 from subgraphs.transactions.marketplace_client import MarketplaceOrder as MarketplaceOrder  # re-exported
+from subgraphs.transactions.messages import HistoryNotice
+from subgraphs.transactions.records import TransactionRecord
 from subgraphs.transactions.wallet_client import LedgerEntry as LedgerEntry  # re-exported
 from subgraphs.transactions.wallet_client import LedgerResult as LedgerResult  # re-exported
 from subgraphs.transactions.wallet_client import TransferResult as TransferResult  # re-exported
@@ -56,34 +58,43 @@ mutation CheckFraud($t: String!, $u: ID!, $w: ID!, $a: Money!, $type: String!, $
 }"""
 
 
+class _TxFacts(Protocol):
+    """What the fraud check and a history entry both say of a transaction (a record, a notice)."""
+
+    @property
+    def transaction_id(self) -> str: ...
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def wallet_id(self) -> str: ...
+    @property
+    def amount_minor(self) -> int: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def va_number(self) -> str | None: ...
+
+
+def _facts(source: _TxFacts) -> dict[str, object]:
+    """The variables $t $u $w $a $type $va of CHECK_FRAUD and ADD_HISTORY."""
+    return {
+        "t": source.transaction_id,
+        "u": source.user_id,
+        "w": source.wallet_id,
+        "a": format_minor(source.amount_minor),
+        "type": str(source.type),
+        "va": source.va_number,
+    }
+
+
 class FraudClient:
     """The fraud subgraph's verdict for one transaction (idempotent by transaction id)."""
 
     def __init__(self, client: BoundedClient) -> None:
         self.client = client
 
-    async def check(
-        self,
-        *,
-        transaction_id: str,
-        user_id: str,
-        wallet_id: str,
-        amount_minor: int,
-        type: str,
-        va_number: str | None,
-    ) -> FraudVerdict:
-        data = await self.client.execute(
-            CHECK_FRAUD,
-            {
-                "t": transaction_id,
-                "u": user_id,
-                "w": wallet_id,
-                "a": format_minor(amount_minor),
-                "type": type,
-                "va": va_number,
-            },
-            scopes=[Scope.FRAUD_CHECK],
-        )
+    async def check(self, tx: TransactionRecord) -> FraudVerdict:
+        data = await self.client.execute(CHECK_FRAUD, _facts(tx), scopes=[Scope.FRAUD_CHECK])
         log_ = data["checkFraud"]
         return FraudVerdict(
             log_id=str(log_["logId"]),
@@ -109,36 +120,16 @@ class HistoryClient:
     def __init__(self, client: BoundedClient) -> None:
         self.client = client
 
-    async def add(
-        self,
-        *,
-        transaction_id: str,
-        user_id: str,
-        wallet_id: str,
-        amount_minor: int,
-        type: str,
-        status: str,
-        va_number: str | None,
-        occurred_at: datetime,
-        direction: str = "OUT",
-        counterparty: str | None = None,
-    ) -> str:
-        data = await self.client.execute(
-            ADD_HISTORY,
-            {
-                "t": transaction_id,
-                "u": user_id,
-                "w": wallet_id,
-                "a": format_minor(amount_minor),
-                "type": type,
-                "s": status,
-                "va": va_number,
-                "at": occurred_at.isoformat(),
-                "d": direction,
-                "c": counterparty,
-            },
-            scopes=[Scope.HISTORY_WRITE],
-        )
+    async def add(self, notice: HistoryNotice) -> str:
+        """Deliver one outbox history entry (its user's side: OUT, or a transfer's receiver's IN)."""
+        variables = {
+            **_facts(notice),
+            "s": notice.status,
+            "at": notice.occurred_at.isoformat(),
+            "d": notice.direction,
+            "c": notice.counterparty,
+        }
+        data = await self.client.execute(ADD_HISTORY, variables, scopes=[Scope.HISTORY_WRITE])
         return str(data["addHistory"]["historyId"])
 
 

@@ -8,6 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from shared.db import Database, has_nul
 from shared.errors import AppError, ErrorCode, bad_input
@@ -15,7 +16,8 @@ from shared.money import format_minor
 from shared.tracing import traced
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
-from subgraphs.transactions.models import Invoice, InvoiceStatus, Transaction, VaPayment, as_utc, utcnow
+from subgraphs.transactions.models import Invoice, InvoiceStatus, VaPayment, as_utc, utcnow
+from subgraphs.transactions.records import InvoiceRecord, TransactionRecord
 from subgraphs.transactions.rules import DESCRIPTION_MAX, Failure, clean
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ def new_va_number() -> str:
     return f"{VA_PREFIX}{secrets.randbelow(10**VA_RANDOM_DIGITS):0{VA_RANDOM_DIGITS}d}"
 
 
-def invoice_status(invoice: Invoice, now: datetime | None = None) -> InvoiceStatus:
+def invoice_status(invoice: Invoice | InvoiceRecord, now: datetime | None = None) -> InvoiceStatus:
     """UNPAID invoices past their expiry read as EXPIRED."""
     if invoice.status == InvoiceStatus.UNPAID and as_utc(invoice.expires_at) <= (now or utcnow()):
         return InvoiceStatus.EXPIRED
@@ -63,7 +65,7 @@ class Invoices:
         self.clients = clients
         self.config = config
 
-    async def generate_invoice(self, amount_minor: int, description: str | None) -> Invoice:
+    async def generate_invoice(self, amount_minor: int, description: str | None) -> InvoiceRecord:
         """A new UNPAID invoice with a fresh VA number (unique in the database; retried on collision)."""
         description = clean(description)
         if description is not None and len(description) > DESCRIPTION_MAX:
@@ -86,24 +88,30 @@ class Invoices:
             except IntegrityError:
                 log.warning("VA number collision; drawing another")
                 continue
-            return invoice
+            return InvoiceRecord.of(invoice)
         raise AppError(ErrorCode.INTERNAL, "Could not allocate a VA number")
 
-    async def get_invoice(self, va_number: str) -> Invoice | None:
+    async def get_invoice(self, va_number: str) -> InvoiceRecord | None:
         if has_nul(va_number):
             return None
         va = va_number.strip()
-        return await self.db.read(lambda session: session.get(Invoice, va))
+
+        def work(session: Session) -> InvoiceRecord | None:
+            invoice = session.get(Invoice, va)
+            return None if invoice is None else InvoiceRecord.of(invoice)
+
+        return await self.db.read(work)
 
     @traced("saga.validate_va")
-    async def validate_va(self, tx: Transaction) -> Failure | None:
+    async def validate_va(self, tx: TransactionRecord) -> Failure | None:
         va = tx.va_number or ""
         if va.upper().startswith("OFFLINE-"):
             return Failure(ErrorCode.VA_NOT_FOUND, "This VA was not issued by this wallet; it cannot be paid")
-        invoice, claim = await self.db.read(
-            lambda session: (session.get(Invoice, va), session.get(VaPayment, va))
+        failure = await self.db.read(
+            lambda session: invoice_failure(
+                session.get(Invoice, va), session.get(VaPayment, va), tx.amount_minor
+            )
         )
-        failure = invoice_failure(invoice, claim, tx.amount_minor)
         if failure is not None:
             return failure
         marketplace = self.clients.marketplace

@@ -14,6 +14,7 @@ from shared.db import Database, has_nul
 from shared.errors import bad_input, not_found
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.models import OutboxMessage, OutboxState, utcnow
+from subgraphs.transactions.records import OutboxRecord
 from subgraphs.transactions.rules import page_size
 
 
@@ -37,7 +38,7 @@ class OutboxAdmin:
 
     async def outbox_messages(
         self, state: str | None, first: int | None, overdue: bool | None = None
-    ) -> list[OutboxMessage]:
+    ) -> list[OutboxRecord]:
         """Newest first; `overdue`: only (or, False: no) messages undelivered for OUTBOX_OVERDUE_S."""
         size = page_size(first)
         query = select(OutboxMessage)
@@ -50,14 +51,16 @@ class OutboxAdmin:
             condition = is_overdue(utcnow(), self.config.outbox_overdue_s)
             query = query.where(condition if overdue else ~condition)
         query = query.order_by(OutboxMessage.created_at.desc(), OutboxMessage.message_id.desc()).limit(size)
-        return await self.db.read(lambda session: list(session.execute(query).scalars()))
+        return await self.db.read(
+            lambda session: [OutboxRecord.of(row) for row in session.execute(query).scalars()]
+        )
 
-    async def retry_outbox_message(self, message_id: str) -> OutboxMessage:
+    async def retry_outbox_message(self, message_id: str) -> OutboxRecord:
         """Put a DEAD (or failing) message back in the queue with a fresh retry horizon."""
         if has_nul(message_id):
             raise not_found("Outbox message not found")
 
-        def work(session: Session) -> OutboxMessage:
+        def work(session: Session) -> OutboxRecord:
             row = session.get(OutboxMessage, message_id, with_for_update=True)
             if row is None:
                 raise not_found("Outbox message not found")
@@ -67,11 +70,11 @@ class OutboxAdmin:
                 row.attempts = 0
                 row.next_attempt_at = now
                 row.deadline_at = now + timedelta(seconds=self.config.outbox_retry_horizon_s)
-            return row
+            return OutboxRecord.of(row)
 
-        row = await self.db.write(work)
+        record = await self.db.write(work)
         self.on_outbox_written()
-        return row
+        return record
 
     async def outbox_backlog(self) -> dict[str, int]:
         query = select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)

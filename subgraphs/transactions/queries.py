@@ -4,6 +4,7 @@ notices, and whether a PENDING transfer's money already reached its receiver."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, or_, select, true
@@ -21,6 +22,7 @@ from subgraphs.transactions.models import (
     TxStatus,
     TxType,
 )
+from subgraphs.transactions.records import OutboxRecord, TransactionRecord
 from subgraphs.transactions.rules import page_size
 
 RECEIVED_STATUSES = (TxStatus.SUCCESS.value, TxStatus.REVERSED.value)
@@ -34,6 +36,19 @@ def received_by(user_id: str) -> Any:
         Transaction.user_id != user_id,
         Transaction.status.in_(RECEIVED_STATUSES),
     )
+
+
+@dataclass(frozen=True)
+class TransactionPage:
+    """Which transactions a list shows (see `Queries.list`) and which page of them."""
+
+    user_id: str | None
+    wallet_id: str | None = None
+    type: TxType | None = None
+    status: TxStatus | None = None
+    direction: str | None = None
+    first: int | None = None
+    after: str | None = None
 
 
 def visibility(user_id: str | None, wallet_id: str | None, direction: str | None) -> Any:
@@ -63,13 +78,13 @@ class Queries:
         self.db = database
         self.clients = clients
 
-    async def get(self, tx_id: str) -> Transaction:
+    async def get(self, tx_id: str) -> TransactionRecord:
         row = await self.find(tx_id)
         if row is None:
             raise not_found("Transaction not found")
         return row
 
-    async def arrived_for(self, user_id: str, row: Transaction) -> bool:
+    async def arrived_for(self, user_id: str, row: TransactionRecord) -> bool:
         """A transfer to `user_id` still PENDING whose money the wallet has already credited: the
         receiver's wallet event (published at the wallet's commit, just before this saga records
         SUCCESS) may name it. Asked of the wallet only in that window; anything else is False."""
@@ -87,52 +102,50 @@ class Queries:
             return False
         return any(m.direction == "CREDIT" and m.wallet_id == row.to_wallet_id for m in movements)
 
-    async def find(self, tx_id: str) -> Transaction | None:
+    async def find(self, tx_id: str) -> TransactionRecord | None:
         if has_nul(tx_id):
             return None
-        return await self.db.read(lambda session: session.get(Transaction, tx_id))
 
-    async def find_many(self, tx_ids: Sequence[str]) -> dict[str, Transaction]:
+        def work(session: Session) -> TransactionRecord | None:
+            row = session.get(Transaction, tx_id)
+            return None if row is None else TransactionRecord.of(row)
+
+        return await self.db.read(work)
+
+    async def find_many(self, tx_ids: Sequence[str]) -> dict[str, TransactionRecord]:
         tx_ids = [tx_id for tx_id in tx_ids if not has_nul(tx_id)]
         if not tx_ids:
             return {}
         query = select(Transaction).where(Transaction.transaction_id.in_(list(set(tx_ids))))
         return await self.db.read(
-            lambda session: {row.transaction_id: row for row in session.execute(query).scalars()}
+            lambda session: {
+                row.transaction_id: TransactionRecord.of(row) for row in session.execute(query).scalars()
+            }
         )
 
-    async def list(
-        self,
-        *,
-        user_id: str | None,
-        wallet_id: str | None = None,
-        type: TxType | None = None,
-        status: TxStatus | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        direction: str | None = None,
-    ) -> list[Transaction]:
-        """Newest first; `after` is the id of the last item of the previous page.
+    async def list(self, page: TransactionPage) -> list[TransactionRecord]:
+        """Newest first; `page.after` is the id of the last item of the previous page.
 
         With `user_id`: that user's own transactions (OUT) and the transfers they received (IN: a
         TRANSFER to them that moved money, SUCCESS or REVERSED); `direction` picks one side. With
         `wallet_id`: those that left that wallet and the transfers it received."""
-        size = page_size(first)
+        size = page_size(page.first)
+        after = page.after
         if has_nul(after):
             raise bad_input("Unknown cursor in after", field="after")
-        if direction is not None and direction not in ("IN", "OUT"):
+        if page.direction is not None and page.direction not in ("IN", "OUT"):
             raise bad_input("direction must be IN or OUT", field="direction")
-        if size == 0 or has_nul(user_id, wallet_id):
+        if size == 0 or has_nul(page.user_id, page.wallet_id):
             return []
-        visible = visibility(user_id, wallet_id, direction)
+        visible = visibility(page.user_id, page.wallet_id, page.direction)
         query = select(Transaction).where(visible)
-        if type is not None:
-            query = query.where(Transaction.type == type.value)
-        if status is not None:
-            query = query.where(Transaction.status == status.value)
+        if page.type is not None:
+            query = query.where(Transaction.type == page.type.value)
+        if page.status is not None:
+            query = query.where(Transaction.status == page.status.value)
 
-        def work(session: Session) -> list[Transaction]:
-            page = query
+        def work(session: Session) -> list[TransactionRecord]:
+            selected = query
             if after:
                 anchor = session.execute(
                     select(Transaction.created_at, Transaction.transaction_id).where(
@@ -141,16 +154,15 @@ class Queries:
                 ).first()
                 if anchor is None:
                     raise bad_input("Unknown cursor in after", field="after")
-                page = page.where(
+                selected = selected.where(
                     older_than(Transaction.created_at, Transaction.transaction_id, anchor[0], anchor[1])
                 )
-            page = page.order_by(*newest_first(Transaction.created_at, Transaction.transaction_id))
-            page = page.limit(size)
-            return list(session.execute(page).scalars())
+            selected = selected.order_by(*newest_first(Transaction.created_at, Transaction.transaction_id))
+            return [TransactionRecord.of(row) for row in session.execute(selected.limit(size)).scalars()]
 
         return await self.db.read(work)
 
-    async def notifications(self, tx_ids: Sequence[str]) -> dict[str, OutboxMessage]:
+    async def notifications(self, tx_ids: Sequence[str]) -> dict[str, OutboxRecord]:
         """The marketplace notice of each transaction that has one."""
         if not tx_ids:
             return {}
@@ -159,5 +171,7 @@ class Queries:
             OutboxMessage.kind == OutboxKind.MARKETPLACE.value,
         )
         return await self.db.read(
-            lambda session: {row.transaction_id: row for row in session.execute(query).scalars()}
+            lambda session: {
+                row.transaction_id: OutboxRecord.of(row) for row in session.execute(query).scalars()
+            }
         )

@@ -9,41 +9,31 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
 
-from shared.db import Database
 from shared.errors import AppError, ErrorCode
 from shared.tracing import traced
-from subgraphs.transactions.clients import Clients
-from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.models import SagaStep, Transaction, TxStatus, utcnow
 from subgraphs.transactions.queries import Queries
+from subgraphs.transactions.records import TransactionRecord
 from subgraphs.transactions.reversal import Reversal
 from subgraphs.transactions.rules import Failure
 from subgraphs.transactions.saga import Saga
+from subgraphs.transactions.wiring import JobDeps
 
 log = logging.getLogger(__name__)
 
 
 class Recovery:
-    """Resumes stale rows one by one, skipping those a live saga or reversal here runs (`inflight`)."""
+    """Resumes stale rows one by one, skipping those a live saga or reversal here runs
+    (`deps.inflight`)."""
 
-    def __init__(
-        self,
-        *,
-        database: Database,
-        clients: Clients,
-        config: TransactionsConfig,
-        queries: Queries,
-        saga: Saga,
-        reversal: Reversal,
-        inflight: set[str],
-    ) -> None:
-        self.db = database
-        self.clients = clients
-        self.config = config
+    def __init__(self, deps: JobDeps, *, queries: Queries, saga: Saga, reversal: Reversal) -> None:
+        self.db = deps.database
+        self.clients = deps.clients
+        self.config = deps.config
+        self.inflight = deps.inflight
         self.queries = queries
         self.saga = saga
         self.reversal = reversal
-        self.inflight = inflight
 
     async def recover_once(self, *, grace_s: float | None = None) -> int:
         """Settle or resume sagas left PENDING (and reversals left half-way); returns how many settled."""
@@ -64,7 +54,9 @@ class Recovery:
             .order_by(Transaction.updated_at)
             .limit(self.config.recovery_batch_size)
         )
-        rows = await self.db.read(lambda session: list(session.execute(query).scalars()))
+        rows = await self.db.read(
+            lambda session: [TransactionRecord.of(row) for row in session.execute(query).scalars()]
+        )
         settled = 0
         for row in rows:
             if row.transaction_id in self.inflight:
@@ -80,7 +72,7 @@ class Recovery:
         return settled
 
     @traced("saga.recover")
-    async def _recover(self, stale: Transaction) -> bool:
+    async def _recover(self, stale: TransactionRecord) -> bool:
         tx_id = stale.transaction_id
         # The batch was read before this row's turn: a live saga (or reversal) may have settled it
         # since. Act only on the row as it stands now, or a settled FAILED could still move money.

@@ -4,40 +4,29 @@ the reversal id), then REVERSED with its outbox rows; recovery finishes one left
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from shared.db import Database, has_nul
+from shared.db import has_nul
 from shared.errors import AppError, ErrorCode, bad_input, not_found
 from shared.metrics import SAGA_OUTCOMES
 from shared.tokens import Principal
 from shared.tracing import traced
-from subgraphs.transactions.clients import Clients
-from subgraphs.transactions.models import SagaStep, Transaction, TxStatus, utcnow
-from subgraphs.transactions.outbox_rows import OutboxRows
+from subgraphs.transactions.models import SagaStep, TxStatus, utcnow
+from subgraphs.transactions.records import TransactionRecord
 from subgraphs.transactions.rules import AMBIGUOUS_CODES, DESCRIPTION_MAX, clean, locked
+from subgraphs.transactions.wiring import JobDeps
 
 
 class Reversal:
-    """Reverses transactions; marks a running reversal in `inflight` (shared with recovery)."""
+    """Reverses transactions; marks a running reversal in `deps.inflight` (shared with recovery)."""
 
-    def __init__(
-        self,
-        *,
-        database: Database,
-        clients: Clients,
-        outbox_rows: OutboxRows,
-        inflight: set[str],
-        on_outbox_written: Callable[[], None],
-    ) -> None:
-        self.db = database
-        self.clients = clients
-        self.outbox_rows = outbox_rows
-        self.inflight = inflight
-        self.on_outbox_written = on_outbox_written
+    def __init__(self, deps: JobDeps) -> None:
+        self.deps = deps
+        self.db = deps.database
+        self.clients = deps.clients
 
-    async def reverse(self, admin: Principal, tx_id: str, reason: str | None) -> Transaction:
+    async def reverse(self, admin: Principal, tx_id: str, reason: str | None) -> TransactionRecord:
         """Post the compensating movement of a SUCCESS transaction and mark it REVERSED."""
         reason = clean(reason)
         if reason is not None and len(reason) > DESCRIPTION_MAX:
@@ -47,11 +36,11 @@ class Reversal:
         if has_nul(tx_id):
             raise not_found("Transaction not found")
 
-        def work(session: Session) -> tuple[Transaction, bool]:
+        def work(session: Session) -> tuple[TransactionRecord, bool]:
             """The row, and whether it still needs the wallet's reversal (False: already REVERSED)."""
             row = locked(session, tx_id)
             if row.status == TxStatus.REVERSED:
-                return row, False
+                return TransactionRecord.of(row), False
             if row.status != TxStatus.SUCCESS:
                 raise AppError(
                     ErrorCode.CONFLICT, f"Only SUCCESS transactions can be reversed (this is {row.status})"
@@ -62,22 +51,23 @@ class Reversal:
                 row.reversal_reason = reason
                 row.reversed_by = admin.subject
                 row.updated_at = utcnow()
-            return row, True
+            return TransactionRecord.of(row), True
 
         row, to_reverse = await self.db.write(work)
         if not to_reverse:
             return row
         # Like a live saga: the recovery worker leaves a reversal alone while it runs here.
-        owner = tx_id not in self.inflight
-        self.inflight.add(tx_id)
+        inflight = self.deps.inflight
+        owner = tx_id not in inflight
+        inflight.add(tx_id)
         try:
             return await self.finish(row)
         finally:
             if owner:
-                self.inflight.discard(tx_id)
+                inflight.discard(tx_id)
 
     @traced("saga.finish_reversal")
-    async def finish(self, row: Transaction) -> Transaction:
+    async def finish(self, row: TransactionRecord) -> TransactionRecord:
         tx_id = row.transaction_id
         try:
             await self.clients.wallet.reverse_ledger(transaction_id=tx_id, reversal_id=row.reversal_id or "")
@@ -99,23 +89,22 @@ class Reversal:
             raise
         reversal_id = row.reversal_id
 
-        def work(session: Session) -> tuple[Transaction, bool]:
+        def work(session: Session) -> tuple[TransactionRecord, bool]:
             """The row as it stands, and whether this call marked it REVERSED (and wrote outbox rows)."""
             current = locked(session, tx_id)
             # The wallet confirmed that this reversal id moved the money: the transaction is
             # REVERSED, even if a refused attempt with the same id already set the step back.
             if current.status != TxStatus.SUCCESS or current.reversal_id != reversal_id:
-                return current, False
+                return TransactionRecord.of(current), False
             now = utcnow()
             current.status = TxStatus.REVERSED.value
             current.step = SagaStep.DONE.value
             current.updated_at = now
-            self.outbox_rows.write(session, current, TxStatus.REVERSED, now)
-            return current, True
+            self.deps.outbox_rows.write(session, current, TxStatus.REVERSED, now)
+            return TransactionRecord.of(current), True
 
-        current, reversed_now = await self.db.write(work)
-        if not reversed_now:
-            return current
-        SAGA_OUTCOMES.labels(current.type, current.status).inc()
-        self.on_outbox_written()
-        return current
+        record, reversed_now = await self.db.write(work)
+        if reversed_now:
+            SAGA_OUTCOMES.labels(record.type, record.status).inc()
+            self.deps.on_outbox_written()
+        return record

@@ -21,17 +21,16 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input
 from shared.metrics import SAGA_OUTCOMES
 from shared.tokens import Principal
 from shared.tracing import span, traced
-from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.inputs import CreateTransactionInput, normalise_input, request_hash
 from subgraphs.transactions.invoices import Invoices, invoice_failure
 from subgraphs.transactions.models import (
@@ -44,49 +43,75 @@ from subgraphs.transactions.models import (
     VaPayment,
     utcnow,
 )
-from subgraphs.transactions.outbox_rows import OutboxRows
 from subgraphs.transactions.queries import Queries
 from subgraphs.transactions.recipients import Recipients
+from subgraphs.transactions.records import TransactionRecord
 from subgraphs.transactions.rules import AMBIGUOUS_CODES, DESCRIPTION_MAX, Failure, locked
+from subgraphs.transactions.wiring import JobDeps
 
 log = logging.getLogger(__name__)
+
+# A transfer's receiver as recorded: (wallet id, user id, username); deposits and payments have none.
+Receiver = tuple[str | None, str | None, str | None]
+
+
+def _new_row(
+    principal: Principal, inp: CreateTransactionInput, digest: str, receiver: Receiver
+) -> Transaction:
+    """The saga's first row: PENDING, RECORDED, nothing asked of anyone yet."""
+    now = utcnow()
+    to_wallet_id, to_user_id, to_username = receiver
+    return Transaction(
+        transaction_id=str(uuid.uuid4()),
+        user_id=principal.subject,
+        wallet_id=inp.wallet_id,
+        to_wallet_id=to_wallet_id,
+        to_user_id=to_user_id,
+        to_username=to_username,
+        user_username=principal.username,
+        amount_minor=inp.amount_minor,
+        type=inp.type.value,
+        status=TxStatus.PENDING.value,
+        step=SagaStep.RECORDED.value,
+        va_number=inp.va_number,
+        description=inp.description,
+        idempotency_key=inp.idempotency_key,
+        request_hash=digest,
+        flagged=False,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 class Saga:
     """Runs one saga per createTransaction call; recovery resumes the ones a crash interrupted.
 
-    `inflight`: the ids of sagas (and reversals) running in this process, shared with recovery so
-    it leaves them alone. `after_debit`: called once the wallet moved a transaction's money and
+    `deps.inflight`: the ids of sagas (and reversals) running in this process, shared with recovery
+    so it leaves them alone. `after_debit`: called once the wallet moved a transaction's money and
     before SUCCESS is recorded (app.py's test-only crash hook; a no-op otherwise)."""
 
     def __init__(
         self,
+        deps: JobDeps,
         *,
-        database: Database,
-        clients: Clients,
         recipients: Recipients,
         queries: Queries,
         invoices: Invoices,
-        outbox_rows: OutboxRows,
-        inflight: set[str],
-        on_outbox_written: Callable[[], None],
-        after_debit: Callable[[Transaction], None],
+        after_debit: Callable[[TransactionRecord], None],
     ) -> None:
-        self.db = database
-        self.clients = clients
+        self.deps = deps
+        self.db = deps.database
+        self.clients = deps.clients
         self.recipients = recipients
         self.queries = queries
         self.invoices = invoices
-        self.outbox_rows = outbox_rows
-        self.inflight = inflight
-        self.on_outbox_written = on_outbox_written
         self.after_debit = after_debit
-        self._tasks: set[asyncio.Task[Transaction]] = set()
+        self._tasks: set[asyncio.Task[TransactionRecord]] = set()
         self._waiters: dict[str, asyncio.Future[None]] = {}
 
     async def create(
         self, principal: Principal, raw: CreateTransactionInput, *, client: str | None = None
-    ) -> Transaction:
+    ) -> TransactionRecord:
         """Run the saga for one createTransaction call; returns the transaction as it stands.
 
         `client`: the caller's address, one of the keys `toUsername` lookups are throttled by."""
@@ -97,48 +122,12 @@ class Saga:
             existing = await self._by_key(user_id, inp.idempotency_key)
             if existing is not None:
                 return await self._replay(existing, digest)
-        to_wallet_id, to_user_id, to_username = inp.to_wallet_id, None, None
-        if inp.type is TxType.TRANSFER:
-            # Before anything is recorded: who receives (a lookup failure moves and records nothing).
-            if inp.to_username is not None:
-                keys = (f"user:{user_id}", f"client:{client or 'unknown'}")
-                recipient = await self.recipients.by_username(inp.to_username, throttle_keys=keys)
-                to_wallet_id, to_user_id, to_username = (
-                    recipient.wallet_id,
-                    recipient.user_id,
-                    recipient.username,
-                )
-                if to_wallet_id == inp.wallet_id:
-                    raise bad_input("A TRANSFER needs two different wallets", field="toUsername")
-            else:
-                found = await self.recipients.owner_of_wallet(inp.to_wallet_id or "")
-                if found is not None:
-                    to_user_id, to_username = found
-        now = utcnow()
-        tx = Transaction(
-            transaction_id=str(uuid.uuid4()),
-            user_id=user_id,
-            wallet_id=inp.wallet_id,
-            to_wallet_id=to_wallet_id,
-            to_user_id=to_user_id,
-            to_username=to_username,
-            user_username=principal.username,
-            amount_minor=inp.amount_minor,
-            type=inp.type.value,
-            status=TxStatus.PENDING.value,
-            step=SagaStep.RECORDED.value,
-            va_number=inp.va_number,
-            description=inp.description,
-            idempotency_key=inp.idempotency_key,
-            request_hash=digest,
-            flagged=False,
-            created_at=now,
-            updated_at=now,
-        )
+        tx = _new_row(principal, inp, digest, await self._receiver(inp, user_id, client))
+        record = TransactionRecord.of(tx)
         # Registered before the row is visible: recovery leaves it alone, and a concurrent replay
         # of the same idempotency key waits for this saga's outcome instead of seeing PENDING.
         tx_id = tx.transaction_id
-        self.inflight.add(tx_id)
+        self.deps.inflight.add(tx_id)
         self._waiters[tx_id] = asyncio.get_running_loop().create_future()
         try:
             await self.db.write(lambda session: session.add(tx))
@@ -152,23 +141,38 @@ class Saga:
             return await self._replay(existing, digest)
         # The saga finishes even if the caller disconnects: a cancelled request must not leave a
         # half-run saga to the recovery worker when it could simply complete.
-        task = asyncio.create_task(self._run(tx))
+        task = asyncio.create_task(self._run(record))
         self._tasks.add(task)
         task.add_done_callback(self._saga_done)
         return await asyncio.shield(task)
 
+    async def _receiver(self, inp: CreateTransactionInput, user_id: str, client: str | None) -> Receiver:
+        """Who a transfer pays, found before anything is recorded (a lookup failure moves and records
+        nothing): by username, or the owner of `toWalletId` when it can be found (best effort)."""
+        if inp.type is not TxType.TRANSFER:
+            return inp.to_wallet_id, None, None
+        if inp.to_username is not None:
+            keys = (f"user:{user_id}", f"client:{client or 'unknown'}")
+            recipient = await self.recipients.by_username(inp.to_username, throttle_keys=keys)
+            if recipient.wallet_id == inp.wallet_id:
+                raise bad_input("A TRANSFER needs two different wallets", field="toUsername")
+            return recipient.wallet_id, recipient.user_id, recipient.username
+        found = await self.recipients.owner_of_wallet(inp.to_wallet_id or "")
+        to_user_id, to_username = found if found is not None else (None, None)
+        return inp.to_wallet_id, to_user_id, to_username
+
     def _release(self, tx_id: str) -> None:
-        self.inflight.discard(tx_id)
+        self.deps.inflight.discard(tx_id)
         waiter = self._waiters.pop(tx_id, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    def _saga_done(self, task: asyncio.Task[Transaction]) -> None:
+    def _saga_done(self, task: asyncio.Task[TransactionRecord]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("saga failed unexpectedly; recovery will settle it", exc_info=task.exception())
 
-    async def _replay(self, existing: Transaction, digest: str) -> Transaction:
+    async def _replay(self, existing: TransactionRecord, digest: str) -> TransactionRecord:
         """The transaction of an idempotency key, once its saga (if still running here) is done."""
         if existing.request_hash != digest:
             raise AppError(
@@ -182,29 +186,27 @@ class Saga:
             return await self.queries.get(existing.transaction_id)
         return existing
 
-    async def _by_key(self, user_id: str, key: str) -> Transaction | None:
+    async def _by_key(self, user_id: str, key: str) -> TransactionRecord | None:
         query = select(Transaction).where(Transaction.user_id == user_id, Transaction.idempotency_key == key)
-        return await self.db.read(lambda session: session.execute(query).scalar_one_or_none())
 
-    async def _run(self, tx: Transaction) -> Transaction:
+        def work(session: Session) -> TransactionRecord | None:
+            row = session.execute(query).scalar_one_or_none()
+            return None if row is None else TransactionRecord.of(row)
+
+        return await self.db.read(work)
+
+    async def _run(self, tx: TransactionRecord) -> TransactionRecord:
         try:
             return await self._saga(tx)
         finally:
             self._release(tx.transaction_id)
 
-    async def _saga(self, tx: Transaction) -> Transaction:
+    async def _saga(self, tx: TransactionRecord) -> TransactionRecord:
         tx_id = tx.transaction_id
         # Step 2: fraud. Nothing has moved yet, so an unreachable fraud service is a safe FAILED.
         try:
             with span("saga.fraud_check"):
-                verdict = await self.clients.fraud.check(
-                    transaction_id=tx_id,
-                    user_id=tx.user_id,
-                    wallet_id=tx.wallet_id,
-                    amount_minor=tx.amount_minor,
-                    type=tx.type,
-                    va_number=tx.va_number,
-                )
+                verdict = await self.clients.fraud.check(tx)
         except AppError as exc:
             code = ErrorCode.SUBGRAPH_UNAVAILABLE if exc.code in AMBIGUOUS_CODES else exc.code
             return await self.finish(
@@ -225,49 +227,52 @@ class Saga:
 
         # Step 3: a PAYMENT's VA must be payable (our invoice, then the marketplace's order).
         if tx.type == TxType.PAYMENT:
-            row = await self._advance(tx_id, SagaStep.RECORDED, SagaStep.CHECKED, flagged, verdict.status)
-            if row is None:
+            if not await self._advance(tx_id, SagaStep.RECORDED, SagaStep.CHECKED, flagged, verdict.status):
                 return await self.queries.get(tx_id)
             failure = await self.invoices.validate_va(tx)
             if failure is not None:
                 return await self.finish(tx_id, TxStatus.FAILED, failure, expect=(SagaStep.CHECKED,))
 
         # Step 4a: DEBITING (+ the VA claim) committed before the wallet is called.
-        entered = await self._enter_debit(tx, flagged, verdict.status)
+        entered = await self._enter_debit(tx_id, flagged, verdict.status)
         if isinstance(entered, Failure):
             return await self.finish(
                 tx_id, TxStatus.FAILED, entered, expect=(SagaStep.RECORDED, SagaStep.CHECKED)
             )
-        if not entered:
+        if entered is None:
             return await self.queries.get(tx_id)
-        # Step 4b: the money, then step 5.
-        return await self.debit_and_settle(tx)
+        # Step 4b: the money (to the merchant the claim recorded), then step 5.
+        return await self.debit_and_settle(entered)
 
     @traced("saga.advance")
     async def _advance(
         self, tx_id: str, expect: SagaStep, to: SagaStep, flagged: bool, fraud_status: str
-    ) -> Transaction | None:
-        def work(session: Session) -> Transaction | None:
+    ) -> bool:
+        """Move a PENDING row from step `expect` to `to`; False when it is no longer there."""
+
+        def work(session: Session) -> bool:
             row = locked(session, tx_id)
             if row.status != TxStatus.PENDING or row.step != expect:
-                return None
+                return False
             row.step = to.value
             row.flagged = flagged
             row.fraud_status = fraud_status
             row.updated_at = utcnow()
-            return row
+            return True
 
         return await self.db.write(work)
 
     @traced("saga.enter_debit")
-    async def _enter_debit(self, tx: Transaction, flagged: bool, fraud_status: str) -> bool | Failure:
-        """Move to DEBITING (claiming a PAYMENT's VA) in one local transaction; False if settled elsewhere."""
-        tx_id = tx.transaction_id
+    async def _enter_debit(
+        self, tx_id: str, flagged: bool, fraud_status: str
+    ) -> TransactionRecord | Failure | None:
+        """Move to DEBITING (claiming a PAYMENT's VA) in one local transaction: the row as it now
+        stands (a PAYMENT's with its invoice's merchant), a Failure, or None if settled elsewhere."""
 
-        def work(session: Session) -> bool | Failure:
+        def work(session: Session) -> TransactionRecord | Failure | None:
             row = locked(session, tx_id)
             if row.status != TxStatus.PENDING or row.step not in (SagaStep.RECORDED, SagaStep.CHECKED):
-                return False
+                return None
             if row.type == TxType.PAYMENT:
                 va = row.va_number or ""
                 invoice = session.get(Invoice, va, with_for_update=True)
@@ -278,12 +283,11 @@ class Saga:
                 session.add(VaPayment(va_number=va, transaction_id=row.transaction_id, created_at=utcnow()))
                 session.flush()
                 row.merchant_id = invoice.merchant_id if invoice is not None else None
-                tx.merchant_id = row.merchant_id  # the caller debits next, with this same merchant
             row.step = SagaStep.DEBITING.value
             row.flagged = flagged
             row.fraud_status = fraud_status
             row.updated_at = utcnow()
-            return True
+            return TransactionRecord.of(row)
 
         try:
             return await self.db.write(work)
@@ -292,7 +296,7 @@ class Saga:
             return Failure(ErrorCode.VA_ALREADY_PAID, "This VA is already paid")
 
     @traced("saga.move_money")
-    async def _move_money(self, tx: Transaction) -> str | None:
+    async def _move_money(self, tx: TransactionRecord) -> str | None:
         """The wallet call of this transaction type; idempotent by the transaction id. Returns a
         transfer's receiver (the owner of the credited wallet, as the wallet says)."""
         wallet = self.clients.wallet
@@ -322,7 +326,7 @@ class Saga:
             return moved.credit.owner_id
         return None
 
-    async def debit_and_settle(self, tx: Transaction) -> Transaction:
+    async def debit_and_settle(self, tx: TransactionRecord) -> TransactionRecord:
         tx_id = tx.transaction_id
         try:
             receiver = await self._move_money(tx)
@@ -341,8 +345,8 @@ class Saga:
             tx_id, TxStatus.SUCCESS, None, expect=(SagaStep.DEBITING,), receiver=receiver
         )
 
-    async def _note_unavailable(self, tx_id: str, exc: AppError) -> Transaction:
-        def work(session: Session) -> Transaction:
+    async def _note_unavailable(self, tx_id: str, exc: AppError) -> TransactionRecord:
+        def work(session: Session) -> TransactionRecord:
             row = locked(session, tx_id)
             if row.status == TxStatus.PENDING:
                 row.failure_code = ErrorCode.SUBGRAPH_UNAVAILABLE.value
@@ -351,12 +355,12 @@ class Saga:
                     "once the wallet answers"
                 )[:DESCRIPTION_MAX]
                 row.updated_at = utcnow()
-            return row
+            return TransactionRecord.of(row)
 
-        row = await self.db.write(work)
+        record = await self.db.write(work)
         # Logged here, on the event loop, so the line keeps the request id (a context variable).
         log.warning("transaction %s left PENDING: %s", tx_id, exc.message)
-        return row
+        return record
 
     @traced("saga.finish")
     async def finish(
@@ -368,15 +372,15 @@ class Saga:
         expect: Sequence[SagaStep],
         fraud_status: str | None = None,
         receiver: str | None = None,
-    ) -> Transaction:
+    ) -> TransactionRecord:
         """Record a final status with its outbox rows in one local transaction (compare-and-set).
         `receiver`: a transfer's receiver as the wallet reported it (kept when not known before)."""
 
-        def work(session: Session) -> tuple[Transaction, bool]:
+        def work(session: Session) -> tuple[TransactionRecord, bool]:
             """The row as it stands, and whether this call settled it (and wrote outbox rows)."""
             row = locked(session, tx_id)
             if row.status != TxStatus.PENDING or row.step not in {step.value for step in expect}:
-                return row, False
+                return TransactionRecord.of(row), False
             now = utcnow()
             row.status = status.value
             row.step = SagaStep.DONE.value
@@ -389,30 +393,29 @@ class Saga:
             row.updated_at = now
             row.settled_at = now
             if row.type == TxType.PAYMENT and row.va_number:
-                if status is TxStatus.SUCCESS:
-                    invoice = session.get(Invoice, row.va_number, with_for_update=True)
-                    if invoice is not None:
-                        invoice.status = InvoiceStatus.PAID.value
-                        invoice.paid_at = now
-                        invoice.paid_by_transaction_id = row.transaction_id
-                else:
-                    session.execute(
-                        delete(VaPayment).where(
-                            VaPayment.va_number == row.va_number,
-                            VaPayment.transaction_id == row.transaction_id,
-                        )
-                    )
-            self.outbox_rows.write(session, row, status, now)
-            return row, True
+                _settle_va(session, row.transaction_id, row.va_number, status, now)
+            self.deps.outbox_rows.write(session, row, status, now)
+            return TransactionRecord.of(row), True
 
-        row, settled = await self.db.write(work)
-        if not settled:
-            return row
-        SAGA_OUTCOMES.labels(row.type, row.status).inc()
-        self.on_outbox_written()
-        return row
+        record, settled = await self.db.write(work)
+        if settled:
+            SAGA_OUTCOMES.labels(record.type, record.status).inc()
+            self.deps.on_outbox_written()
+        return record
 
     async def drain(self) -> None:
         """Wait for sagas still running (shutdown)."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _settle_va(session: Session, tx_id: str, va: str, status: TxStatus, now: datetime) -> None:
+    """A settled PAYMENT's VA: its invoice PAID on SUCCESS; otherwise its claim released."""
+    if status is TxStatus.SUCCESS:
+        invoice = session.get(Invoice, va, with_for_update=True)
+        if invoice is not None:
+            invoice.status = InvoiceStatus.PAID.value
+            invoice.paid_at = now
+            invoice.paid_by_transaction_id = tx_id
+    else:
+        session.execute(delete(VaPayment).where(VaPayment.va_number == va, VaPayment.transaction_id == tx_id))

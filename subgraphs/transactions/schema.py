@@ -23,8 +23,8 @@ from shared.throttle import Throttle
 from shared.tokens import Principal
 from subgraphs.transactions import models
 from subgraphs.transactions.config import TransactionsConfig
-from subgraphs.transactions.models import as_utc
-from subgraphs.transactions.service import RECEIVED_STATUSES, TransactionService
+from subgraphs.transactions.records import OutboxRecord, TransactionRecord
+from subgraphs.transactions.service import RECEIVED_STATUSES, TransactionPage, TransactionService
 from subgraphs.transactions.service import CreateTransactionInput as SagaInput
 from subgraphs.transactions.types import (
     FailureReason,
@@ -51,13 +51,13 @@ class TransactionsDeps:
 Info = strawberry.Info[Context[TransactionsDeps], None]
 
 
-def _notification_loader(info: Info) -> DataLoader[str, models.OutboxMessage | None]:
+def _notification_loader(info: Info) -> DataLoader[str, OutboxRecord | None]:
     """One batched lookup per request for the notices of every transaction in the response."""
     loader = info.context.extra.get("notification_loader")
     if loader is None:
         service = info.context.deps.service
 
-        async def load(ids: list[str]) -> list[models.OutboxMessage | None]:
+        async def load(ids: list[str]) -> list[OutboxRecord | None]:
             found = await service.notifications(ids)
             return [found.get(tx_id) for tx_id in ids]
 
@@ -66,7 +66,7 @@ def _notification_loader(info: Info) -> DataLoader[str, models.OutboxMessage | N
     return loader
 
 
-def _may_see(viewer: Principal | None, row: models.Transaction) -> bool:
+def _may_see(viewer: Principal | None, row: TransactionRecord) -> bool:
     """Its sender, an admin or a service; and the receiver of a transfer that moved money."""
     if viewer is None:
         return False
@@ -75,7 +75,7 @@ def _may_see(viewer: Principal | None, row: models.Transaction) -> bool:
     return _received_by(viewer, row)
 
 
-def _received_by(viewer: Principal | None, row: models.Transaction) -> bool:
+def _received_by(viewer: Principal | None, row: TransactionRecord) -> bool:
     return (
         viewer is not None
         and viewer.kind == "user"
@@ -115,19 +115,11 @@ class Transaction:
 
     @strawberry.field(description="The marketplace payment notice of a PAYMENT; null when none is sent.")
     async def notification(self, info: Info) -> Notification | None:
-        row = await _notification_loader(info).load(str(self.transaction_id))
-        if row is None:
-            return None
-        return Notification(
-            state=row.state,
-            attempts=row.attempts,
-            last_error=row.last_error,
-            delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
-            next_attempt_at=as_utc(row.next_attempt_at) if row.state == "PENDING" else None,
-        )
+        message = await _notification_loader(info).load(str(self.transaction_id))
+        return None if message is None else Notification.from_record(message)
 
     @classmethod
-    def from_record(cls, row: models.Transaction, viewer: Principal | None = None) -> Transaction:
+    def from_record(cls, row: TransactionRecord, viewer: Principal | None = None) -> Transaction:
         """The transaction as `viewer` sees it: the receiver of a transfer sees it incoming, on
         their own wallet, with the sender's username and nothing else of the sender's."""
         common = {
@@ -137,8 +129,8 @@ class Transaction:
             "status": TransactionStatus(row.status),
             "description": row.description,
             "reversal_reason": row.reversal_reason,
-            "created_at": as_utc(row.created_at),
-            "updated_at": as_utc(row.updated_at),
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
         }
         if _received_by(viewer, row):
             return cls(
@@ -185,12 +177,12 @@ class Transaction:
         return cls.from_record(row, viewer)
 
 
-def _transaction_loader(info: Info) -> DataLoader[str, models.Transaction | None]:
+def _transaction_loader(info: Info) -> DataLoader[str, TransactionRecord | None]:
     loader = info.context.extra.get("transaction_loader")
     if loader is None:
         service = info.context.deps.service
 
-        async def load(ids: list[str]) -> list[models.Transaction | None]:
+        async def load(ids: list[str]) -> list[TransactionRecord | None]:
             found = await service.find_many(ids)
             return [found.get(tx_id) for tx_id in ids]
 
@@ -211,6 +203,16 @@ def _as_user(user_id: str) -> Principal:
     return Principal(kind="user", subject=user_id, role="USER")
 
 
+def _direction(direction: TransactionDirection | None) -> str | None:
+    return direction.value if direction else None
+
+
+async def _listed(info: Info, page: TransactionPage, viewer: Principal) -> list[Transaction]:
+    """A page of transactions (queries.py says which), each as `viewer` sees it."""
+    records = await info.context.deps.service.list(page)
+    return [Transaction.from_record(record, viewer) for record in records]
+
+
 @strawberry.federation.type(keys=["walletId"], description="A wallet (owned by the wallet subgraph).")
 class Wallet:
     wallet_id: strawberry.ID
@@ -227,14 +229,14 @@ class Wallet:
         direction: TransactionDirection | None = None,
     ) -> list[Transaction]:
         viewer = await info.context.require_user()
-        rows = await info.context.deps.service.list(
+        page = TransactionPage(
             user_id=None if viewer.is_admin else viewer.subject,
             wallet_id=str(self.wallet_id),
             first=first,
             after=after,
-            direction=direction.value if direction else None,
+            direction=_direction(direction),
         )
-        return [Transaction.from_record(row, viewer) for row in rows]
+        return await _listed(info, page, viewer)
 
 
 @strawberry.federation.type(keys=["id"], description="A user (owned by the auth subgraph).")
@@ -258,10 +260,10 @@ class User:
         )
         if not allowed:
             return []
-        rows = await info.context.deps.service.list(
-            user_id=str(self.id), first=first, after=after, direction=direction.value if direction else None
+        page = TransactionPage(
+            user_id=str(self.id), first=first, after=after, direction=_direction(direction)
         )
-        return [Transaction.from_record(row, _as_user(str(self.id))) for row in rows]
+        return await _listed(info, page, _as_user(str(self.id)))
 
 
 @strawberry.input(description="A deposit, a VA payment or a transfer from one of the caller's wallets.")
@@ -309,15 +311,15 @@ class Query:
         direction: TransactionDirection | None = None,
     ) -> list[Transaction]:
         viewer = await info.context.require_user()
-        rows = await info.context.deps.service.list(
+        page = TransactionPage(
             user_id=viewer.subject,
             type=type,
             status=status,
             first=first,
             after=after,
-            direction=direction.value if direction else None,
+            direction=_direction(direction),
         )
-        return [Transaction.from_record(row, viewer) for row in rows]
+        return await _listed(info, page, viewer)
 
     @strawberry.field(
         description="Who gets money sent to this username: a masked name and their receiving wallet, to "

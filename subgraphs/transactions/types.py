@@ -10,7 +10,7 @@ import strawberry
 
 from shared.money import Money
 from subgraphs.transactions import models
-from subgraphs.transactions.models import as_utc
+from subgraphs.transactions.records import InvoiceRecord, OutboxRecord
 from subgraphs.transactions.service import invoice_status
 
 # The models' enums, registered with Strawberry: one definition each, no hand conversion.
@@ -51,6 +51,17 @@ class Notification:
     delivered_at: datetime | None
     next_attempt_at: datetime | None
 
+    @classmethod
+    def from_record(cls, message: OutboxRecord) -> Notification:
+        """A notice's delivery; `nextAttemptAt` only while it is still PENDING."""
+        return cls(
+            state=message.state,
+            attempts=message.attempts,
+            last_error=message.last_error,
+            delivered_at=message.delivered_at,
+            next_attempt_at=message.next_attempt_at if message.state == "PENDING" else None,
+        )
+
 
 @strawberry.type(description="A bill payable by virtual account (VA).")
 class Invoice:
@@ -63,15 +74,15 @@ class Invoice:
     paid_at: datetime | None
 
     @classmethod
-    def from_record(cls, invoice: models.Invoice) -> Invoice:
+    def from_record(cls, invoice: InvoiceRecord) -> Invoice:
         return cls(
             va_number=invoice.va_number,
             amount=invoice.amount_minor,  # type: ignore[arg-type]
             description=invoice.description,
             status=invoice_status(invoice),
-            created_at=as_utc(invoice.created_at),
-            expires_at=as_utc(invoice.expires_at),
-            paid_at=as_utc(invoice.paid_at) if invoice.paid_at else None,
+            created_at=invoice.created_at,
+            expires_at=invoice.expires_at,
+            paid_at=invoice.paid_at,
         )
 
 
@@ -91,16 +102,16 @@ class OutboxMessage:
     )
 
     @classmethod
-    def from_record(cls, row: models.OutboxMessage) -> OutboxMessage:
+    def from_record(cls, message: OutboxRecord) -> OutboxMessage:
         return cls(
-            id=strawberry.ID(row.message_id),
-            transaction_id=strawberry.ID(row.transaction_id),
-            kind=row.kind,
-            state=row.state,
-            attempts=row.attempts,
-            last_error=row.last_error,
-            next_attempt_at=as_utc(row.next_attempt_at),
-            created_at=as_utc(row.created_at),
-            delivered_at=as_utc(row.delivered_at) if row.delivered_at else None,
-            deadline_at=as_utc(row.deadline_at) if row.deadline_at else None,
+            id=strawberry.ID(message.message_id),
+            transaction_id=strawberry.ID(message.transaction_id),
+            kind=message.kind,
+            state=message.state,
+            attempts=message.attempts,
+            last_error=message.last_error,
+            next_attempt_at=message.next_attempt_at,
+            created_at=message.created_at,
+            delivered_at=message.delivered_at,
+            deadline_at=message.deadline_at,
         )

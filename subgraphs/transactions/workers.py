@@ -209,18 +209,7 @@ class OutboxWorker:
         """Send one message; raises when the receiver did not acknowledge it."""
         match notice:
             case HistoryNotice():
-                await self.clients.history.add(
-                    transaction_id=notice.transaction_id,
-                    user_id=notice.user_id,
-                    wallet_id=notice.wallet_id,
-                    amount_minor=notice.amount_minor,
-                    type=notice.type,
-                    status=notice.status,
-                    va_number=notice.va_number,
-                    occurred_at=notice.occurred_at,
-                    direction=notice.direction,
-                    counterparty=notice.counterparty,
-                )
+                await self.clients.history.add(notice)
             case MarketplaceNotice():
                 marketplace = self.clients.marketplace
                 if marketplace is None:

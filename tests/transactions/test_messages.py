@@ -143,23 +143,10 @@ async def test_the_worker_delivers_each_kind_to_its_receiver() -> None:
         return _Claimed("m-1", "tx-1", kind, payload, 0)
 
     assert await worker._deliver_bounded(claimed("HISTORY", STORED_INCOMING)) is None
-    assert history_client.calls == [
-        (
-            (),
-            {
-                "transaction_id": "tx-1",
-                "user_id": "u-2",
-                "wallet_id": "w-2",
-                "amount_minor": 125000,
-                "type": "TRANSFER",
-                "status": "SUCCESS",
-                "va_number": None,
-                "occurred_at": WHEN,
-                "direction": "IN",
-                "counterparty": "sari",
-            },
-        )
-    ]
+    incoming = history(
+        user_id="u-2", wallet_id="w-2", type="TRANSFER", va_number=None, direction="IN", counterparty="sari"
+    )
+    assert history_client.calls == [((incoming,), {})]
     outcome = await worker._deliver_bounded(claimed("MARKETPLACE", STORED_MARKETPLACE))
     assert outcome == "not acknowledged: the marketplace answered false"
     assert marketplace.calls == [
