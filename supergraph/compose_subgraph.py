@@ -16,24 +16,19 @@ from graphql import (
     EnumTypeExtensionNode,
     FieldDefinitionNode,
     FieldNode,
-    InputObjectTypeDefinitionNode,
     InputObjectTypeExtensionNode,
-    InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
     ListTypeNode,
     ListValueNode,
     NamedTypeNode,
     NonNullTypeNode,
-    ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
     ObjectValueNode,
-    ScalarTypeDefinitionNode,
     ScalarTypeExtensionNode,
     SchemaDefinitionNode,
     SchemaExtensionNode,
     StringValueNode,
     TypeNode,
-    UnionTypeDefinitionNode,
     UnionTypeExtensionNode,
     parse,
     print_ast,
@@ -41,7 +36,7 @@ from graphql import (
 
 from supergraph.errors import CompositionError as CompositionError  # re-exported
 from supergraph.fieldset import parse_field_set
-from supergraph.supergraph_schema import TypeKind
+from supergraph.supergraph_schema import TypeKind, kind_of
 
 FEDERATION_DIRECTIVES = {
     "key",
@@ -196,7 +191,7 @@ class _Subgraph:
 
     def _read_types(self) -> None:
         for definition in self.document.definitions:
-            kind = _kind_of(definition)
+            kind = kind_of(definition)
             if kind is None:
                 continue
             name = self.rename(definition.name.value)
@@ -255,22 +250,6 @@ class _Subgraph:
             for fdef in tdef.fields.values():
                 fdef.is_key = fdef.is_key or fdef.node.name.value in key_fields
             self.types[name] = tdef
-
-
-def _kind_of(definition: Any) -> TypeKind | None:
-    if isinstance(definition, ObjectTypeDefinitionNode | ObjectTypeExtensionNode):
-        return TypeKind.OBJECT
-    if isinstance(definition, InterfaceTypeDefinitionNode | InterfaceTypeExtensionNode):
-        return TypeKind.INTERFACE
-    if isinstance(definition, UnionTypeDefinitionNode | UnionTypeExtensionNode):
-        return TypeKind.UNION
-    if isinstance(definition, EnumTypeDefinitionNode | EnumTypeExtensionNode):
-        return TypeKind.ENUM
-    if isinstance(definition, InputObjectTypeDefinitionNode | InputObjectTypeExtensionNode):
-        return TypeKind.INPUT
-    if isinstance(definition, ScalarTypeDefinitionNode | ScalarTypeExtensionNode):
-        return TypeKind.SCALAR
-    return None
 
 
 def _arg_node(directive: DirectiveNode, name: str) -> Any:

@@ -47,13 +47,19 @@ class RouterSettings(BaseSettings):
     @property
     def forward_headers(self) -> frozenset[str]:
         """Client headers passed on to every subgraph (lower-case); X-Request-ID always is."""
-        return frozenset(h.strip().lower() for h in self.router_forward_headers.split(",") if h.strip())
+        return frozenset(h.lower() for h in _comma_list(self.router_forward_headers))
 
     @property
     def csrf_required_headers(self) -> frozenset[str]:
         """Headers whose presence proves a browser would have preflighted the request."""
-        return frozenset(h.strip().lower() for h in self.router_csrf_required_headers.split(",") if h.strip())
+        return frozenset(h.lower() for h in _comma_list(self.router_csrf_required_headers))
 
     @property
     def cors_origins(self) -> list[str]:
-        return [o.strip() for o in self.router_cors_origins.split(",") if o.strip()]
+        """Origins allowed to call the router from a browser (none: no CORS headers)."""
+        return _comma_list(self.router_cors_origins)
+
+
+def _comma_list(text: str) -> list[str]:
+    """The non-empty items of a comma-separated setting, without surrounding spaces."""
+    return [item.strip() for item in text.split(",") if item.strip()]

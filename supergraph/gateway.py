@@ -28,7 +28,7 @@ from shared.tracing import span
 from supergraph import metrics
 from supergraph.defer import IncrementalResponse, defer_variables, start_incremental, without_defer
 from supergraph.errors import RequestError as RequestError  # re-exported
-from supergraph.executor import Executor
+from supergraph.executor import ExecutionState, Executor
 from supergraph.fetcher import SubgraphClients
 from supergraph.plan import PlanningError, QueryPlan, skip_include_variables
 from supergraph.planner import build_plan
@@ -50,6 +50,11 @@ class PreparedOperation:
     # None without `@defer`; else the variables its `if` reads (supergraph/defer.py)
     defer_variables: tuple[str, ...] | None = None
     defer_splits: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+
+def planning_failed(exc: PlanningError) -> RequestError:
+    """What the client is told when no combination of subgraphs serves its operation."""
+    return RequestError(f"Query planning failed: {exc}", "QUERY_PLANNING_FAILED", 200)
 
 
 class PlanCache:
@@ -167,6 +172,26 @@ class Gateway:
             prepared.plans[key] = plan
         return plan
 
+    def respond(
+        self,
+        prepared: PreparedOperation,
+        variables: Mapping[str, Any],
+        state: ExecutionState,
+        introspection: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The client's response from one run's merged fetches, shaped by its own document;
+        `errors` (before `data`) only when there are any, the shaper's own included."""
+        data = shape_response(
+            self.supergraph.api_schema,
+            prepared.operation,
+            prepared.fragments,
+            variables,
+            state.data,
+            state.errors,
+            introspection,
+        )
+        return {"errors": state.errors, "data": data} if state.errors else {"data": data}
+
     def coerce_variables(self, prepared: PreparedOperation, variables: Any) -> dict[str, Any]:
         if variables is None:
             variables = {}
@@ -230,20 +255,9 @@ class Gateway:
         try:
             plan = self.plan_for(prepared, coerced)
         except PlanningError as exc:
-            raise RequestError(f"Query planning failed: {exc}", "QUERY_PLANNING_FAILED", 200) from exc
+            raise planning_failed(exc) from exc
         state = await self.executor.execute(plan, coerced, headers)
-        data = shape_response(
-            self.supergraph.api_schema,
-            prepared.operation,
-            prepared.fragments,
-            coerced,
-            state.data,
-            state.errors,
-            introspection,
-        )
-        response: dict[str, Any] = {"data": data}
-        if state.errors:
-            response = {"errors": state.errors, "data": data}
+        response = self.respond(prepared, coerced, state, introspection)
         if include_plan:
             response.setdefault("extensions", {})["queryPlan"] = plan.describe()
         return response
@@ -268,7 +282,7 @@ class Gateway:
                     self, prepared, coerced, headers, introspection, include_plan
                 )
             except PlanningError as exc:
-                raise RequestError(f"Query planning failed: {exc}", "QUERY_PLANNING_FAILED", 200) from exc
+                raise planning_failed(exc) from exc
             if incremental is not None:
                 return incremental
         return await self.execute(query, operation_name, variables, headers, include_plan, prepared)

@@ -1,13 +1,18 @@
-"""The plan model shared by the planner and the executor: fetch groups, phases, @skip/@include."""
+"""The plan model shared by the planner and the executor: fetch groups, phases, and which of the
+client's selections apply (@skip/@include, field collection: the planner and the response shaper
+must agree on it to the letter)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    FieldNode,
     FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
     OperationDefinitionNode,
     SelectionNode,
     VariableNode,
@@ -87,6 +92,41 @@ def should_include(node: SelectionNode, variables: Mapping[str, Any]) -> bool:
         if name == "include" and value is not True:
             return False
     return True
+
+
+def collect_fields(
+    selections: Sequence[SelectionNode],
+    variables: Mapping[str, Any],
+    fragments: Mapping[str, FragmentDefinitionNode],
+    applies: Callable[[str], bool],
+    visited: frozenset[str] = frozenset(),
+) -> dict[str, list[FieldNode]]:
+    """Fields by response key, as graphql's CollectFields: `@skip`/`@include` decided, a fragment
+    merged in when it has no type condition or `applies(condition)`, a named fragment once per path."""
+    out: dict[str, list[FieldNode]] = {}
+    for selection in selections:
+        if not should_include(selection, variables):
+            continue
+        if isinstance(selection, FieldNode):
+            key = selection.alias.value if selection.alias else selection.name.value
+            out.setdefault(key, []).append(selection)
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition.name.value if selection.type_condition else None
+            inner, seen = selection.selection_set.selections, visited
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is None or name in visited:
+                continue
+            condition = fragment.type_condition.name.value
+            inner, seen = fragment.selection_set.selections, visited | {name}
+        else:
+            continue
+        if condition is None or applies(condition):
+            for key, nodes in collect_fields(inner, variables, fragments, applies, seen).items():
+                out.setdefault(key, []).extend(nodes)
+    return out
 
 
 def skip_include_variables(operation: OperationDefinitionNode, fragments: Mapping[str, Any]) -> list[str]:

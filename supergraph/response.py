@@ -13,20 +13,18 @@ from typing import Any
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
     SelectionNode,
     is_abstract_type,
     is_leaf_type,
 )
 
-from supergraph.plan import should_include
+from supergraph.plan import collect_fields
 
 Path = list[str | int]
 
@@ -55,40 +53,14 @@ class ResponseShaper:
         self._collected: dict[tuple[str, tuple[int, ...]], dict[str, list[FieldNode]]] = {}
 
     def collect(
-        self,
-        object_type: GraphQLObjectType,
-        selections: Sequence[SelectionNode],
-        visited: set[str] | None = None,
+        self, object_type: GraphQLObjectType, selections: Sequence[SelectionNode]
     ) -> dict[str, list[FieldNode]]:
-        out: dict[str, list[FieldNode]] = {}
-        visited = visited if visited is not None else set()
-        for selection in selections:
-            if not should_include(selection, self.variables):
-                continue
-            if isinstance(selection, FieldNode):
-                key = selection.alias.value if selection.alias else selection.name.value
-                out.setdefault(key, []).append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                if selection.type_condition and not self._applies(
-                    selection.type_condition.name.value, object_type
-                ):
-                    continue
-                for key, nodes in self.collect(
-                    object_type, selection.selection_set.selections, visited
-                ).items():
-                    out.setdefault(key, []).extend(nodes)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in visited:
-                    continue
-                if not self._applies(fragment.type_condition.name.value, object_type):
-                    continue
-                for key, nodes in self.collect(
-                    object_type, fragment.selection_set.selections, visited | {name}
-                ).items():
-                    out.setdefault(key, []).extend(nodes)
-        return out
+        """Fields by response key that apply to an object of type `object_type`."""
+
+        def applies(condition: str) -> bool:
+            return self._applies(condition, object_type)
+
+        return collect_fields(selections, self.variables, self.fragments, applies)
 
     def _applies(self, condition: str, object_type: GraphQLObjectType) -> bool:
         if condition == object_type.name:

@@ -37,10 +37,9 @@ from shared.clientip import TrustedProxies, client_from
 from supergraph.config import RouterSettings
 from supergraph.errors import StreamError as StreamError  # re-exported
 from supergraph.executor import ExecutionState
-from supergraph.gateway import Gateway, RequestError
+from supergraph.gateway import Gateway, RequestError, planning_failed
 from supergraph.logs import request_id_var
 from supergraph.plan import PlanningError
-from supergraph.response import shape_response
 from supergraph.runtime import RouterRuntime
 from supergraph.subgraph_stream import (
     EVENTS,
@@ -119,7 +118,7 @@ class Subscriptions:
         try:
             plan = gateway.plan_for(prepared, variables)
         except PlanningError as exc:
-            raise RequestError(f"Query planning failed: {exc}", "QUERY_PLANNING_FAILED", 200) from exc
+            raise planning_failed(exc) from exc
         roots = [g for g in plan.phases[0] if not g.is_entity and g.operation_kind == "subscription"]
         if len(roots) != 1:
             raise RequestError("A subscription selects exactly one root field", "GRAPHQL_VALIDATION_FAILED")
@@ -142,16 +141,7 @@ class Subscriptions:
                 state = ExecutionState()
                 gateway.executor.merge_root(root, event, state)
                 await gateway.executor.execute_after_root(plan, root, state, variables, headers)
-                data = shape_response(
-                    gateway.supergraph.api_schema,
-                    prepared.operation,
-                    prepared.fragments,
-                    variables,
-                    state.data,
-                    state.errors,
-                    None,
-                )
-                yield {"errors": state.errors, "data": data} if state.errors else {"data": data}
+                yield gateway.respond(prepared, variables, state, None)
 
     async def paced(
         self, payload: Mapping[str, Any], headers: Mapping[str, str], authorization: str | None

@@ -11,22 +11,26 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from graphql import (
-    BooleanValueNode,
     DirectiveNode,
     DocumentNode,
     EnumTypeDefinitionNode,
-    EnumValueNode,
+    EnumTypeExtensionNode,
     GraphQLSchema,
     InputObjectTypeDefinitionNode,
+    InputObjectTypeExtensionNode,
     InterfaceTypeDefinitionNode,
+    InterfaceTypeExtensionNode,
     ListValueNode,
+    Node,
     ObjectTypeDefinitionNode,
+    ObjectTypeExtensionNode,
     ScalarTypeDefinitionNode,
+    ScalarTypeExtensionNode,
     SchemaDefinitionNode,
     SchemaExtensionNode,
-    StringValueNode,
     TypeDefinitionNode,
     UnionTypeDefinitionNode,
+    UnionTypeExtensionNode,
     build_ast_schema,
     parse,
 )
@@ -58,6 +62,25 @@ class TypeKind(StrEnum):
     def is_abstract(self) -> bool:
         """Interfaces and unions: the runtime type comes with each object (`__typename`)."""
         return self is TypeKind.INTERFACE or self is TypeKind.UNION
+
+
+# The AST nodes that define (or extend) a type of each kind.
+_KIND_NODES: tuple[tuple[tuple[type[Node], ...], TypeKind], ...] = (
+    ((ObjectTypeDefinitionNode, ObjectTypeExtensionNode), TypeKind.OBJECT),
+    ((InterfaceTypeDefinitionNode, InterfaceTypeExtensionNode), TypeKind.INTERFACE),
+    ((UnionTypeDefinitionNode, UnionTypeExtensionNode), TypeKind.UNION),
+    ((EnumTypeDefinitionNode, EnumTypeExtensionNode), TypeKind.ENUM),
+    ((InputObjectTypeDefinitionNode, InputObjectTypeExtensionNode), TypeKind.INPUT),
+    ((ScalarTypeDefinitionNode, ScalarTypeExtensionNode), TypeKind.SCALAR),
+)
+
+
+def kind_of(definition: Node) -> TypeKind | None:
+    """The kind of type an SDL definition or extension declares; None for any other definition."""
+    for nodes, kind in _KIND_NODES:
+        if isinstance(definition, nodes):
+            return kind
+    return None
 
 
 @dataclass(frozen=True)
@@ -132,15 +155,9 @@ def _arg(directive: DirectiveNode, name: str) -> object:
     for argument in directive.arguments or ():
         if argument.name.value == name:
             value = argument.value
-            if isinstance(value, StringValueNode):
-                return value.value
-            if isinstance(value, BooleanValueNode):
-                return value.value
-            if isinstance(value, EnumValueNode):
-                return value.value
             if isinstance(value, ListValueNode):
                 return [getattr(v, "value", None) for v in value.values]
-            return getattr(value, "value", None)
+            return getattr(value, "value", None)  # a string, boolean or enum value's text or flag
     return None
 
 
@@ -218,7 +235,7 @@ class Supergraph:
             name = definition.name.value
             if name.startswith(MACHINERY_PREFIXES):
                 continue
-            kind = _kind(definition)
+            kind = kind_of(definition) or TypeKind.OTHER
             model = TypeModel(name=name, kind=kind)
             for directive in _directives(definition, "join__type") + _directives(definition, "join__owner"):
                 graph = str(_arg(directive, "graph"))
@@ -360,19 +377,3 @@ class Supergraph:
         if gtype is None:
             return []
         return [t.name for t in self.schema.get_possible_types(gtype)]  # type: ignore[arg-type]
-
-
-def _kind(definition: TypeDefinitionNode) -> TypeKind:
-    if isinstance(definition, ObjectTypeDefinitionNode):
-        return TypeKind.OBJECT
-    if isinstance(definition, InterfaceTypeDefinitionNode):
-        return TypeKind.INTERFACE
-    if isinstance(definition, UnionTypeDefinitionNode):
-        return TypeKind.UNION
-    if isinstance(definition, EnumTypeDefinitionNode):
-        return TypeKind.ENUM
-    if isinstance(definition, InputObjectTypeDefinitionNode):
-        return TypeKind.INPUT
-    if isinstance(definition, ScalarTypeDefinitionNode):
-        return TypeKind.SCALAR
-    return TypeKind.OTHER

@@ -19,7 +19,7 @@ from graphql import (
     is_object_type,
 )
 
-from supergraph.plan import should_include
+from supergraph.plan import collect_fields, should_include
 from supergraph.planning.context import PlanContext
 
 
@@ -37,35 +37,14 @@ def applies(ctx: PlanContext, condition: str | None, type_name: str) -> bool:
 
 
 def collect(
-    ctx: PlanContext, type_name: str, selections: Sequence[SelectionNode], visited: set[str] | None = None
+    ctx: PlanContext, type_name: str, selections: Sequence[SelectionNode]
 ) -> dict[str, list[FieldNode]]:
-    """Fields by response key that apply to `type_name` (graphql's CollectFields)."""
-    out: dict[str, list[FieldNode]] = {}
-    visited = visited if visited is not None else set()
-    for selection in selections:
-        if not should_include(selection, ctx.variables):
-            continue
-        if isinstance(selection, FieldNode):
-            key = selection.alias.value if selection.alias else selection.name.value
-            out.setdefault(key, []).append(selection)
-        elif isinstance(selection, InlineFragmentNode):
-            condition = selection.type_condition.name.value if selection.type_condition else None
-            if applies(ctx, condition, type_name):
-                for key, nodes in collect(
-                    ctx, type_name, selection.selection_set.selections, visited
-                ).items():
-                    out.setdefault(key, []).extend(nodes)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            fragment = ctx.fragments.get(name)
-            if fragment is None or name in visited:
-                continue
-            if applies(ctx, fragment.type_condition.name.value, type_name):
-                for key, nodes in collect(
-                    ctx, type_name, fragment.selection_set.selections, visited | {name}
-                ).items():
-                    out.setdefault(key, []).extend(nodes)
-    return out
+    """Fields by response key that apply to an object of type `type_name` (graphql's CollectFields)."""
+
+    def applies_here(condition: str) -> bool:
+        return applies(ctx, condition, type_name)
+
+    return collect_fields(selections, ctx.variables, ctx.fragments, applies_here)
 
 
 def has_foreign_fragments(ctx: PlanContext, type_name: str, selections: Sequence[SelectionNode]) -> bool:
