@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,18 +13,10 @@ from shared.keys import KeySet
 from shared.settings import get_settings
 from shared.tokens import TokenVerifier
 from subgraphs.auth.config import get_auth_config
+from tests.e2e.flows import seed
 from tests.support.procs import start_subgraph
 
 pytestmark = pytest.mark.e2e
-
-# Byte-for-byte copies of tests/e2e/seed/{01,02,09}_*.graphql (the public contract; test_seed compares
-# those with ../shared/contracts/seed when the shared folder is next to the repository).
-SEED_DIR = Path(__file__).resolve().parent / "seed"
-
-
-def seed(name: str) -> str:
-    [path] = SEED_DIR.glob(f"{name}_*.graphql")
-    return path.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +39,12 @@ def gql(url: str, query: str, headers: dict[str, str] | None = None, **variables
 
 
 def test_the_seed_operations_work_verbatim_against_the_auth_subgraph(auth_url: str) -> None:
-    registered = gql(auth_url, seed("01"))
+    registered = gql(auth_url, seed("01_register"))
     assert "errors" not in registered, registered
     user_id = registered["data"]["registerUser"]
     assert isinstance(user_id, str) and user_id
 
-    logged_in = gql(auth_url, seed("02"))
+    logged_in = gql(auth_url, seed("02_login"))
     assert "errors" not in logged_in, logged_in
     assert logged_in["data"]["loginUser"]["user"] == {"username": "narto", "role": "USER"}
     token = logged_in["data"]["loginUser"]["access_token"]
@@ -64,7 +55,7 @@ def test_the_seed_operations_work_verbatim_against_the_auth_subgraph(auth_url: s
         "email": "naruto@gmail.com",
         "role": "USER",
     }
-    profile_op = seed("09")
+    profile_op = seed("09_my_profile")
     assert "PASTE_ACCESS_TOKEN" in profile_op
     by_argument = gql(auth_url, profile_op.replace("PASTE_ACCESS_TOKEN", token))
     assert by_argument == {"data": {"myProfile": expected}}
@@ -74,7 +65,7 @@ def test_the_seed_operations_work_verbatim_against_the_auth_subgraph(auth_url: s
     by_header = gql(auth_url, without_argument, headers={"Authorization": f"Bearer {token}"})
     assert by_header == {"data": {"myProfile": expected}}
 
-    again = gql(auth_url, seed("01"))
+    again = gql(auth_url, seed("01_register"))
     assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
 
 

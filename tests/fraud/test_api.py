@@ -8,27 +8,15 @@ from typing import Any
 import pytest
 
 from subgraphs.fraud.config import FraudConfig
+from tests.e2e.flows import seed
 from tests.fraud.conftest import Api, MakeApi, log_count, only
 from tests.support.procs import REPO_ROOT
 from tests.support.tokens import service_token, user_token
 
+# The seed operation verbatim: the public contract's file when it is beside the repository, else
+# the end-to-end suite's copy of it (`#` lines are GraphQL comments).
 SEED_08_FILE = REPO_ROOT.parent / "shared" / "contracts" / "seed" / "08_fraud_logs_admin.graphql"
-# The seed operation verbatim (its file when present; `#` lines are GraphQL comments).
-SEED_08_QUERY = (
-    SEED_08_FILE.read_text()
-    if SEED_08_FILE.exists()
-    else """
-query {
-  getFraudLogs {
-    logId
-    userId
-    amount
-    status
-    reason
-  }
-}
-"""
-)
+SEED_08_QUERY = SEED_08_FILE.read_text() if SEED_08_FILE.exists() else seed("08_fraud_logs_admin")
 
 CHECK = """
 mutation Check($input: CheckFraudInput!) {

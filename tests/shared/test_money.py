@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -53,32 +54,32 @@ def assert_bad_user_input(result: Any) -> None:
 valid_minor = st.integers(min_value=1, max_value=MAX_MINOR)
 
 
-@settings(max_examples=30, deadline=None)
-@given(valid_minor)
-@example(1)
-@example(99)
-@example(100)
-@example(MAX_MINOR - 1)
-@example(MAX_MINOR)
+TestOfMinor = Callable[[int], None]
+
+
+def valid_amounts(test: TestOfMinor) -> TestOfMinor:
+    """30 drawn valid amounts (minor units), always with the edges 1, 99, 100, the maximum and one less."""
+    for edge in (MAX_MINOR, MAX_MINOR - 1, 100, 99, 1):
+        test = example(edge)(test)
+    return settings(max_examples=30, deadline=None)(given(valid_minor)(test))
+
+
+def assert_round_trips(minor: int, literal: str, variable: object) -> None:
+    """The amount given as that literal and as that variable echoes as its exact string."""
+    text = format_minor(minor)
+    for result in (run_literal(literal), run_variable(variable)):
+        assert result.errors is None, result.errors
+        assert result.data == {"echo": text, "minor": str(minor)}
+
+
+@valid_amounts
 def test_every_valid_amount_round_trips_exactly_as_a_string_literal_and_variable(minor: int) -> None:
-    text = format_minor(minor)
-    for result in (run_literal(f'"{text}"'), run_variable(text)):
-        assert result.errors is None, result.errors
-        assert result.data == {"echo": text, "minor": str(minor)}
+    assert_round_trips(minor, f'"{format_minor(minor)}"', format_minor(minor))
 
 
-@settings(max_examples=30, deadline=None)
-@given(valid_minor)
-@example(1)
-@example(99)
-@example(100)
-@example(MAX_MINOR - 1)
-@example(MAX_MINOR)
+@valid_amounts
 def test_every_valid_amount_round_trips_as_a_float_literal_and_variable(minor: int) -> None:
-    text = format_minor(minor)
-    for result in (run_literal(text), run_variable(float(text))):
-        assert result.errors is None, result.errors
-        assert result.data == {"echo": text, "minor": str(minor)}
+    assert_round_trips(minor, format_minor(minor), float(format_minor(minor)))
 
 
 @settings(max_examples=25, deadline=None)
