@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shared.db import has_nul
 from shared.errors import bad_input
@@ -30,41 +30,54 @@ class CreateTransactionInput:
     to_username: str | None = None
 
 
+# The input's texts, cleaned alike (NUL refused, blanks removed): (attribute, GraphQL name).
+_TEXT_FIELDS = (
+    ("wallet_id", "walletId"),
+    ("va_number", "vaNumber"),
+    ("to_wallet_id", "toWalletId"),
+    ("to_username", "toUsername"),
+    ("description", "description"),
+    ("idempotency_key", "idempotencyKey"),
+)
+
+
 def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:
     """The input with blanks removed, or BAD_USER_INPUT when its fields do not fit its type."""
-    for name, value in (
-        ("walletId", raw.wallet_id),
-        ("vaNumber", raw.va_number),
-        ("toWalletId", raw.to_wallet_id),
-        ("toUsername", raw.to_username),
-        ("description", raw.description),
-        ("idempotencyKey", raw.idempotency_key),
-    ):
-        if has_nul(value):
+    for attribute, name in _TEXT_FIELDS:
+        if has_nul(getattr(raw, attribute)):
             raise bad_input(f"{name} must not contain a NUL character", field=name)
-    wallet_id = clean(raw.wallet_id)
-    va = clean(raw.va_number)
-    to_wallet = clean(raw.to_wallet_id)
-    to_username = clean(raw.to_username)
-    description = clean(raw.description)
-    key = clean(raw.idempotency_key)
-    if wallet_id is None or len(wallet_id) > ID_MAX:
+    inp = replace(raw, **{attribute: clean(getattr(raw, attribute)) for attribute, _ in _TEXT_FIELDS})
+    if inp.wallet_id is None or len(inp.wallet_id) > ID_MAX:
         raise bad_input("walletId is required", field="walletId")
-    if raw.type is not TxType.TRANSFER and to_username is not None:
-        raise bad_input(f"A {raw.type.value} takes no toUsername", field="toUsername")
-    if raw.type is TxType.DEPOSIT:
+    if inp.type is not TxType.TRANSFER and inp.to_username is not None:
+        raise bad_input(f"A {inp.type.value} takes no toUsername", field="toUsername")
+    _check_shape(inp)
+    if inp.description is not None and len(inp.description) > DESCRIPTION_MAX:
+        raise bad_input(f"description may have at most {DESCRIPTION_MAX} characters", field="description")
+    if inp.idempotency_key is not None and len(inp.idempotency_key) > IDEMPOTENCY_KEY_MAX:
+        raise bad_input(
+            f"idempotencyKey may have at most {IDEMPOTENCY_KEY_MAX} characters", field="idempotencyKey"
+        )
+    return inp
+
+
+def _check_shape(inp: CreateTransactionInput) -> None:
+    """The fields each type takes: a DEPOSIT nothing more, a PAYMENT its bill's VA, a TRANSFER exactly
+    one receiver (a wallet id or a username) other than its own wallet."""
+    va, to_wallet, to_username = inp.va_number, inp.to_wallet_id, inp.to_username
+    if inp.type is TxType.DEPOSIT:
         if va is not None:
             raise bad_input("A DEPOSIT takes no vaNumber", field="vaNumber")
         if to_wallet is not None:
             raise bad_input("A DEPOSIT takes no toWalletId", field="toWalletId")
-    elif raw.type is TxType.PAYMENT:
+    elif inp.type is TxType.PAYMENT:
         if va is None:
             raise bad_input("A PAYMENT needs the vaNumber of the bill", field="vaNumber")
         if to_wallet is not None:
             raise bad_input("A PAYMENT takes no toWalletId", field="toWalletId")
         if len(va) > VA_MAX:
             raise bad_input("vaNumber is too long", field="vaNumber")
-    elif raw.type is TxType.TRANSFER:
+    elif inp.type is TxType.TRANSFER:
         if (to_wallet is None) == (to_username is None):
             raise bad_input("A TRANSFER needs exactly one of toWalletId and toUsername", field="toWalletId")
         if va is not None:
@@ -73,24 +86,8 @@ def normalise_input(raw: CreateTransactionInput) -> CreateTransactionInput:
             raise bad_input("toWalletId is too long", field="toWalletId")
         if to_username is not None and len(to_username) > USERNAME_MAX:
             raise bad_input("toUsername is too long", field="toUsername")
-        if to_wallet == wallet_id:
+        if to_wallet == inp.wallet_id:
             raise bad_input("A TRANSFER needs two different wallets", field="toWalletId")
-    if description is not None and len(description) > DESCRIPTION_MAX:
-        raise bad_input(f"description may have at most {DESCRIPTION_MAX} characters", field="description")
-    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
-        raise bad_input(
-            f"idempotencyKey may have at most {IDEMPOTENCY_KEY_MAX} characters", field="idempotencyKey"
-        )
-    return CreateTransactionInput(
-        wallet_id=wallet_id,
-        amount_minor=raw.amount_minor,
-        type=raw.type,
-        va_number=va,
-        to_wallet_id=to_wallet,
-        description=description,
-        idempotency_key=key,
-        to_username=to_username,
-    )
 
 
 def request_hash(inp: CreateTransactionInput) -> str:

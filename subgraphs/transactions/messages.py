@@ -18,7 +18,7 @@ Keys added later are optional when decoding, for the rows written before them: `
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Self
@@ -46,13 +46,22 @@ def _object(text: str) -> dict[str, Any]:
     return data
 
 
-def _str(data: Mapping[str, Any], key: str) -> str:
+def _required(data: Mapping[str, Any], key: str, accepts: Callable[[object], bool], what: str) -> Any:
+    """`data[key]`, or MessageError when it is missing or not `what` (`accepts` says which is)."""
     if key not in data:
         raise MessageError(f"outbox payload lacks {key!r}")
     value = data[key]
-    if not isinstance(value, str):
-        raise MessageError(f"outbox payload {key!r} is not a string: {value!r}")
+    if not accepts(value):
+        raise MessageError(f"outbox payload {key!r} is not {what}: {value!r}")
     return value
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _str(data: Mapping[str, Any], key: str) -> str:
+    return str(_required(data, key, lambda value: isinstance(value, str), "a string"))
 
 
 def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
@@ -63,12 +72,7 @@ def _optional_str(data: Mapping[str, Any], key: str) -> str | None:
 
 
 def _int(data: Mapping[str, Any], key: str) -> int:
-    if key not in data:
-        raise MessageError(f"outbox payload lacks {key!r}")
-    value = data[key]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MessageError(f"outbox payload {key!r} is not an integer: {value!r}")
-    return value
+    return int(_required(data, key, _is_int, "an integer"))
 
 
 def _trace(data: Mapping[str, Any], own: frozenset[str]) -> dict[str, str]:

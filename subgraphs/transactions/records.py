@@ -29,11 +29,11 @@ R = TypeVar("R")
 
 
 def copy_row(cls: type[R], row: object, **overrides: Any) -> R:
-    """A `cls` (a frozen dataclass) with `row`'s attributes of the same names, every instant read as
-    UTC, but for `overrides`."""
+    """A `cls` (a dataclass: a record, or a GraphQL type built from one) with `row`'s attributes of
+    the same names, every instant read as UTC, but for `overrides`."""
     values = {}
     for field in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if field.name not in overrides:
+        if field.init and field.name not in overrides:
             value = getattr(row, field.name)
             values[field.name] = as_utc(value) if isinstance(value, datetime) else value
     return cls(**values, **overrides)

@@ -9,7 +9,6 @@ from sqlalchemy.orm import Session
 
 from shared.db import has_nul
 from shared.errors import AppError, ErrorCode, bad_input, not_found
-from shared.metrics import SAGA_OUTCOMES
 from shared.tokens import Principal
 from shared.tracing import traced
 from subgraphs.transactions.models import SagaStep, TxStatus, utcnow
@@ -103,8 +102,4 @@ class Reversal:
             self.deps.outbox_rows.write(session, current, TxStatus.REVERSED, now)
             return TransactionRecord.of(current), True
 
-        record, reversed_now = await self.db.write(work)
-        if reversed_now:
-            SAGA_OUTCOMES.labels(record.type, record.status).inc()
-            self.deps.on_outbox_written()
-        return record
+        return await self.deps.write_final(work)

@@ -28,7 +28,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.errors import AppError, ErrorCode, bad_input
-from shared.metrics import SAGA_OUTCOMES
 from shared.tokens import Principal
 from shared.tracing import span, traced
 from subgraphs.transactions.inputs import CreateTransactionInput, normalise_input, request_hash
@@ -397,11 +396,7 @@ class Saga:
             self.deps.outbox_rows.write(session, row, status, now)
             return TransactionRecord.of(row), True
 
-        record, settled = await self.db.write(work)
-        if settled:
-            SAGA_OUTCOMES.labels(record.type, record.status).inc()
-            self.deps.on_outbox_written()
-        return record
+        return await self.deps.write_final(work)
 
     async def drain(self) -> None:
         """Wait for sagas still running (shutdown)."""

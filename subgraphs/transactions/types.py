@@ -10,7 +10,7 @@ import strawberry
 
 from shared.money import Money
 from subgraphs.transactions import models
-from subgraphs.transactions.records import InvoiceRecord, OutboxRecord
+from subgraphs.transactions.records import InvoiceRecord, OutboxRecord, copy_row
 from subgraphs.transactions.service import invoice_status
 
 # The models' enums, registered with Strawberry: one definition each, no hand conversion.
@@ -54,12 +54,8 @@ class Notification:
     @classmethod
     def from_record(cls, message: OutboxRecord) -> Notification:
         """A notice's delivery; `nextAttemptAt` only while it is still PENDING."""
-        return cls(
-            state=message.state,
-            attempts=message.attempts,
-            last_error=message.last_error,
-            delivered_at=message.delivered_at,
-            next_attempt_at=message.next_attempt_at if message.state == "PENDING" else None,
+        return copy_row(
+            cls, message, next_attempt_at=message.next_attempt_at if message.state == "PENDING" else None
         )
 
 
@@ -75,15 +71,7 @@ class Invoice:
 
     @classmethod
     def from_record(cls, invoice: InvoiceRecord) -> Invoice:
-        return cls(
-            va_number=invoice.va_number,
-            amount=invoice.amount_minor,  # type: ignore[arg-type]
-            description=invoice.description,
-            status=invoice_status(invoice),
-            created_at=invoice.created_at,
-            expires_at=invoice.expires_at,
-            paid_at=invoice.paid_at,
-        )
+        return copy_row(cls, invoice, amount=invoice.amount_minor, status=invoice_status(invoice))
 
 
 @strawberry.type(description="An outbox message (history record or marketplace notice); admins only.")
@@ -103,15 +91,9 @@ class OutboxMessage:
 
     @classmethod
     def from_record(cls, message: OutboxRecord) -> OutboxMessage:
-        return cls(
+        return copy_row(
+            cls,
+            message,
             id=strawberry.ID(message.message_id),
             transaction_id=strawberry.ID(message.transaction_id),
-            kind=message.kind,
-            state=message.state,
-            attempts=message.attempts,
-            last_error=message.last_error,
-            next_attempt_at=message.next_attempt_at,
-            created_at=message.created_at,
-            delivered_at=message.delivered_at,
-            deadline_at=message.deadline_at,
         )

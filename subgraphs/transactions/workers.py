@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import assert_never
+from typing import ClassVar, assert_never
 
 from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select
@@ -78,24 +78,17 @@ def deadline_of(row: OutboxMessage, horizon_s: float) -> datetime:
     return as_utc(row.created_at) + timedelta(seconds=horizon_s)
 
 
-class OutboxWorker:
-    """Delivers outbox rows with retries and exponential backoff."""
+class _Background:
+    """One asyncio task running `_loop` from the app's start to its shutdown."""
 
-    def __init__(self, *, database: Database, clients: Clients, config: TransactionsConfig) -> None:
-        self.db = database
-        self.clients = clients
-        self.config = config
-        self._wake = asyncio.Event()
+    TASK_NAME: ClassVar[str]
+
+    def __init__(self) -> None:
         self._task: asyncio.Task[None] | None = None
-        self._semaphore = asyncio.Semaphore(DELIVERY_CONCURRENCY)
-
-    def wake(self) -> None:
-        """Deliver now (called right after a commit that wrote outbox rows)."""
-        self._wake.set()
 
     async def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="outbox-worker")
+            self._task = asyncio.create_task(self._loop(), name=self.TASK_NAME)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -103,6 +96,27 @@ class OutboxWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+    async def _loop(self) -> None:
+        raise NotImplementedError
+
+
+class OutboxWorker(_Background):
+    """Delivers outbox rows with retries and exponential backoff."""
+
+    TASK_NAME = "outbox-worker"
+
+    def __init__(self, *, database: Database, clients: Clients, config: TransactionsConfig) -> None:
+        super().__init__()
+        self.db = database
+        self.clients = clients
+        self.config = config
+        self._wake = asyncio.Event()
+        self._semaphore = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+    def wake(self) -> None:
+        """Deliver now (called right after a commit that wrote outbox rows)."""
+        self._wake.set()
 
     async def _loop(self) -> None:
         gauge_due = 0.0
@@ -258,24 +272,15 @@ class OutboxWorker:
             log.error("outbox message %s (%s) is DEAD: %s", message_id, kind, error)
 
 
-class RecoveryWorker:
+class RecoveryWorker(_Background):
     """Runs `TransactionService.recover_once` at start and every `RECOVERY_INTERVAL_S`."""
 
+    TASK_NAME = "recovery-worker"
+
     def __init__(self, recover_once: Callable[[], Awaitable[int]], interval_s: float) -> None:
+        super().__init__()
         self._recover_once = recover_once
         self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="recovery-worker")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def _loop(self) -> None:
         while True:
