@@ -1,0 +1,1 @@
+"""Operator and developer commands: keys, dev runner, SDL export, benchmarks, the marketplace sandbox."""

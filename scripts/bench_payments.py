@@ -273,6 +273,21 @@ async def prepare_orders(stack: Any, load: Load, clients: list[Client], per_clie
     await asyncio.gather(*(one(c) for c in clients))
 
 
+async def _seed_deposits(load: Load, clients: list[Client]) -> None:
+    """Every client's wallet gets SEED_RUPIAH first (each deposit must succeed)."""
+    seed = [
+        load.gql(
+            CREATE_TX,
+            {"input": {"walletId": c.wallet_id, "amount": SEED_RUPIAH, "type": "DEPOSIT"}},
+            c.token,
+        )
+        for c in clients
+    ]
+    for body in await asyncio.gather(*seed):
+        tx = body["data"]["createTransaction"]
+        assert tx["status"] == "SUCCESS", body
+
+
 async def one_run(
     stack: Any, backend: str, mode: str, clients_n: int, seconds: float, state: dict[str, Any]
 ) -> RunResult:
@@ -281,17 +296,7 @@ async def one_run(
     async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
         load = Load(stack.router_url, session)
         clients = await _clients(load, clients_n)
-        seed = [
-            load.gql(
-                CREATE_TX,
-                {"input": {"walletId": c.wallet_id, "amount": SEED_RUPIAH, "type": "DEPOSIT"}},
-                c.token,
-            )
-            for c in clients
-        ]
-        for body in await asyncio.gather(*seed):
-            tx = body["data"]["createTransaction"]
-            assert tx["status"] == "SUCCESS", body
+        await _seed_deposits(load, clients)
         succeeded_ever = state.setdefault("succeeded", {})
         if mode == "mix":
             # ~1 PAYMENT in 3 calls; enough VAs for a generous rate

@@ -119,6 +119,35 @@ async def _throughput(url: str, query: str, seconds: float, concurrency: int) ->
     return done / elapsed, failed
 
 
+async def _spawn(*argv: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+    """`python <argv>` in the background, its output discarded."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, *argv, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+
+
+async def _measure(args: argparse.Namespace, sub_url: str, router_url: str) -> None:
+    """Paired latencies (direct vs through the router), throughput of both, and one entity query."""
+    direct, routed = await _latencies([sub_url, router_url], QUERY, args.requests)
+    overheads = [r - d for d, r in zip(direct, routed, strict=True)]
+    print(f"sequential requests: {args.requests} per target (alternating), query {QUERY}")
+    for label, q in (("p50", 0.50), ("p99", 0.99)):
+        d, r = _percentile(direct, q), _percentile(routed, q)
+        print(f"  {label}: direct {d:7.2f} ms   router {r:7.2f} ms   overhead {r - d:7.2f} ms")
+    print(
+        f"  overhead of paired requests: p50 {_percentile(overheads, 0.5):.2f} ms, "
+        f"p99 {_percentile(overheads, 0.99):.2f} ms, mean {statistics.mean(overheads):.2f} ms"
+    )
+    rps_direct, _ = await _throughput(sub_url, QUERY, args.seconds, args.concurrency)
+    rps, failed = await _throughput(router_url, QUERY, args.seconds, args.concurrency)
+    print(
+        f"throughput ({args.concurrency} concurrent clients, {args.seconds:.0f} s): "
+        f"router {rps:.0f} req/s ({failed} failed), subgraph direct {rps_direct:.0f} req/s"
+    )
+    (entity,) = await _latencies([router_url], ENTITY_QUERY, max(50, args.requests // 3))
+    print(f"router p50 with an extra field (same subgraph, one fetch): {_percentile(entity, 0.5):.2f} ms")
+
+
 async def _run(args: argparse.Namespace) -> None:
     sub_port, router_port = _free_port(), _free_port()
     sub_url = f"http://127.0.0.1:{sub_port}/graphql"
@@ -135,48 +164,12 @@ async def _run(args: argparse.Namespace) -> None:
         "ROUTER_POLL_INTERVAL_S": "0",
         "LOG_LEVEL": "WARNING",
     }
-    procs = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "scripts.bench_router",
-            "--serve-subgraph",
-            str(sub_port),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-    ]
+    procs = [await _spawn("-m", "scripts.bench_router", "--serve-subgraph", str(sub_port))]
     try:
         await _wait_ready(sub_url)
-        procs.append(
-            await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "supergraph.server",
-                env=env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-        )
+        procs.append(await _spawn("-m", "supergraph.server", env=env))
         await _wait_ready(router_url)
-        direct, routed = await _latencies([sub_url, router_url], QUERY, args.requests)
-        overheads = [r - d for d, r in zip(direct, routed, strict=True)]
-        print(f"sequential requests: {args.requests} per target (alternating), query {QUERY}")
-        for label, q in (("p50", 0.50), ("p99", 0.99)):
-            d, r = _percentile(direct, q), _percentile(routed, q)
-            print(f"  {label}: direct {d:7.2f} ms   router {r:7.2f} ms   overhead {r - d:7.2f} ms")
-        print(
-            f"  overhead of paired requests: p50 {_percentile(overheads, 0.5):.2f} ms, "
-            f"p99 {_percentile(overheads, 0.99):.2f} ms, mean {statistics.mean(overheads):.2f} ms"
-        )
-        rps_direct, _ = await _throughput(sub_url, QUERY, args.seconds, args.concurrency)
-        rps, failed = await _throughput(router_url, QUERY, args.seconds, args.concurrency)
-        print(
-            f"throughput ({args.concurrency} concurrent clients, {args.seconds:.0f} s): "
-            f"router {rps:.0f} req/s ({failed} failed), subgraph direct {rps_direct:.0f} req/s"
-        )
-        (entity,) = await _latencies([router_url], ENTITY_QUERY, max(50, args.requests // 3))
-        print(f"router p50 with an extra field (same subgraph, one fetch): {_percentile(entity, 0.5):.2f} ms")
+        await _measure(args, sub_url, router_url)
     finally:
         for proc in reversed(procs):
             proc.terminate()

@@ -7,7 +7,9 @@ import uuid
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from shared.errors import AppError
 from subgraphs.auth.models import User
 from tests.auth.conftest import REGISTER, Api, code_of, register
 
@@ -134,7 +136,7 @@ async def test_a_race_lost_at_the_unique_index_is_reported_as_conflict(
     real_conflict = service._conflict
     calls = {"n": 0}
 
-    def blind_until_retry(session, email, username):  # type: ignore[no-untyped-def]
+    def blind_until_retry(session: Session, email: str, username: str) -> AppError | None:
         # The pre-checks see nothing (as if the other insert had not committed yet).
         calls["n"] += 1
         if calls["n"] <= 2:

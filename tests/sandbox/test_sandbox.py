@@ -124,7 +124,9 @@ async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
     await gateway.aclose()
 
 
-async def test_register_returns_the_seed_fields_and_refuses_a_second_account_for_the_email(sandbox: Sandbox):
+async def test_register_returns_the_seed_fields_and_refuses_a_second_account_for_the_email(
+    sandbox: Sandbox,
+) -> None:
     variables = {"nama": "Sakura Haruno", "email": "sakura@gmail.com", "password": "password123"}
     first = await sandbox.gql(sandbox.users, REGISTER, variables)
     user = first["data"]["register"]
@@ -135,7 +137,7 @@ async def test_register_returns_the_seed_fields_and_refuses_a_second_account_for
     assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
 
 
-async def test_login_gives_a_token_for_the_right_password_only(sandbox: Sandbox):
+async def test_login_gives_a_token_for_the_right_password_only(sandbox: Sandbox) -> None:
     token = await sandbox.buyer()
     assert token.count(".") == 1
     me = await sandbox.gql(sandbox.users, "{ me { email } }", token=token)
@@ -145,7 +147,7 @@ async def test_login_gives_a_token_for_the_right_password_only(sandbox: Sandbox)
     assert wrong["data"] is None
 
 
-async def test_create_order_needs_a_valid_marketplace_token(sandbox: Sandbox):
+async def test_create_order_needs_a_valid_marketplace_token(sandbox: Sandbox) -> None:
     token = await sandbox.buyer()
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     for bad in (None, forged, "garbage"):
@@ -155,7 +157,9 @@ async def test_create_order_needs_a_valid_marketplace_token(sandbox: Sandbox):
     assert sandbox.wallet.requests == []
 
 
-async def test_create_order_prices_goods_plus_shipping_and_takes_the_va_from_the_wallet(sandbox: Sandbox):
+async def test_create_order_prices_goods_plus_shipping_and_takes_the_va_from_the_wallet(
+    sandbox: Sandbox,
+) -> None:
     token = await sandbox.buyer()
     order = await sandbox.order(token)
     assert order["totalHarga"] == 30000.0 and order["ongkir"] == 10000.0
@@ -172,7 +176,7 @@ async def test_create_order_prices_goods_plus_shipping_and_takes_the_va_from_the
     assert query.lstrip().startswith("mutation")
 
 
-async def test_create_order_refuses_unknown_products_and_shipping_methods(sandbox: Sandbox):
+async def test_create_order_refuses_unknown_products_and_shipping_methods(sandbox: Sandbox) -> None:
     token = await sandbox.buyer()
     body = await sandbox.gql(sandbox.orders, CREATE_ORDER % "KILAT", token=token)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
@@ -185,7 +189,7 @@ async def test_create_order_refuses_unknown_products_and_shipping_methods(sandbo
 @pytest.mark.parametrize("mode", ["down", "error", "http500"])
 async def test_an_order_falls_back_to_an_offline_va_when_the_wallet_cannot_issue_one(
     sandbox: Sandbox, mode: str
-):
+) -> None:
     sandbox.wallet.mode = mode
     token = await sandbox.buyer()
     order = await sandbox.order(token)
@@ -195,7 +199,7 @@ async def test_an_order_falls_back_to_an_offline_va_when_the_wallet_cannot_issue
     assert found["data"]["getOrderByVA"]["id"] == order["id"]
 
 
-async def test_get_order_by_va_needs_no_auth_and_is_null_for_an_unknown_va(sandbox: Sandbox):
+async def test_get_order_by_va_needs_no_auth_and_is_null_for_an_unknown_va(sandbox: Sandbox) -> None:
     order = await sandbox.order(await sandbox.buyer())
     known = await sandbox.gql(sandbox.orders, BY_VA, {"va": order["nomorVA"]})
     assert known["data"]["getOrderByVA"] == {
@@ -214,7 +218,7 @@ async def test_get_order_by_va_needs_no_auth_and_is_null_for_an_unknown_va(sandb
 
 async def test_a_paid_notice_marks_the_order_paid_once_and_an_unknown_va_is_answered_false(
     sandbox: Sandbox,
-):
+) -> None:
     order = await sandbox.order(await sandbox.buyer())
     va = order["nomorVA"]
     first = await sandbox.gql(sandbox.orders, NOTICE, {"va": va, "s": "PAID"})
@@ -234,7 +238,9 @@ async def test_a_paid_notice_marks_the_order_paid_once_and_an_unknown_va_is_answ
     assert outcomes == [(va, "ACCEPTED"), (va, "ACCEPTED"), ("880899999999", "UNKNOWN_VA")]
 
 
-async def test_sandbox_set_down_makes_only_the_notice_answer_503_until_it_is_back_up(sandbox: Sandbox):
+async def test_sandbox_set_down_makes_only_the_notice_answer_503_until_it_is_back_up(
+    sandbox: Sandbox,
+) -> None:
     order = await sandbox.order(await sandbox.buyer())
     va = order["nomorVA"]
     down = await sandbox.gql(sandbox.orders, "mutation { sandboxSetDown(down: true) }")
@@ -257,7 +263,7 @@ async def test_sandbox_set_down_makes_only_the_notice_answer_503_until_it_is_bac
     ]
 
 
-async def test_everything_down_refuses_the_bill_lookup_too(sandbox: Sandbox):
+async def test_everything_down_refuses_the_bill_lookup_too(sandbox: Sandbox) -> None:
     await sandbox.gql(sandbox.orders, 'mutation { sandboxSetDown(down: true, fields: ["*"]) }')
     refused = await sandbox.call(sandbox.orders, BY_VA, {"va": "x"})
     assert refused.status_code == 503
@@ -265,7 +271,7 @@ async def test_everything_down_refuses_the_bill_lookup_too(sandbox: Sandbox):
     assert (await sandbox.call(sandbox.orders, BY_VA, {"va": "x"})).status_code == 200
 
 
-async def test_the_state_file_keeps_users_and_orders_for_a_restarted_sandbox(sandbox: Sandbox):
+async def test_the_state_file_keeps_users_and_orders_for_a_restarted_sandbox(sandbox: Sandbox) -> None:
     token = await sandbox.buyer()
     order = await sandbox.order(token)
     reloaded = Store(state_file=sandbox.store.state_file)
@@ -273,7 +279,7 @@ async def test_the_state_file_keeps_users_and_orders_for_a_restarted_sandbox(san
     assert reloaded.login("sakura@gmail.com", "password123")[1].nama == "Sakura Haruno"
 
 
-def test_settings_come_from_the_documented_environment_variables():
+def test_settings_come_from_the_documented_environment_variables() -> None:
     settings = SandboxSettings.from_env(
         {
             "SANDBOX_HOST": "0.0.0.0",
@@ -293,7 +299,7 @@ def test_settings_come_from_the_documented_environment_variables():
     assert defaults.wallet_gateway_url == "http://127.0.0.1:8000/graphql"
 
 
-def test_the_module_serves_both_ports_in_one_process_and_stops_on_sigterm(tmp_path: Path):
+def test_the_module_serves_both_ports_in_one_process_and_stops_on_sigterm(tmp_path: Path) -> None:
     users_port, orders_port = free_port(), free_port()
     env = {
         "PATH": "/usr/bin:/bin",
@@ -322,7 +328,7 @@ def test_the_module_serves_both_ports_in_one_process_and_stops_on_sigterm(tmp_pa
     assert proc.proc is not None and proc.proc.returncode == 0
 
 
-async def test_the_wallet_offline_hook_gives_offline_vas_without_calling_the_wallet(sandbox: Sandbox):
+async def test_the_wallet_offline_hook_gives_offline_vas_without_calling_the_wallet(sandbox: Sandbox) -> None:
     token = await sandbox.buyer()
     switched = await sandbox.gql(sandbox.orders, "mutation { sandboxSetWalletOffline(offline: true) }")
     assert switched == {"data": {"sandboxSetWalletOffline": True}}
@@ -333,7 +339,7 @@ async def test_the_wallet_offline_hook_gives_offline_vas_without_calling_the_wal
     assert (await sandbox.order(token))["nomorVA"] == "880800000001"
 
 
-async def test_both_services_offer_graphiql_in_a_browser(sandbox: Sandbox):
+async def test_both_services_offer_graphiql_in_a_browser(sandbox: Sandbox) -> None:
     for client in (sandbox.users, sandbox.orders):
         page = await client.get("/graphql", headers={"accept": "text/html"})
         assert page.status_code == 200 and "graphiql" in page.text.lower()
@@ -341,7 +347,7 @@ async def test_both_services_offer_graphiql_in_a_browser(sandbox: Sandbox):
 
 async def test_an_order_without_a_destination_city_is_refused_as_the_real_order_service_refuses_it(
     sandbox: Sandbox,
-):
+) -> None:
     token = await sandbox.buyer()
     without_city = CREATE_ORDER.replace(',\n    kotaTujuanId: "1"', "") % "REGULER"
     body = await sandbox.gql(sandbox.orders, without_city, token=token)
@@ -352,7 +358,7 @@ async def test_an_order_without_a_destination_city_is_refused_as_the_real_order_
     assert sandbox.store.orders == {} and sandbox.wallet.requests == []
 
 
-async def test_totals_are_summed_in_binary_floats_as_the_node_service_sums_them(sandbox: Sandbox):
+async def test_totals_are_summed_in_binary_floats_as_the_node_service_sums_them(sandbox: Sandbox) -> None:
     token = await sandbox.buyer()
     operation = CREATE_ORDER.replace('productId: "1"', 'productId: "4"').replace("quantity: 2", "quantity: 1")
     body = await sandbox.gql(sandbox.orders, operation % "EXPRESS", token=token)
@@ -363,7 +369,7 @@ async def test_totals_are_summed_in_binary_floats_as_the_node_service_sums_them(
 
 async def test_a_notice_repeated_with_the_same_idempotency_key_is_acknowledged_but_not_applied_again(
     sandbox: Sandbox,
-):
+) -> None:
     va = (await sandbox.order(await sandbox.buyer()))["nomorVA"]
     for _ in range(2):
         response = await sandbox.orders.post(

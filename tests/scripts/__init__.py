@@ -1,0 +1,1 @@
+"""Tests of the scripts (benchmarks, dev runner, router token)."""

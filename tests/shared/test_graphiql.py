@@ -50,7 +50,7 @@ def foreign_urls(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("factory", [router_app, wallet_app], ids=["router", "subgraph"])
-async def test_the_page_loads_only_local_assets(factory: AppFactory, monkeypatch: pytest.MonkeyPatch):
+async def test_the_page_loads_only_local_assets(factory: AppFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     require_build()
     monkeypatch.delenv(DIST_ENV, raising=False)
     async with client_of(factory) as client:
@@ -74,7 +74,7 @@ async def test_the_page_loads_only_local_assets(factory: AppFactory, monkeypatch
         assert (await client.get("/graphiql/assets/nothing-here.js")).status_code == 404
 
 
-async def test_the_css_loads_fonts_and_images_only_locally(monkeypatch: pytest.MonkeyPatch):
+async def test_the_css_loads_fonts_and_images_only_locally(monkeypatch: pytest.MonkeyPatch) -> None:
     require_build()
     monkeypatch.delenv(DIST_ENV, raising=False)
     for css in (BUILT_INDEX.parent / "assets").glob("*.css"):
@@ -86,7 +86,7 @@ async def test_the_css_loads_fonts_and_images_only_locally(monkeypatch: pytest.M
         assert "@import" not in css.read_text("utf-8"), css.name
 
 
-async def test_the_router_page_names_the_router_and_the_token_box(monkeypatch: pytest.MonkeyPatch):
+async def test_the_router_page_names_the_router_and_the_token_box(monkeypatch: pytest.MonkeyPatch) -> None:
     require_build()
     monkeypatch.delenv(DIST_ENV, raising=False)
     async with client_of(router_app) as client:
@@ -97,7 +97,7 @@ async def test_the_router_page_names_the_router_and_the_token_box(monkeypatch: p
 
 async def test_the_subgraph_page_says_introspection_needs_the_router_credential(
     monkeypatch: pytest.MonkeyPatch,
-):
+) -> None:
     require_build()
     monkeypatch.delenv(DIST_ENV, raising=False)
     async with client_of(wallet_app) as client:
@@ -111,7 +111,7 @@ async def test_the_subgraph_page_says_introspection_needs_the_router_credential(
 @pytest.mark.parametrize("factory", [router_app, wallet_app], ids=["router", "subgraph"])
 async def test_without_a_build_the_basic_page_says_why(
     factory: AppFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-):
+) -> None:
     monkeypatch.setenv(DIST_ENV, str(tmp_path))  # an empty directory: no index.html
     async with client_of(factory) as client:
         page = await client.get("/graphql", headers=HTML)
@@ -124,7 +124,7 @@ async def test_without_a_build_the_basic_page_says_why(
     assert asset.status_code == 404
 
 
-def test_a_missing_directory_and_an_incomplete_build_are_told_apart(tmp_path: Path):
+def test_a_missing_directory_and_an_incomplete_build_are_told_apart(tmp_path: Path) -> None:
     missing = GraphiQLAssets(tmp_path / "nowhere")
     assert not missing.built and "nowhere missing" in (missing.reason or "")
     (tmp_path / "index.html").write_text('<script type="module" src="/graphiql/assets/gone.js"></script>')
@@ -132,7 +132,7 @@ def test_a_missing_directory_and_an_incomplete_build_are_told_apart(tmp_path: Pa
     assert not partial.built and "incomplete (/graphiql/assets/gone.js missing)" in (partial.reason or "")
 
 
-def test_the_page_config_cannot_break_out_of_its_script_element(tmp_path: Path):
+def test_the_page_config_cannot_break_out_of_its_script_element(tmp_path: Path) -> None:
     (tmp_path / "assets").mkdir()
     (tmp_path / "assets" / "a.js").write_text("")
     (tmp_path / "index.html").write_text(
@@ -143,6 +143,6 @@ def test_the_page_config_cannot_break_out_of_its_script_element(tmp_path: Path):
     assert "alert(1)</script>" not in page and page.count("</script>") == 2
 
 
-def test_the_fallback_escapes_its_notices():
+def test_the_fallback_escapes_its_notices() -> None:
     page = fallback_page(title="x", notices=["<img src=x>", ""])
     assert "&lt;img src=x&gt;" in page and "<img" not in page

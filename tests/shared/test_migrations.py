@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("subgraph", ["wallet", "transactions"])
 def test_two_processes_migrating_one_fresh_postgres_database_at_once_both_succeed_once(
     postgres_admin_url: str, subgraph: str
-):
+) -> None:
     migrations = REPO / "subgraphs" / subgraph / "migrations"
     with fresh_database(f"sawit_migrate_{subgraph}") as url:
         # Separate processes, as replicas are (Alembic's `context` is one per process).

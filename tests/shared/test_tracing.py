@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
+import pytest
+
 from shared.logs import JsonFormatter
 from shared.tracing import current_ids, exporting, extract, inject, span
 
@@ -13,7 +15,7 @@ PARENT = "b7ad6b7169203331"
 HEADERS = [(b"traceparent", f"00-{TRACE}-{PARENT}-01".encode())]
 
 
-def test_without_an_endpoint_nothing_is_exported(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_without_an_endpoint_nothing_is_exported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", raising=False)
     assert not exporting()
