@@ -26,15 +26,13 @@ from graphql import (
     StringValueNode,
     VariableNode,
     get_named_type,
-    is_list_type,
-    is_non_null_type,
     is_object_type,
     visit,
 )
 from graphql.language import REMOVE, Visitor
 
 from supergraph.fieldset import parse_field_set
-from supergraph.plan import LIST, PlanningError, QueryPlan, should_include
+from supergraph.plan import PlanningError, QueryPlan, should_include, sub_path
 from supergraph.planner import build_entity_plan, build_plan
 from supergraph.supergraph_schema import Supergraph
 
@@ -168,18 +166,6 @@ def _with_selections(node: Any, selections: tuple[SelectionNode, ...]) -> Any:
     )
 
 
-def _sub_path(path: tuple[str, ...], key: str, field_type: Any) -> tuple[str, ...]:
-    out = (*path, key)
-    while True:
-        if is_non_null_type(field_type):
-            field_type = field_type.of_type
-        if is_list_type(field_type):
-            out = (*out, LIST)
-            field_type = field_type.of_type
-            continue
-        return out
-
-
 class _Splitter:
     def __init__(
         self,
@@ -240,7 +226,7 @@ class _Splitter:
                     continue
                 key = selection.alias.value if selection.alias else selection.name.value
                 named = get_named_type(fdef.type).name
-                self.find(selection.selection_set.selections, named, _sub_path(path, key, fdef.type), parent)
+                self.find(selection.selection_set.selections, named, sub_path(path, key, fdef.type), parent)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition.name.value if selection.type_condition else type_name
                 active, label = _defer_args(selection, self.variables)

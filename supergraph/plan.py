@@ -12,10 +12,13 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLOutputType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionNode,
     VariableNode,
+    is_list_type,
+    is_non_null_type,
     visit,
 )
 from graphql.language import Visitor
@@ -72,6 +75,20 @@ class QueryPlan:
 
     def describe(self) -> list[list[dict[str, Any]]]:
         return [[g.describe() for g in phase] for phase in self.phases]
+
+
+def sub_path(path: tuple[str, ...], key: str, field_type: GraphQLOutputType) -> tuple[str, ...]:
+    """The plan path of a field's objects: its response key, then one LIST step per list level."""
+    out = (*path, key)
+    gtype: GraphQLOutputType = field_type
+    while True:
+        if is_non_null_type(gtype):
+            gtype = gtype.of_type
+        if is_list_type(gtype):
+            out = (*out, LIST)
+            gtype = gtype.of_type
+            continue
+        return out
 
 
 def should_include(node: SelectionNode, variables: Mapping[str, Any]) -> bool:

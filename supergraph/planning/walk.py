@@ -25,15 +25,13 @@ from graphql import (
     VariableNode,
     get_named_type,
     is_composite_type,
-    is_list_type,
-    is_non_null_type,
     print_ast,
     visit,
 )
 from graphql.language import Visitor
 
 from supergraph.fieldset import parse_field_set
-from supergraph.plan import LIST, FetchGroup, PlanningError
+from supergraph.plan import FetchGroup, PlanningError, sub_path
 from supergraph.planning.choose import (
     best_jump,
     choose_key,
@@ -220,9 +218,9 @@ class Walk:
         if join is not None and join.provides:
             sub_provided.extend(parse_field_set(join.provides).selections)
         inside = scope.inside(Frame(group, target, type_name, path, key, nodes))
-        sub_path = _sub_path(path, key, fdef.type)
+        objects_path = sub_path(path, key, fdef.type)
         subs = sub_selections(nodes)
-        return self.selection(group, selected.sub, sub_type, subs, sub_path, sub_provided or None, inside)
+        return self.selection(group, selected.sub, sub_type, subs, objects_path, sub_provided or None, inside)
 
     def jump(
         self,
@@ -381,18 +379,3 @@ def _arguments_text(node: FieldNode, group: FetchGroup) -> str:
     for argument in node.arguments:
         visit(argument, _Vars())
     return "(" + ", ".join(print_ast(a) for a in node.arguments) + ")"
-
-
-def _sub_path(path: tuple[str, ...], key: str, field_type: Any) -> tuple[str, ...]:
-    """The response path of a field's objects: one LIST step per list level of its type."""
-    out = (*path, key)
-    gtype = field_type
-    while True:
-        if is_non_null_type(gtype):
-            gtype = gtype.of_type
-        if is_list_type(gtype):
-            out = (*out, LIST)
-            gtype = gtype.of_type
-            continue
-        break
-    return out

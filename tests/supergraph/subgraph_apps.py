@@ -26,6 +26,12 @@ MONEY_CONFIG = StrawberryConfig(
 )
 
 
+def _log(subgraph: str, entry: str) -> list[str]:
+    """Record a mutation in the shared log (the order tests read it back)."""
+    MUTATION_LOG.append(f"{subgraph}:{entry}")
+    return list(MUTATION_LOG)
+
+
 def _headers(info: Info) -> dict[str, str]:
     request = info.context["request"]
     return {k.lower(): v for k, v in request.headers.items()}
@@ -96,8 +102,7 @@ class AccountsQuery:
 class AccountsMutation:
     @strawberry.mutation
     def log_account(self, entry: str) -> list[str]:
-        MUTATION_LOG.append(f"accounts:{entry}")
-        return list(MUTATION_LOG)
+        return _log("accounts", entry)
 
     @strawberry.mutation
     async def slow_log_account(self, entry: str) -> int:
@@ -236,8 +241,7 @@ class ReviewsQuery:
 class ReviewsMutation:
     @strawberry.mutation
     def log_review(self, entry: str) -> list[str]:
-        MUTATION_LOG.append(f"reviews:{entry}")
-        return list(MUTATION_LOG)
+        return _log("reviews", entry)
 
 
 reviews_schema = strawberry.federation.Schema(

@@ -19,6 +19,12 @@ async def gql(
     return response.json()
 
 
+async def gql_with_plan(client: httpx.AsyncClient, query: str) -> dict[str, Any]:
+    """The response with `extensions.queryPlan` (the router fixture runs with ROUTER_DEBUG)."""
+    response = await client.post("/graphql", json={"query": query}, headers={"X-Debug-Query-Plan": "1"})
+    return response.json()
+
+
 def fetches(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [group for phase in result["extensions"]["queryPlan"] for group in phase]
 
@@ -43,12 +49,7 @@ async def test_entity_jumps_three_levels_deep_merge_into_one_answer(router: Rout
 
 async def test_requires_fields_are_fetched_first_and_passed_in_representations(router: Router) -> None:
     client, _ = router
-    result = await client.post(
-        "/graphql",
-        json={"query": "{ topProducts { upc shippingEstimate } }"},
-        headers={"X-Debug-Query-Plan": "1"},
-    )
-    body = result.json()
+    body = await gql_with_plan(client, "{ topProducts { upc shippingEstimate } }")
     assert body["data"]["topProducts"] == [
         {"upc": "p1", "shippingEstimate": "18.00"},
         {"upc": "p2", "shippingEstimate": "50.00"},
@@ -59,12 +60,7 @@ async def test_requires_fields_are_fetched_first_and_passed_in_representations(r
 
 async def test_provides_lets_the_providing_subgraph_answer_without_a_jump(router: Router) -> None:
     client, _ = router
-    response = await client.post(
-        "/graphql",
-        json={"query": "{ latestReview { author { name } } }"},
-        headers={"X-Debug-Query-Plan": "1"},
-    )
-    body = response.json()
+    body = await gql_with_plan(client, "{ latestReview { author { name } } }")
     assert body["data"] == {"latestReview": {"author": {"name": "Ada (provided)"}}}
     assert [f["subgraph"] for f in fetches(body)] == ["REVIEWS"]
 
@@ -218,12 +214,7 @@ async def test_representations_are_batched_into_one_fetch_and_deduplicated(route
 
 async def test_independent_entity_fetches_depend_only_on_their_parent(router: Router) -> None:
     client, _ = router
-    response = await client.post(
-        "/graphql",
-        json={"query": "{ topProducts { shippingEstimate reviews { body } } }"},
-        headers={"X-Debug-Query-Plan": "1"},
-    )
-    groups = fetches(response.json())
+    groups = fetches(await gql_with_plan(client, "{ topProducts { shippingEstimate reviews { body } } }"))
     assert [g["subgraph"] for g in groups] == ["PRODUCTS", "SHIPPING", "REVIEWS"]
     assert groups[1]["dependsOn"] == [0] and groups[2]["dependsOn"] == [0]
 
