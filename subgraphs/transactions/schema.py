@@ -8,7 +8,7 @@ Contributes `Wallet.transactions` and `User.transactions` to the wallet- and aut
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -213,57 +213,61 @@ async def _listed(info: Info, page: TransactionPage, viewer: Principal) -> list[
     return [Transaction.from_record(record, viewer) for record in records]
 
 
+# Whose transactions an entity's `transactions` field lists and from whose side, for its caller;
+# None: nothing for this caller.
+Listing = tuple[TransactionPage, Principal] | None
+
+
+async def _transactions_of(
+    root: Wallet | User,
+    info: Info,
+    first: int | None = 50,
+    after: str | None = None,
+    direction: TransactionDirection | None = None,
+) -> list[Transaction]:
+    """`Wallet.transactions` and `User.transactions`: one page of what `root.listing` allows."""
+    listing = await root.listing(info)
+    if listing is None:
+        return []
+    page, viewer = listing
+    page = replace(page, first=first, after=after, direction=_direction(direction))
+    return await _listed(info, page, viewer)
+
+
 @strawberry.federation.type(keys=["walletId"], description="A wallet (owned by the wallet subgraph).")
 class Wallet:
     wallet_id: strawberry.ID
-
-    @strawberry.field(
+    transactions: list[Transaction] = strawberry.field(
+        resolver=_transactions_of,
         description="The caller's transactions on this wallet and the transfers it received, newest first "
-        "(admins: all)."
+        "(admins: all).",
     )
-    async def transactions(
-        self,
-        info: Info,
-        first: int | None = 50,
-        after: str | None = None,
-        direction: TransactionDirection | None = None,
-    ) -> list[Transaction]:
+
+    async def listing(self, info: Info) -> Listing:
+        """A user's own transactions on this wallet and the transfers it received (admins: all)."""
         viewer = await info.context.require_user()
-        page = TransactionPage(
-            user_id=None if viewer.is_admin else viewer.subject,
-            wallet_id=str(self.wallet_id),
-            first=first,
-            after=after,
-            direction=_direction(direction),
-        )
-        return await _listed(info, page, viewer)
+        user_id = None if viewer.is_admin else viewer.subject
+        return TransactionPage(user_id=user_id, wallet_id=str(self.wallet_id)), viewer
 
 
 @strawberry.federation.type(keys=["id"], description="A user (owned by the auth subgraph).")
 class User:
     id: strawberry.ID
-
-    @strawberry.field(
+    transactions: list[Transaction] = strawberry.field(
+        resolver=_transactions_of,
         description="This user's transactions and the transfers they received, newest first; "
-        "empty for other users."
+        "empty for other users.",
     )
-    async def transactions(
-        self,
-        info: Info,
-        first: int | None = 50,
-        after: str | None = None,
-        direction: TransactionDirection | None = None,
-    ) -> list[Transaction]:
+
+    async def listing(self, info: Info) -> Listing:
+        """This user's side of their transactions, for themselves, an admin or a service; else None."""
         viewer = await info.context.principal()
         allowed = viewer is not None and (
             viewer.is_admin or viewer.kind == "service" or viewer.subject == str(self.id)
         )
         if not allowed:
-            return []
-        page = TransactionPage(
-            user_id=str(self.id), first=first, after=after, direction=_direction(direction)
-        )
-        return await _listed(info, page, _as_user(str(self.id)))
+            return None
+        return TransactionPage(user_id=str(self.id)), _as_user(str(self.id))
 
 
 @strawberry.input(description="A deposit, a VA payment or a transfer from one of the caller's wallets.")
