@@ -9,16 +9,13 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import orjson
 from prometheus_client import Counter, Gauge
 
 from supergraph.errors import StreamError as StreamError  # re-exported
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger("supergraph.subscriptions")
 
@@ -87,6 +84,26 @@ def _ws_url(url: str) -> str:
     return url
 
 
+async def _handshake(
+    ws: aiohttp.ClientWebSocketResponse,
+    init_payload: Mapping[str, Any],
+    init_timeout_s: float,
+    unavailable: list[dict[str, Any]],
+) -> None:
+    """`connection_init`, then wait (answering pings) for the subgraph's `connection_ack`."""
+    await ws.send_str(orjson.dumps({"type": "connection_init", "payload": dict(init_payload)}).decode())
+    deadline = time.monotonic() + init_timeout_s
+    while True:
+        message = await ws.receive(timeout=max(0.1, deadline - time.monotonic()))
+        if message.type != aiohttp.WSMsgType.TEXT:
+            raise StreamError(unavailable)
+        frame = orjson.loads(message.data)
+        if frame.get("type") == "connection_ack":
+            return
+        if frame.get("type") == "ping":
+            await ws.send_str('{"type":"pong"}')
+
+
 async def subgraph_stream(
     session: aiohttp.ClientSession,
     subgraph: str,
@@ -117,17 +134,7 @@ async def subgraph_stream(
     SUBGRAPH_STREAMS.labels(subgraph).inc()
     completed = False
     try:
-        await ws.send_str(orjson.dumps({"type": "connection_init", "payload": dict(init_payload)}).decode())
-        deadline = time.monotonic() + init_timeout_s
-        while True:
-            message = await ws.receive(timeout=max(0.1, deadline - time.monotonic()))
-            if message.type != aiohttp.WSMsgType.TEXT:
-                raise StreamError(unavailable)
-            frame = orjson.loads(message.data)
-            if frame.get("type") == "connection_ack":
-                break
-            if frame.get("type") == "ping":
-                await ws.send_str('{"type":"pong"}')
+        await _handshake(ws, init_payload, init_timeout_s, unavailable)
         body: dict[str, Any] = {"query": query}
         if variables:
             body["variables"] = dict(variables)
