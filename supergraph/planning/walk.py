@@ -96,11 +96,14 @@ class Walk:
         if not kind.is_abstract:
             fields = collect(ctx, type_name, selections)
             prov = provided_fields(ctx, provided, type_name)
-            return {group} | self.fields(group, target, type_name, fields, path, prov, scope)
+            return self.fields(group, target, type_name, fields, path, prov, scope)
         if model is not None and model.is_interface_object(group.graph):
             return self.interface_object(group, target, type_name, selections, path, provided, scope)
         target.add_field("__typename", "__typename", "", False)
         possible = shared_possible_types(ctx, scope.frames, type_name, group.graph)
+        # An interface is asked for as itself when the subgraph knows none of its runtime types, or
+        # when no fragment names a narrower type and every field is local for it and each of them;
+        # otherwise (and always for a union) each runtime type gets its own inline fragment.
         if kind is TypeKind.INTERFACE and (
             not possible or not has_foreign_fragments(ctx, type_name, selections)
         ):
@@ -113,7 +116,7 @@ class Walk:
                 )
                 for nodes in fields.values()
             ):
-                return {group} | self.fields(group, target, type_name, fields, path, prov, scope)
+                return self.fields(group, target, type_name, fields, path, prov, scope)
         touched: set[FetchGroup] = {group}
         for runtime in possible:
             fields = collect(ctx, runtime, selections)
