@@ -14,18 +14,8 @@ import httpx
 from shared.money import format_minor
 from tests.support.procs import free_port, start_subgraph
 from tests.support.tokens import bearer, user_token
-from tests.transactions.conftest import (
-    CREATE,
-    GET,
-    FakeMarketplace,
-    LocalServer,
-    Stack,
-    TxApi,
-    WalletProxy,
-    error_code,
-    running_app,
-    url_of,
-)
+from tests.transactions.conftest import CREATE, GET, Stack, TxApi, error_code, running_app
+from tests.transactions.fakes import FakeMarketplace, WalletProxy, serving, url_of
 
 OUTBOX = (
     """query($s: String) { outboxMessages(state: $s) { id transactionId kind state attempts lastError } }"""
@@ -118,9 +108,7 @@ async def test_an_undeliverable_notice_goes_dead_and_an_admin_can_retry_it(
 async def test_an_unreachable_wallet_leaves_the_transaction_pending_and_recovery_settles_it_once(
     stack: Stack, tmp_path: Path
 ) -> None:
-    proxy = WalletProxy(stack.wallet_url)
-    proxy.server = await LocalServer(proxy.app()).start()
-    try:
+    async with serving(WalletProxy(stack.wallet_url)) as proxy:
         async with running_app(stack, tmp_path / "tx.db", wallet_url=proxy.server.url) as api:
             user = await stack.new_user()
             wallet = await stack.new_wallet(user)
@@ -138,16 +126,12 @@ async def test_an_unreachable_wallet_leaves_the_transaction_pending_and_recovery
             assert await api.service.recover_once() == 0
             assert len(await stack.movements(pending["transactionId"])) == 1
             assert await stack.balance(user, wallet) == "42000.00"
-    finally:
-        await proxy.server.stop()
 
 
 async def test_a_lost_wallet_answer_is_settled_from_the_ledger_without_moving_money_twice(
     stack: Stack, tmp_path: Path
 ) -> None:
-    proxy = WalletProxy(stack.wallet_url)
-    proxy.server = await LocalServer(proxy.app()).start()
-    try:
+    async with serving(WalletProxy(stack.wallet_url)) as proxy:
         async with running_app(stack, tmp_path / "tx.db", wallet_url=proxy.server.url) as api:
             user, wallet = await api.funded_wallet(50_000)
             va = await api.invoice("30000")
@@ -174,8 +158,6 @@ async def test_a_lost_wallet_answer_is_settled_from_the_ledger_without_moving_mo
                 "query($v: String!) { invoice(vaNumber: $v) { status } }", {"v": va}, user.token
             )
             assert invoice["invoice"]["status"] == "PAID"
-    finally:
-        await proxy.server.stop()
 
 
 async def test_an_unreachable_fraud_service_fails_the_transaction_before_any_money_moves(

@@ -15,7 +15,8 @@ import httpx
 
 from subgraphs.transactions.app import create_app
 from tests.support.procs import Process, free_port, python_module
-from tests.transactions.conftest import LocalServer, Stack, make_config, make_settings, url_of
+from tests.transactions.conftest import Stack, make_config, make_settings
+from tests.transactions.fakes import LocalServer, url_of
 
 CREATE_ORDER = """mutation {
   createOrder(input: {productId: "3", quantity: 1, alamatPengiriman: "Jl. Sawit 1",

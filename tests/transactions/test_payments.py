@@ -10,14 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.tokens import as_router
-from tests.transactions.conftest import (
-    CREATE,
-    FakeMarketplace,
-    Stack,
-    TxApi,
-    error_code,
-    running_app,
-)
+from tests.transactions.conftest import CREATE, Stack, TxApi, error_code, running_app
+from tests.transactions.fakes import FakeMarketplace
 
 VA_SHAPE = re.compile(r"^DS-8800\d{10}$")
 INVOICE = """query($va: String!) { invoice(vaNumber: $va) {

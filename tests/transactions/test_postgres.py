@@ -5,15 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.tokens import user_token
-from tests.transactions.conftest import (
-    CREATE,
-    LocalServer,
-    Stack,
-    TxApi,
-    WalletProxy,
-    error_code,
-    running_app,
-)
+from tests.transactions.conftest import CREATE, Stack, TxApi, error_code, running_app
+from tests.transactions.fakes import WalletProxy, serving
 
 pytestmark = pytest.mark.postgres
 
@@ -21,13 +14,9 @@ pytestmark = pytest.mark.postgres
 async def test_the_saga_settles_pays_recovers_and_reverses_on_postgresql(
     postgres_admin_url: str, pg_url: str, stack: Stack
 ) -> None:
-    proxy = WalletProxy(stack.wallet_url)
-    proxy.server = await LocalServer(proxy.app()).start()
-    try:
+    async with serving(WalletProxy(stack.wallet_url)) as proxy:
         async with running_app(stack, pg_url, wallet_url=proxy.server.url) as api:
             await _flow(api, stack, proxy)
-    finally:
-        await proxy.server.stop()
 
 
 async def _flow(api: TxApi, stack: Stack, proxy: WalletProxy) -> None:

@@ -19,7 +19,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tests.support.tokens import user_token
-from tests.transactions.conftest import LocalServer, Stack, WalletProxy, running_app
+from tests.transactions.conftest import Stack, running_app
+from tests.transactions.fakes import LocalServer, WalletProxy, serving
 
 OPERATIONS = ("movementsOf", "deductWallet", "topupWallet", "transferWallet", "reverseLedger")
 
@@ -76,11 +77,10 @@ async def test_recovery_never_re_debits_a_payment_that_failed_while_its_batch_wa
     """Recovery reads a batch, then works it row by row. A live saga in that batch may settle FAILED
     (and release its VA) before recovery reaches it; recovery must not act on its stale copy and
     debit the wallet (now funded) for a transaction everyone was told FAILED."""
-    down = WalletProxy(stack.wallet_url, mode="down")
-    down.server = await LocalServer(down.app()).start()
-    gated = GatedWallet(stack.wallet_url)
-    gated.server = await LocalServer(gated.app()).start()
-    try:
+    async with (
+        serving(WalletProxy(stack.wallet_url, mode="down")) as down,
+        serving(GatedWallet(stack.wallet_url)) as gated,
+    ):
         async with running_app(stack, tmp_path / "tx.db", wallet_url=down.server.url) as api:
             # An older saga stuck in DEBITING (wallet unreachable): first in recovery's batch.
             stuck_user = await stack.new_user()
@@ -120,9 +120,6 @@ async def test_recovery_never_re_debits_a_payment_that_failed_while_its_batch_wa
                 "query($v: String!) { invoice(vaNumber: $v) { status } }", {"v": va}, payer.token
             )
             assert invoice["invoice"]["status"] == "UNPAID"
-    finally:
-        await down.server.stop()
-        await gated.server.stop()
 
 
 REVERSE = """mutation($id: ID!) { reverseTransaction(transactionId: $id) { transactionId status } }"""
@@ -135,9 +132,7 @@ async def test_recovery_does_not_race_a_live_reversal_into_moving_money_behind_a
     send the same reversal alongside it. Otherwise the live call may be refused (funds spent), the
     row goes back to SUCCESS, and recovery's copy succeeds after a top-up: the ledger reversed, the
     transaction still SUCCESS, no REVERSED history, and every later reversal refused as a CONFLICT."""
-    gated = GatedWallet(stack.wallet_url)
-    gated.server = await LocalServer(gated.app()).start()
-    try:
+    async with serving(GatedWallet(stack.wallet_url)) as gated:
         async with running_app(stack, tmp_path / "tx.db", wallet_url=gated.server.url) as api:
             user = await stack.new_user()
             wallet = await stack.new_wallet(user)
@@ -171,5 +166,3 @@ async def test_recovery_does_not_race_a_live_reversal_into_moving_money_behind_a
             again = await api.data(REVERSE, {"id": deposit["transactionId"]}, admin)
             assert again["reverseTransaction"]["status"] == "REVERSED"
             assert await stack.balance(user, wallet) == "0.00"
-    finally:
-        await gated.server.stop()
