@@ -53,17 +53,7 @@ Info = strawberry.Info[Context[TransactionsDeps], None]
 
 def _notification_loader(info: Info) -> DataLoader[str, OutboxRecord | None]:
     """One batched lookup per request for the notices of every transaction in the response."""
-    loader = info.context.extra.get("notification_loader")
-    if loader is None:
-        service = info.context.deps.service
-
-        async def load(ids: list[str]) -> list[OutboxRecord | None]:
-            found = await service.notifications(ids)
-            return [found.get(tx_id) for tx_id in ids]
-
-        loader = DataLoader(load_fn=load)
-        info.context.extra["notification_loader"] = loader
-    return loader
+    return info.context.loader("notification_loader", info.context.deps.service.notifications)
 
 
 def _may_see(viewer: Principal | None, row: TransactionRecord) -> bool:
@@ -178,17 +168,8 @@ class Transaction:
 
 
 def _transaction_loader(info: Info) -> DataLoader[str, TransactionRecord | None]:
-    loader = info.context.extra.get("transaction_loader")
-    if loader is None:
-        service = info.context.deps.service
-
-        async def load(ids: list[str]) -> list[TransactionRecord | None]:
-            found = await service.find_many(ids)
-            return [found.get(tx_id) for tx_id in ids]
-
-        loader = DataLoader(load_fn=load)
-        info.context.extra["transaction_loader"] = loader
-    return loader
+    """One batched lookup per request for the transactions the router asks for by reference."""
+    return info.context.loader("transaction_loader", info.context.deps.service.find_many)
 
 
 @strawberry.type(description="The person a TRANSFER by username pays.")

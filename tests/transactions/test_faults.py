@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -173,6 +174,16 @@ async def test_an_unreachable_fraud_service_fails_the_transaction_before_any_mon
         assert await stack.balance(user, wallet) == "0.00"
 
 
+async def _post(
+    http: httpx.AsyncClient, url: str, query: str, variables: dict[str, Any] | None = None, token: str = ""
+) -> dict[str, Any]:
+    """The JSON body of one GraphQL call to a transactions process (as `token`'s user, if given)."""
+    response = await http.post(
+        url, json={"query": query, "variables": variables or {}}, headers=bearer(token) if token else {}
+    )
+    return response.json()
+
+
 async def test_a_process_killed_between_debit_and_success_settles_after_restart(
     stack: Stack, tmp_path: Path
 ) -> None:
@@ -196,15 +207,11 @@ async def test_a_process_killed_between_debit_and_success_settles_after_restart(
     )
     try:
         async with httpx.AsyncClient(timeout=30.0) as http:
-            va = (
-                await http.post(url, json={"query": "mutation { generateInvoiceVA(amount: 80000) }"})
-            ).json()
+            va = await _post(http, url, "mutation { generateInvoiceVA(amount: 80000) }")
             va_number = va["data"]["generateInvoiceVA"]
             fields = {"walletId": wallet, "amount": 80000, "type": "PAYMENT", "vaNumber": va_number}
             try:
-                await http.post(
-                    url, json={"query": CREATE, "variables": {"input": fields}}, headers=bearer(user.token)
-                )
+                await _post(http, url, CREATE, {"input": fields}, user.token)
                 raise AssertionError("the crash hook did not fire")
             except httpx.TransportError:
                 pass
@@ -212,17 +219,13 @@ async def test_a_process_killed_between_debit_and_success_settles_after_restart(
             assert await stack.balance(user, wallet) == "0.00"  # debited; SUCCESS not yet recorded
             restarted, _ = start_subgraph("transactions", env, tmp_path / "logs", port=port)
             try:
-                listed = await http.post(
-                    url, json={"query": "{ myTransactions { transactionId } }"}, headers=bearer(user.token)
-                )
-                [entry] = listed.json()["data"]["myTransactions"]
+                listed = await _post(http, url, "{ myTransactions { transactionId } }", token=user.token)
+                [entry] = listed["data"]["myTransactions"]
                 tx_id = entry["transactionId"]
 
                 async def settled() -> bool:
-                    body = await http.post(
-                        url, json={"query": GET, "variables": {"id": tx_id}}, headers=bearer(user.token)
-                    )
-                    return body.json()["data"]["transaction"]["status"] == "SUCCESS"
+                    body = await _post(http, url, GET, {"id": tx_id}, user.token)
+                    return body["data"]["transaction"]["status"] == "SUCCESS"
 
                 await TxApi.wait_for(None, settled)  # type: ignore[arg-type]
                 movements = await stack.movements(tx_id)
@@ -230,15 +233,9 @@ async def test_a_process_killed_between_debit_and_success_settles_after_restart(
                     ("DEBIT", format_minor(8_000_000))
                 ]
                 assert await stack.balance(user, wallet) == "0.00"
-                invoice = await http.post(
-                    url,
-                    json={
-                        "query": "query($v: String!) { invoice(vaNumber: $v) { status } }",
-                        "variables": {"v": va_number},
-                    },
-                    headers=bearer(user.token),
-                )
-                assert invoice.json()["data"]["invoice"]["status"] == "PAID"
+                query = "query($v: String!) { invoice(vaNumber: $v) { status } }"
+                invoice = await _post(http, url, query, {"v": va_number}, user.token)
+                assert invoice["data"]["invoice"]["status"] == "PAID"
             finally:
                 restarted.stop()
     finally:

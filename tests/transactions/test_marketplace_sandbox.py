@@ -33,6 +33,21 @@ async def gql(
     return body["data"]
 
 
+async def _new_order(http: httpx.AsyncClient, users_url: str, orders_url: str) -> dict:
+    """A new buyer registers and logs in at the sandbox, and orders one product (UNPAID, with a VA)."""
+    email = f"buyer-{uuid.uuid4().hex[:8]}@example.com"
+    await gql(
+        http,
+        users_url,
+        'mutation($e: String!) { register(nama: "Bu", email: $e, password: "rahasia1") { id } }',
+        e=email,
+    )
+    login = await gql(
+        http, users_url, f'mutation {{ login(email: "{email}", password: "rahasia1") {{ token }} }}'
+    )
+    return (await gql(http, orders_url, CREATE_ORDER, login["login"]["token"]))["createOrder"]
+
+
 async def test_a_buyer_pays_a_sandbox_order_by_va_and_the_order_becomes_paid(
     stack: Stack, tmp_path: Path
 ) -> None:
@@ -57,18 +72,7 @@ async def test_a_buyer_pays_a_sandbox_order_by_va_and_the_order_becomes_paid(
         try:
             sandbox.start()
             async with httpx.AsyncClient(timeout=30.0) as http:
-                email = f"buyer-{uuid.uuid4().hex[:8]}@example.com"
-                users = url_of(users_port)
-                await gql(
-                    http,
-                    users,
-                    'mutation($e: String!) { register(nama: "Bu", email: $e, password: "rahasia1") { id } }',
-                    e=email,
-                )
-                login = await gql(
-                    http, users, f'mutation {{ login(email: "{email}", password: "rahasia1") {{ token }} }}'
-                )
-                order = (await gql(http, orders_url, CREATE_ORDER, login["login"]["token"]))["createOrder"]
+                order = await _new_order(http, url_of(users_port), orders_url)
                 va = order["nomorVA"]
                 assert va.startswith("DS-8800"), order
                 assert order["paymentStatus"] == "UNPAID"
