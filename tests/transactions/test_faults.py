@@ -15,7 +15,7 @@ import httpx
 from shared.money import format_minor
 from tests.support.procs import free_port, start_subgraph
 from tests.support.tokens import bearer, user_token
-from tests.transactions.conftest import CREATE, GET, Stack, TxApi, error_code, running_app
+from tests.transactions.conftest import CREATE, GET, Stack, TxApi, User, error_code, running_app
 from tests.transactions.fakes import FakeMarketplace, WalletProxy, serving, url_of
 
 OUTBOX = (
@@ -24,8 +24,22 @@ OUTBOX = (
 RETRY = "mutation($id: ID!) { retryOutboxMessage(id: $id) { id state attempts } }"
 
 
-async def notification(api: TxApi, user, transaction_id: str) -> dict:  # noqa: ANN001
+async def notification(api: TxApi, user: User, transaction_id: str) -> dict[str, Any]:
     return (await api.get(user, transaction_id))["notification"]
+
+
+async def paid_while_notices_fail(
+    api: TxApi, marketplace: FakeMarketplace, funds: int, amount: int
+) -> tuple[User, str, str, dict[str, Any]]:
+    """A new user's wallet holding `funds` pays a marketplace order of `amount` by VA while the
+    marketplace refuses every notice: (user, wallet, VA, the SUCCESS transaction)."""
+    user, wallet = await api.funded_wallet(funds)
+    va = await api.invoice(str(amount))
+    marketplace.add_order(va, str(amount))
+    marketplace.notices_down = True
+    paid = await api.create(user, walletId=wallet, amount=amount, type="PAYMENT", vaNumber=va)
+    assert paid["status"] == "SUCCESS", paid
+    return user, wallet, va, paid
 
 
 async def test_a_marketplace_that_is_down_or_says_false_never_unsettles_a_payment_and_gets_the_notice_later(
@@ -34,12 +48,7 @@ async def test_a_marketplace_that_is_down_or_says_false_never_unsettles_a_paymen
     assert marketplace.server is not None
     url = marketplace.server.url
     async with running_app(stack, tmp_path / "tx.db", marketplace_url=url) as api:
-        user, wallet = await api.funded_wallet(200_000)
-        va = await api.invoice("99000")
-        marketplace.add_order(va, "99000")
-        marketplace.notices_down = True
-        paid = await api.create(user, walletId=wallet, amount=99000, type="PAYMENT", vaNumber=va)
-        assert paid["status"] == "SUCCESS"
+        user, wallet, va, paid = await paid_while_notices_fail(api, marketplace, 200_000, 99000)
         tx_id = paid["transactionId"]
 
         async def failing_with(text: str) -> bool:
@@ -76,12 +85,7 @@ async def test_an_undeliverable_notice_goes_dead_and_an_admin_can_retry_it(
     async with running_app(
         stack, tmp_path / "tx.db", marketplace_url=marketplace.server.url, outbox_retry_horizon_s=0.5
     ) as api:
-        user, wallet = await api.funded_wallet(10_000)
-        va = await api.invoice("1000")
-        marketplace.add_order(va, "1000")
-        marketplace.notices_down = True
-        paid = await api.create(user, walletId=wallet, amount=1000, type="PAYMENT", vaNumber=va)
-        assert paid["status"] == "SUCCESS"
+        user, wallet, va, paid = await paid_while_notices_fail(api, marketplace, 10_000, 1000)
 
         async def dead() -> bool:
             return (await notification(api, user, paid["transactionId"]))["state"] == "DEAD"
@@ -254,11 +258,7 @@ async def test_a_failing_notice_is_retried_past_the_old_eight_attempts_and_is_li
         outbox_backoff_max_s=0.02,
         outbox_overdue_s=0.2,
     ) as api:
-        user, wallet = await api.funded_wallet(10_000)
-        va = await api.invoice("1000")
-        marketplace.add_order(va, "1000")
-        marketplace.notices_down = True
-        paid = await api.create(user, walletId=wallet, amount=1000, type="PAYMENT", vaNumber=va)
+        user, wallet, va, paid = await paid_while_notices_fail(api, marketplace, 10_000, 1000)
         tx_id = paid["transactionId"]
 
         async def many_attempts() -> bool:
