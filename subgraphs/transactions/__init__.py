@@ -1,0 +1,1 @@
+"""The transactions subgraph: the payment saga, invoices (VAs), the outbox of notices and recovery."""
