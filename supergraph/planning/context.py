@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import FieldNode, FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode, print_ast
 
@@ -63,9 +63,9 @@ class Frame:
     nodes: list[FieldNode]
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Where the field being planned sits in the search.
+class Scope(NamedTuple):
+    """Where the field being planned sits in the search (a NamedTuple, not a frozen dataclass: one
+    is made for every field planned, and a tuple is the cheapest immutable value to make).
 
     `frames`: the fields above it whose sub-selections are being planned, outermost first.
     `internal`: the field is read for the router itself (key fields, @requires inputs), not for
