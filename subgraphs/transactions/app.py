@@ -8,8 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from shared.app import create_subgraph_app, serve
-from shared.db import Database
+from shared.app import SubgraphSpec
 from shared.settings import Settings, get_settings
 from shared.throttle import Throttles
 from subgraphs.transactions.clients import Clients
@@ -19,8 +18,8 @@ from subgraphs.transactions.schema import TransactionsDeps, schema
 from subgraphs.transactions.service import TransactionService
 from subgraphs.transactions.workers import OutboxWorker, RecoveryWorker
 
-NAME = "transactions"
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SUBGRAPH = SubgraphSpec("transactions", schema, Path(__file__).resolve().parent / "migrations")
+MIGRATIONS_DIR = SUBGRAPH.migrations_dir
 CRASH_EXIT_CODE = 86
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ def create_app(
     """The transactions ASGI app; its outbox and recovery workers run while the app is up."""
     settings = settings or get_settings()
     config = config or get_transactions_config()
-    database = Database.for_subgraph(NAME, settings)
+    database = SUBGRAPH.database(settings)
     clients = clients or Clients.build(
         settings,
         marketplace_url=config.marketplace_url,
@@ -76,15 +75,8 @@ def create_app(
         await clients.aclose()
         await throttles.close()
 
-    app = create_subgraph_app(
-        name=NAME,
-        schema=schema,
-        deps=deps,
-        database=database,
-        migrations_dir=MIGRATIONS_DIR,
-        settings=settings,
-        on_startup=[outbox.start, recovery.start],
-        on_shutdown=[stop],
+    app = SUBGRAPH.app(
+        settings, database, deps, on_startup=[outbox.start, recovery.start], on_shutdown=[stop]
     )
     app.state.service = service
     app.state.outbox = outbox
@@ -92,8 +84,7 @@ def create_app(
 
 
 def main() -> None:
-    settings = get_settings()
-    serve(NAME, create_app(settings), settings)
+    SUBGRAPH.main(create_app)
 
 
 if __name__ == "__main__":
