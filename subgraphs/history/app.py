@@ -6,34 +6,27 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from shared.app import create_subgraph_app, serve
-from shared.db import Database
+from shared.app import SubgraphSpec
 from shared.settings import Settings, get_settings
 from subgraphs.history.config import HistoryConfig
 from subgraphs.history.schema import HistoryDeps, schema
 from subgraphs.history.service import HistoryService
 
-NAME = "history"
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SUBGRAPH = SubgraphSpec("history", schema, Path(__file__).resolve().parent / "migrations")
+MIGRATIONS_DIR = SUBGRAPH.migrations_dir
 
 
 def create_app(settings: Settings | None = None, config: HistoryConfig | None = None) -> FastAPI:
-    """The history ASGI app on its own database (migrated at start)."""
+    """The history ASGI app on its own database (`HISTORY_DATABASE_URL`), migrated at start."""
     settings = settings or get_settings()
-    database = Database.for_subgraph(NAME, settings)
-    service = HistoryService(database, config or HistoryConfig())
-    return create_subgraph_app(
-        name=NAME,
-        schema=schema,
-        deps=HistoryDeps(service=service),
-        database=database,
-        migrations_dir=MIGRATIONS_DIR,
-        settings=settings,
+    database = SUBGRAPH.database(settings)
+    return SUBGRAPH.app(
+        settings, database, HistoryDeps(service=HistoryService(database, config or HistoryConfig()))
     )
 
 
 def main() -> None:
-    serve(NAME, create_app())
+    SUBGRAPH.main(create_app)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field
 
-from shared.db import make_model_base
+from shared.db import column, make_model_base, one_of
 
 Base = make_model_base()
 
@@ -35,6 +35,8 @@ VA_MAX = 64
 COUNTERPARTY_MAX = 64
 HASH_LEN = 64
 CHAIN_HEAD_ID = 1
+# OUT: money left the user's wallet (or their own deposit); IN: a transfer they received.
+DIRECTIONS: tuple[str, ...] = ("OUT", "IN")
 
 
 class HistoryEntryRow(Base, table=True):
@@ -49,27 +51,27 @@ class HistoryEntryRow(Base, table=True):
         UniqueConstraint("entry_hash", name="uq_history_entry_hash"),
         CheckConstraint("seq >= 1", name="ck_history_seq_positive"),
         CheckConstraint("amount_minor > 0", name="ck_history_amount_positive"),
-        CheckConstraint("direction IN ('OUT', 'IN')", name="ck_history_direction"),
+        one_of("direction", DIRECTIONS, name="ck_history_direction"),
         Index("ix_history_user_seq", "user_id", "seq"),
     )
 
-    history_id: str = Field(sa_column=Column(String(ID_MAX), primary_key=True))
-    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
-    transaction_id: str = Field(sa_column=Column(String(ID_MAX), nullable=False))
-    user_id: str = Field(sa_column=Column(String(ID_MAX), nullable=False))
-    wallet_id: str = Field(sa_column=Column(String(ID_MAX), nullable=False))
-    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
-    type: str = Field(sa_column=Column(String(CODE_MAX), nullable=False))
-    status: str = Field(sa_column=Column(String(CODE_MAX), nullable=False))
-    va_number: str | None = Field(default=None, sa_column=Column(String(VA_MAX), nullable=True))
-    # OUT: money left the user's wallet (or their own deposit); IN: a transfer they received.
+    history_id: str = column(String(ID_MAX), primary_key=True)
+    seq: int = column(BigInteger)
+    transaction_id: str = column(String(ID_MAX))
+    user_id: str = column(String(ID_MAX))
+    wallet_id: str = column(String(ID_MAX))
+    amount_minor: int = column(BigInteger)
+    type: str = column(String(CODE_MAX))
+    status: str = column(String(CODE_MAX))
+    va_number: str | None = column(String(VA_MAX), nullable=True)
+    # One of DIRECTIONS; the server default gave the rows older than migration 0002 their OUT.
     direction: str = Field(default="OUT", sa_column=Column(String(3), nullable=False, server_default="OUT"))
     # The other party of a transfer, by username (never a wallet id or an email).
-    counterparty: str | None = Field(default=None, sa_column=Column(String(COUNTERPARTY_MAX), nullable=True))
-    occurred_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    prev_hash: str = Field(sa_column=Column(String(HASH_LEN), nullable=False))
-    entry_hash: str = Field(sa_column=Column(String(HASH_LEN), nullable=False))
+    counterparty: str | None = column(String(COUNTERPARTY_MAX), nullable=True)
+    occurred_at: datetime = column(DateTime(timezone=True))
+    created_at: datetime = column(DateTime(timezone=True))
+    prev_hash: str = column(String(HASH_LEN))
+    entry_hash: str = column(String(HASH_LEN))
 
 
 class HistoryHiddenRow(Base, table=True):
@@ -80,8 +82,8 @@ class HistoryHiddenRow(Base, table=True):
     history_id: str = Field(
         sa_column=Column(String(ID_MAX), ForeignKey("history_entries.history_id"), primary_key=True)
     )
-    user_id: str = Field(sa_column=Column(String(ID_MAX), nullable=False))
-    hidden_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    user_id: str = column(String(ID_MAX))
+    hidden_at: datetime = column(DateTime(timezone=True))
 
 
 class ChainHeadRow(Base, table=True):
@@ -91,6 +93,6 @@ class ChainHeadRow(Base, table=True):
     __table_args__ = (CheckConstraint("id = 1", name="ck_history_chain_head_single_row"),)
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    last_seq: int = Field(sa_column=Column(BigInteger, nullable=False))
-    last_hash: str = Field(sa_column=Column(String(HASH_LEN), nullable=False))
-    last_history_id: str | None = Field(default=None, sa_column=Column(String(ID_MAX), nullable=True))
+    last_seq: int = column(BigInteger)
+    last_hash: str = column(String(HASH_LEN))
+    last_history_id: str | None = column(String(ID_MAX), nullable=True)

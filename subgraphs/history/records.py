@@ -15,6 +15,7 @@ from subgraphs.history.chain import ChainedFacts, EntryFacts, as_utc
 from subgraphs.history.models import (
     CODE_MAX,
     COUNTERPARTY_MAX,
+    DIRECTIONS,
     ID_MAX,
     HistoryEntryRow,
 )
@@ -86,7 +87,7 @@ def validate_direction(value: str | None) -> str | None:
     if value is None:
         return None
     cleaned = value.strip().upper()
-    if cleaned not in ("OUT", "IN"):
+    if cleaned not in DIRECTIONS:
         raise bad_input("direction must be OUT or IN", field="direction")
     return cleaned
 

@@ -4,6 +4,10 @@ One unit rule, as everywhere in this code: a name ending in `_minor` holds minor
 integer); every other amount is rupiah. So `WALLET_MAX_BALANCE=20000000` (or `20000000.00`) is
 Rp 20 million, `WALLET_MAX_BALANCE_MINOR=2000000000` is the same in sen, and in Python
 `WalletSettings(max_balance_minor=...)` takes sen.
+
+Only the wallet reads these, so they live here rather than in `shared/settings.py`. The env vars
+carry the `WALLET_` prefix the field names leave out, so each field names its var
+(`shared.settings.SubgraphConfig`); the root README's configuration table lists them.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.money import decimal_to_minor
+from shared.settings import SubgraphConfig
 
 
 def _rupiah_to_minor(value: object) -> int:
@@ -27,12 +31,10 @@ def _rupiah_to_minor(value: object) -> int:
     return minor
 
 
-class WalletSettings(BaseSettings):
+class WalletSettings(SubgraphConfig):
     """`WALLET_MAX_BALANCE`: the most a wallet may hold; `WALLET_MONTHLY_INCOMING_LIMIT`: the most it
     may receive (top-ups and incoming transfers) per calendar month, UTC. Rupiah; the `_MINOR`
     forms take sen."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     max_balance_minor: int = Field(
         2_000_000_000, validation_alias=AliasChoices("WALLET_MAX_BALANCE_MINOR", "max_balance_minor"), gt=0
@@ -59,12 +61,14 @@ class WalletSettings(BaseSettings):
     @field_validator("max_balance_minor", "monthly_incoming_limit_minor", mode="before")
     @classmethod
     def _whole_sen(cls, value: object) -> object:
+        """A float (or bool) would be rounded into sen silently: `1.5` here is almost surely rupiah."""
         if isinstance(value, bool) or isinstance(value, float):
             raise ValueError("an amount in sen is a whole number")
         return value
 
     @model_validator(mode="after")
     def _rupiah_forms_decide(self) -> WalletSettings:
+        """Operators write the limits in rupiah, as Bank Indonesia states them; set, they win over sen."""
         if self.max_balance is not None:
             self.max_balance_minor = _rupiah_to_minor(self.max_balance)
         if self.monthly_incoming_limit is not None:

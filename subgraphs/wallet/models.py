@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlmodel import Field
 
 from shared.clock import as_utc, utcnow  # noqa: F401 - re-exported
-from shared.db import make_model_base
+from shared.db import column, make_model_base, one_of
 
 Base = make_model_base()
 
@@ -94,23 +94,21 @@ class Wallet(Base, table=True):
         CheckConstraint(
             "balance >= 0 OR kind IN ('FUNDING', 'SUSPENSE')", name="ck_wallets_balance_non_negative"
         ),
-        CheckConstraint("status IN ('ACTIVE', 'FROZEN', 'CLOSED')", name="ck_wallets_status"),
-        CheckConstraint(
-            "kind IN ('CUSTOMER', 'FUNDING', 'SETTLEMENT', 'PAYOUT', 'SUSPENSE')", name="ck_wallets_kind"
-        ),
+        one_of("status", WalletStatus, name="ck_wallets_status"),
+        one_of("kind", AccountKind, name="ck_wallets_kind"),
         CheckConstraint("incoming_month_minor >= 0", name="ck_wallets_incoming_non_negative"),
         Index("ix_wallets_owner_id", "owner_id"),
     )
 
-    wallet_id: str = Field(sa_column=Column(String(36), primary_key=True))
-    owner_id: str = Field(sa_column=Column(String(64), nullable=False))
-    name: str = Field(sa_column=Column(String(50), nullable=False))
+    wallet_id: str = column(String(36), primary_key=True)
+    owner_id: str = column(String(64))
+    name: str = column(String(50))
     balance: int = Field(sa_column=Column(BigInteger, nullable=False, default=0))
     status: str = Field(sa_column=Column(String(10), nullable=False, default=WalletStatus.ACTIVE.value))
     version: int = Field(sa_column=Column(Integer, nullable=False, default=0))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    incoming_month: str | None = Field(default=None, sa_column=Column(String(7), nullable=True))
+    created_at: datetime = column(DateTime(timezone=True))
+    updated_at: datetime = column(DateTime(timezone=True))
+    incoming_month: str | None = column(String(7), nullable=True)
     incoming_month_minor: int = Field(
         default=0, sa_column=Column(BigInteger, nullable=False, default=0, server_default="0")
     )
@@ -127,24 +125,24 @@ class LedgerEntry(Base, table=True):
     __table_args__ = (
         CheckConstraint("amount_minor > 0", name="ck_ledger_entries_amount_positive"),
         CheckConstraint(BALANCE_AFTER_RULE, name="ck_ledger_entries_balance_after_non_negative"),
-        CheckConstraint("direction IN ('CREDIT', 'DEBIT')", name="ck_ledger_entries_direction"),
+        one_of("direction", Direction, name="ck_ledger_entries_direction"),
         UniqueConstraint("transaction_id", "wallet_id", "direction", name="uq_ledger_entries_tx_wallet_dir"),
         Index("ix_ledger_entries_wallet_created", "wallet_id", "created_at", "entry_id"),
     )
 
-    entry_id: str = Field(sa_column=Column(String(36), primary_key=True))
+    entry_id: str = column(String(36), primary_key=True)
     wallet_id: str = Field(
         sa_column=Column(
             String(36), ForeignKey("wallets.wallet_id", name="fk_ledger_entries_wallet"), nullable=False
         )
     )
-    transaction_id: str = Field(sa_column=Column(String(128), nullable=False))
-    direction: str = Field(sa_column=Column(String(6), nullable=False))
-    amount_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
+    transaction_id: str = column(String(128))
+    direction: str = column(String(6))
+    amount_minor: int = column(BigInteger)
     # The account's balance after this entry (below zero only for the kinds that may go negative:
     # the wallets' CHECK guards the balance itself, in the same transaction).
-    balance_after: int = Field(sa_column=Column(BigInteger, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    balance_after: int = column(BigInteger)
+    created_at: datetime = column(DateTime(timezone=True))
 
 
 class WalletOperation(Base, table=True):
@@ -155,25 +153,23 @@ class WalletOperation(Base, table=True):
 
     __tablename__ = "wallet_operations"
     __table_args__ = (
-        CheckConstraint(
-            "kind IN ('TOPUP', 'DEDUCT', 'TRANSFER', 'REVERSAL', 'PAYOUT')", name="ck_wallet_operations_kind"
-        ),
+        one_of("kind", OperationKind, name="ck_wallet_operations_kind"),
         CheckConstraint(
             "amount_minor IS NULL OR amount_minor > 0", name="ck_wallet_operations_amount_positive"
         ),
         UniqueConstraint("reverses_transaction_id", name="uq_wallet_operations_reverses"),
     )
 
-    transaction_id: str = Field(sa_column=Column(String(128), primary_key=True))
-    kind: str = Field(sa_column=Column(String(10), nullable=False))
-    user_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
-    wallet_id: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
-    to_wallet_id: str | None = Field(default=None, sa_column=Column(String(36), nullable=True))
+    transaction_id: str = column(String(128), primary_key=True)
+    kind: str = column(String(10))
+    user_id: str | None = column(String(64), nullable=True)
+    wallet_id: str | None = column(String(36), nullable=True)
+    to_wallet_id: str | None = column(String(36), nullable=True)
     # DEDUCT: the merchant's settlement account paid; PAYOUT: the merchant's payout account.
-    amount_minor: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    reverses_transaction_id: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
-    result: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    amount_minor: int | None = column(BigInteger, nullable=True)
+    reverses_transaction_id: str | None = column(String(128), nullable=True)
+    result: str = column(Text)
+    created_at: datetime = column(DateTime(timezone=True))
 
 
 class SettlementBatch(Base, table=True):
@@ -187,12 +183,12 @@ class SettlementBatch(Base, table=True):
         Index("ix_settlement_batches_merchant_created", "merchant_id", "created_at", "batch_id"),
     )
 
-    batch_id: str = Field(sa_column=Column(String(36), primary_key=True))
-    merchant_id: str = Field(sa_column=Column(String(32), nullable=False))
-    transaction_id: str = Field(sa_column=Column(String(128), nullable=False))  # the PAYOUT's
-    total_minor: int = Field(sa_column=Column(BigInteger, nullable=False))
-    payment_count: int = Field(sa_column=Column(Integer, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    batch_id: str = column(String(36), primary_key=True)
+    merchant_id: str = column(String(32))
+    transaction_id: str = column(String(128))  # the PAYOUT's
+    total_minor: int = column(BigInteger)
+    payment_count: int = column(Integer)
+    created_at: datetime = column(DateTime(timezone=True))
 
 
 class SettlementItem(Base, table=True):

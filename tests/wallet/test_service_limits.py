@@ -91,6 +91,12 @@ def test_limits_are_read_from_the_environment_in_rupiah(monkeypatch: pytest.Monk
     assert (limits.max_balance_minor, limits.monthly_incoming_limit_minor) == (200_000_000, 500_000_050)
 
 
+def test_the_events_prefix_is_read_from_its_wallet_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert WalletSettings().events_redis_prefix == "sawit:wallet-events:"
+    monkeypatch.setenv("WALLET_EVENTS_REDIS_PREFIX", "test:events:")
+    assert WalletSettings().events_redis_prefix == "test:events:"
+
+
 def test_a_limit_named_minor_is_sen_and_any_other_is_rupiah_whatever_its_type(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
