@@ -20,8 +20,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from pydantic_settings import BaseSettings
 
 from shared.settings import DEFAULT_PORTS, Settings
+from subgraphs.auth.config import AuthConfig
+from subgraphs.fraud.config import FraudConfig
+from subgraphs.history.config import HistoryConfig
+from subgraphs.transactions.config import TransactionsConfig
+from subgraphs.wallet.config import WalletSettings
 from supergraph.config import RouterSettings
 from tests.deploy.compose_files import (
     COMPOSE_FILE,
@@ -42,8 +48,14 @@ from tests.support.procs import REPO_ROOT, free_port
 
 KEYS_TARGET = "/keys"  # KEYS_DIR in the image (Dockerfile ENV)
 APP_SERVICES = (*SUBGRAPHS, "router", "marketplace")
-# Variables a subgraph reads that are not in shared.settings.Settings, and where they are defined.
-SUBGRAPH_OWN_SETTINGS = {"MARKETPLACE_URL"}  # subgraphs/transactions/config.py
+# Each subgraph's own knobs (its config.py), read besides shared.settings.Settings.
+SUBGRAPH_CONFIGS: tuple[type[BaseSettings], ...] = (
+    AuthConfig,
+    WalletSettings,
+    TransactionsConfig,
+    FraudConfig,
+    HistoryConfig,
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +73,16 @@ def override() -> dict:
     return load_yaml(POSTGRES_OVERRIDE)
 
 
-def _settings_env_names() -> set[str]:
+def _env_names(config: type[BaseSettings]) -> set[str]:
+    """The variables a settings class reads: its aliases, else its prefix + field name in capitals."""
+    prefix = str(config.model_config.get("env_prefix", ""))
     names: set[str] = set()
-    for info in Settings.model_fields.values():
+    for field, info in config.model_fields.items():
         alias = info.validation_alias
-        names.update(getattr(alias, "choices", [alias]))
-    return {str(n) for n in names if n}
+        names.update(str(n).upper() for n in getattr(alias, "choices", [alias]) if n)
+        if alias is None:
+            names.add(f"{prefix}{field}".upper())
+    return names
 
 
 def _router_env_names() -> set[str]:
@@ -149,7 +165,7 @@ def test_only_the_router_is_published_beyond_the_host_itself(services: dict) -> 
 
 
 def test_subgraphs_reach_each_other_by_compose_service_name(services: dict) -> None:
-    known = _settings_env_names() | SUBGRAPH_OWN_SETTINGS
+    known = _env_names(Settings).union(*(_env_names(config) for config in SUBGRAPH_CONFIGS))
     for name in SUBGRAPHS:
         env = environment_of(services[name])
         assert set(env) <= known, f"{name}: unknown variables {set(env) - known}"
