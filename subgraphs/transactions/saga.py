@@ -300,28 +300,11 @@ class Saga:
         transfer's receiver (the owner of the credited wallet, as the wallet says)."""
         wallet = self.clients.wallet
         if tx.type == TxType.DEPOSIT:
-            await wallet.topup(
-                transaction_id=tx.transaction_id,
-                user_id=tx.user_id,
-                wallet_id=tx.wallet_id,
-                amount_minor=tx.amount_minor,
-            )
+            await wallet.topup(tx)
         elif tx.type == TxType.PAYMENT:
-            await wallet.deduct(
-                transaction_id=tx.transaction_id,
-                user_id=tx.user_id,
-                wallet_id=tx.wallet_id,
-                amount_minor=tx.amount_minor,
-                merchant_id=tx.merchant_id,
-            )
+            await wallet.deduct(tx)
         else:
-            moved = await wallet.transfer(
-                transaction_id=tx.transaction_id,
-                user_id=tx.user_id,
-                from_wallet_id=tx.wallet_id,
-                to_wallet_id=tx.to_wallet_id or "",
-                amount_minor=tx.amount_minor,
-            )
+            moved = await wallet.transfer(tx)
             return moved.credit.owner_id
         return None
 

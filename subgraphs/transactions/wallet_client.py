@@ -9,6 +9,7 @@ from typing import Any
 from shared.money import format_minor
 from shared.scopes import Scope
 from subgraphs.transactions.downstream import BoundedClient, _minor
+from subgraphs.transactions.records import TransactionRecord
 
 
 @dataclass(frozen=True)
@@ -99,56 +100,41 @@ query Movements($t: String!) {
 }"""
 
 
+def _movement(tx: TransactionRecord) -> dict[str, str]:
+    """The variables a topup or deduct of `tx` shares: its id, user, wallet and amount."""
+    return {"t": tx.transaction_id, "u": tx.user_id, "w": tx.wallet_id, "a": format_minor(tx.amount_minor)}
+
+
 class WalletClient:
-    """The wallet's service-only operations; each is idempotent by transaction id."""
+    """The wallet's service-only operations; each is idempotent by transaction id (a movement is
+    the one of the transaction record it is given)."""
 
     def __init__(self, client: BoundedClient) -> None:
         self.client = client
 
-    async def topup(
-        self, *, transaction_id: str, user_id: str, wallet_id: str, amount_minor: int
-    ) -> LedgerResult:
-        data = await self.client.execute(
-            TOPUP,
-            {"t": transaction_id, "u": user_id, "w": wallet_id, "a": format_minor(amount_minor)},
-            scopes=[Scope.WALLET_CREDIT],
-        )
+    async def topup(self, tx: TransactionRecord) -> LedgerResult:
+        """A DEPOSIT: credit `tx`'s wallet with its amount."""
+        data = await self.client.execute(TOPUP, _movement(tx), scopes=[Scope.WALLET_CREDIT])
         return LedgerResult.parse(data["topupWallet"])
 
-    async def deduct(
-        self,
-        *,
-        transaction_id: str,
-        user_id: str,
-        wallet_id: str,
-        amount_minor: int,
-        merchant_id: str | None = None,
-    ) -> LedgerResult:
-        """Pay `merchant_id`'s settlement account (the wallet's default merchant when None)."""
+    async def deduct(self, tx: TransactionRecord) -> LedgerResult:
+        """A PAYMENT: debit `tx`'s wallet, paying its merchant's settlement account (the wallet's
+        default merchant when `tx.merchant_id` is None)."""
         data = await self.client.execute(
-            DEDUCT,
-            {
-                "t": transaction_id,
-                "u": user_id,
-                "w": wallet_id,
-                "a": format_minor(amount_minor),
-                "m": merchant_id,
-            },
-            scopes=[Scope.WALLET_DEBIT],
+            DEDUCT, {**_movement(tx), "m": tx.merchant_id}, scopes=[Scope.WALLET_DEBIT]
         )
         return LedgerResult.parse(data["deductWallet"])
 
-    async def transfer(
-        self, *, transaction_id: str, user_id: str, from_wallet_id: str, to_wallet_id: str, amount_minor: int
-    ) -> TransferResult:
+    async def transfer(self, tx: TransactionRecord) -> TransferResult:
+        """A TRANSFER: from `tx`'s wallet to its `to_wallet_id`."""
         data = await self.client.execute(
             TRANSFER,
             {
-                "t": transaction_id,
-                "u": user_id,
-                "f": from_wallet_id,
-                "to": to_wallet_id,
-                "a": format_minor(amount_minor),
+                "t": tx.transaction_id,
+                "u": tx.user_id,
+                "f": tx.wallet_id,
+                "to": tx.to_wallet_id or "",
+                "a": format_minor(tx.amount_minor),
             },
             scopes=[Scope.WALLET_TRANSFER],
         )
