@@ -166,20 +166,16 @@ def _with_selections(node: Any, selections: tuple[SelectionNode, ...]) -> Any:
     )
 
 
+@dataclass
 class _Splitter:
-    def __init__(
-        self,
-        supergraph: Supergraph,
-        operation: OperationDefinitionNode,
-        fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any],
-    ) -> None:
-        self.sg = supergraph
-        self.operation = operation
-        self.fragments = fragments
-        self.variables = variables
-        self.deferred: list[Deferred] = []
-        self.by_node: dict[int, Deferred] = {}
+    """One split: its inputs, and the deferred fragments it finds (in document order)."""
+
+    sg: Supergraph
+    operation: OperationDefinitionNode
+    fragments: Mapping[str, FragmentDefinitionNode]
+    variables: Mapping[str, Any]
+    deferred: list[Deferred] = field(default_factory=list)
+    by_node: dict[int, Deferred] = field(default_factory=dict)
 
     def inline(
         self, selections: Sequence[SelectionNode], visited: frozenset[str]
