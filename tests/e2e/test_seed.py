@@ -34,10 +34,8 @@ MARKET_FILES = {
 }
 
 
-def run_seed_flow(stack: Stack) -> dict[str, Any]:
-    """01-09 in order, with a marketplace order paid by VA in the middle; returns what it saw."""
-    seen: dict[str, Any] = {}
-
+def register_and_log_in(stack: Stack) -> tuple[str, str]:
+    """01 registers (a scalar id), 02 logs in (a JWT and the user); returns (user id, token)."""
     # 01 register: a scalar id.
     registered = data_of(stack.gql(seed("01_register")))["registerUser"]
     assert isinstance(registered, str) and registered
@@ -47,7 +45,11 @@ def run_seed_flow(stack: Stack) -> dict[str, Any]:
     assert login["user"] == {"username": "narto", "role": "USER"}
     token = login["access_token"]
     assert token.count(".") == 2  # a JWT
+    return registered, token
 
+
+def open_a_wallet_and_deposit(stack: Stack, token: str) -> tuple[str, dict[str, Any]]:
+    """03 creates an empty wallet, 04 lists it, 05 deposits 500000; returns (wallet id, deposit)."""
     # 03 create wallet.
     wallet = data_of(stack.gql(seed("03_create_wallet"), token=token))["createWallet"]
     assert wallet["walletName"] == "Tabungan Utama"
@@ -63,7 +65,11 @@ def run_seed_flow(stack: Stack) -> dict[str, Any]:
     deposited = data_of(stack.gql(deposit_op, token=token))["createTransaction"]
     assert deposited["status"] == "SUCCESS" and deposited["amount"] == "500000.00", deposited
     assert deposited["transactionId"] and deposited["createdAt"]
+    return wallet_id, deposited
 
+
+def pay_a_marketplace_order_by_va(stack: Stack, token: str, wallet_id: str) -> tuple[str, dict[str, Any]]:
+    """Tes Integrasi 1-3 order with a wallet VA, 06 pays it, 5 shows it PAID; returns (VA, payment)."""
     # Tes Integrasi 1-3: a marketplace buyer orders; the order service got its VA from the wallet.
     order = marketplace_order(stack, marketplace_buyer(stack))
     assert order["totalHarga"] == 30000.0 and order["ongkir"] == 10000.0
@@ -87,7 +93,13 @@ def run_seed_flow(stack: Stack) -> dict[str, Any]:
     bill = wait_paid(stack, va)
     assert bill["status"] == "PROCESS" and bill["totalHarga"] == 30000.0
     assert bill["id"] == order["id"] and bill["productId"] == "1" and bill["quantity"] == 2
+    return va, paid
 
+
+def check_balance_and_history(
+    stack: Stack, token: str, deposited: dict[str, Any], paid: dict[str, Any]
+) -> None:
+    """04 shows 500000 - 30000; 07 lists the deposit and the payment, both SUCCESS."""
     # 04 again: 500000 - 30000.
     wallets = data_of(stack.gql(seed("04_my_wallets"), token=token))["myWallets"]
     assert wallets == [{"walletName": "Tabungan Utama", "balance": "470000.00", "status": "ACTIVE"}]
@@ -102,6 +114,9 @@ def run_seed_flow(stack: Stack) -> dict[str, Any]:
     assert {entry["status"] for entry in history} == {"SUCCESS"}
     assert all(entry["historyId"] and entry["createdAt"] for entry in history)
 
+
+def check_fraud_logs_are_for_the_admin(stack: Stack, token: str, registered: str) -> None:
+    """08: the admin sees both SAFE checks of this user; the user is refused."""
     # 08 fraud logs: the admin sees both checks of this user; the user is refused.
     admin = admin_token(stack)
     logs = data_of(stack.gql(seed("08_fraud_logs_admin"), token=admin))["getFraudLogs"]
@@ -112,6 +127,9 @@ def run_seed_flow(stack: Stack) -> dict[str, Any]:
     refused = stack.gql(seed("08_fraud_logs_admin"), token=token)
     assert error_codes(refused) == ["FORBIDDEN"], refused
 
+
+def check_the_profile(stack: Stack, token: str) -> None:
+    """09 answers the profile with the token as an argument, and with the Authorization header."""
     # 09 profile with the token as an argument, and with the Authorization header.
     profile_op = seed("09_my_profile").replace("PASTE_ACCESS_TOKEN", token)
     profile = data_of(stack.gql(profile_op))["myProfile"]
@@ -124,6 +142,16 @@ def run_seed_flow(stack: Stack) -> dict[str, Any]:
     by_header = data_of(stack.gql("query { myProfile { username email role } }", token=token))
     assert by_header["myProfile"] == {"username": "narto", "email": "naruto@gmail.com", "role": "USER"}
 
+
+def run_seed_flow(stack: Stack) -> dict[str, Any]:
+    """01-09 in order, with a marketplace order paid by VA in the middle; returns what it saw."""
+    seen: dict[str, Any] = {}
+    registered, token = register_and_log_in(stack)
+    wallet_id, deposited = open_a_wallet_and_deposit(stack, token)
+    va, paid = pay_a_marketplace_order_by_va(stack, token, wallet_id)
+    check_balance_and_history(stack, token, deposited, paid)
+    check_fraud_logs_are_for_the_admin(stack, token, registered)
+    check_the_profile(stack, token)
     seen.update(token=token, wallet_id=wallet_id, va=va, user_id=registered)
     return seen
 

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,36 +147,40 @@ def wait_stable(read: Any, ready: Any, timeout_s: float = 15.0) -> None:
     raise AssertionError(f"not settled after {timeout_s}s: {previous}")
 
 
-def test_the_seed_operations_and_a_four_subgraph_query_answer_the_same_as_through_our_router(
-    other_gateway: str, stack: Stack
-) -> None:
-    both = Both(stack, other_gateway)
-    # The seed's own user, renamed per gateway so each run registers afresh; the rest verbatim.
-    suffix = uuid.uuid4().hex[:8]
-    username, email = f"narto{suffix}", f"naruto{suffix}@gmail.com"
-
-    def op(name: str) -> str:
-        return seed(name).replace('"narto"', f'"{username}"').replace("naruto@gmail.com", email)
-
+def register_once_and_be_refused_alike(both: Both, op: Callable[[str], str]) -> None:
+    """01 registers through the router; registering again is refused alike through either endpoint."""
     # 01 register: once through the router; the same registration through either endpoint is then
     # refused in the same words, with the same code, at the same path.
     registered = data_of(both.router(op("01_register")))["registerUser"]
     assert isinstance(registered, str) and registered
     both.same(op("01_register"))
 
+
+def log_in_through_each(both: Both, op: Callable[[str], str]) -> str:
+    """02 logs in alike through each endpoint (up to minted values); returns the router's token."""
     # 02 login through each (tokens differ by their ids and times only).
     login_ours, login_theirs = both.router(op("02_login")), both.other(op("02_login"))
     assert_same_up_to_minted_values(login_ours, login_theirs)
-    token = data_of(login_ours)["loginUser"]["access_token"]
+    token: str = data_of(login_ours)["loginUser"]["access_token"]
     other_token = data_of(login_theirs)["loginUser"]["access_token"]
     assert other_token.count(".") == 2
+    return token
 
+
+def create_a_wallet_through_each(both: Both, op: Callable[[str], str], token: str) -> list[str]:
+    """03 creates a wallet alike through each endpoint, two distinct wallets; returns their ids."""
     # 03 a wallet created through each endpoint.
     created = [both.router(op("03_create_wallet"), token), both.other(op("03_create_wallet"), token)]
     assert_same_up_to_minted_values(*created)
     wallet_ids = [data_of(body)["createWallet"]["walletId"] for body in created]
     assert wallet_ids[0] != wallet_ids[1]
+    return wallet_ids
 
+
+def deposit_and_pay_through_each(
+    both: Both, stack: Stack, op: Callable[[str], str], token: str, wallet_ids: list[str]
+) -> None:
+    """05 deposits and 06 VA payments answer alike, each wallet through its own endpoint."""
     # 05 a deposit into each wallet, each through its own endpoint; then 06 a marketplace bill paid
     # from each wallet (the sandbox got its VAs from the router).
     deposits = [
@@ -198,6 +202,11 @@ def test_the_seed_operations_and_a_four_subgraph_query_answer_the_same_as_throug
     assert_same_up_to_minted_values(*payments)
     assert data_of(payments[1])["createTransaction"]["status"] == "SUCCESS"
 
+
+def check_the_reads_answer_alike(
+    both: Both, stack: Stack, op: Callable[[str], str], token: str, username: str
+) -> None:
+    """04, 07, 08, 09 and a four-subgraph query give identical answers (and refusals) through both."""
     # Reads, with the same token: identical answers, once the history outbox has delivered.
     wait_stable(
         lambda: both.router(op("07_my_history"), token),
@@ -216,3 +225,21 @@ def test_the_seed_operations_and_a_four_subgraph_query_answer_the_same_as_throug
         assert {(t["status"], t["fraudCheck"]["status"]) for t in wallet["transactions"]} == {
             ("SUCCESS", "SAFE")
         }
+
+
+def test_the_seed_operations_and_a_four_subgraph_query_answer_the_same_as_through_our_router(
+    other_gateway: str, stack: Stack
+) -> None:
+    both = Both(stack, other_gateway)
+    # The seed's own user, renamed per gateway so each run registers afresh; the rest verbatim.
+    suffix = uuid.uuid4().hex[:8]
+    username, email = f"narto{suffix}", f"naruto{suffix}@gmail.com"
+
+    def op(name: str) -> str:
+        return seed(name).replace('"narto"', f'"{username}"').replace("naruto@gmail.com", email)
+
+    register_once_and_be_refused_alike(both, op)
+    token = log_in_through_each(both, op)
+    wallet_ids = create_a_wallet_through_each(both, op, token)
+    deposit_and_pay_through_each(both, stack, op, token, wallet_ids)
+    check_the_reads_answer_alike(both, stack, op, token, username)

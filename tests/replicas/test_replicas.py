@@ -197,23 +197,28 @@ def expected_balances(payers: list[dict[str, str]], sent: list[dict[str, Any]]) 
     return expected
 
 
-def test_two_replicas_of_wallet_and_transactions_keep_every_invariant_through_a_race_and_crashes(
-    replicas: Stack,
-):
-    stack = replicas
-    admin = admin_token(stack)
+def fund_the_race(stack: Stack) -> tuple[list[dict[str, str]], list[dict[str, Any]], list[Step]]:
+    """Eight funded payers, a bill per VA payment, the race's steps; each payer holds just its funds."""
     payers = [funded_wallet(stack, FUNDS, prefix="replica") for _ in range(PAYERS)]
     orders = [marketplace_order(stack, quantity=1) for _ in range(RACE // 5)]
     steps = race_steps(payers, orders)
     before = {p["wallet"]: Decimal(FUNDS) for p in payers}
     assert balances(stack, payers) == before
+    return payers, orders, steps
+
+
+def race_with_the_marketplace_down(stack: Stack, steps: list[Step]) -> list[dict[str, Any]]:
+    """The race and its crashes, with the marketplace down for the whole of it; returns the answers."""
     # Notices pile up while the marketplace is down, so both outbox workers find them at once later.
     stack.orders("mutation { sandboxSetDown(down: true) }")
     try:
-        answers = asyncio.run(race_with_crashes(stack, steps))
+        return asyncio.run(race_with_crashes(stack, steps))
     finally:
         stack.orders("mutation { sandboxSetDown(down: false) }")
 
+
+def check_the_race_answers(steps: list[Step], answers: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Enough of the race succeeded and the crashes hit work in flight; returns key -> answered tx."""
     answered = {
         s.key: (a.get("data") or {}).get("createTransaction")
         for s, a in zip(steps, answers, strict=True)
@@ -231,12 +236,20 @@ def test_two_replicas_of_wallet_and_transactions_keep_every_invariant_through_a_
     assert statuses.count("SUCCESS") >= RACE // 4, statuses
     # The crashes hit work in flight: some requests were cut off or left PENDING for recovery.
     assert len(answered) < RACE or "PENDING" in statuses, statuses
+    return answered
 
-    def settled() -> list[dict[str, Any]] | None:
-        sent = [tx for p in payers for tx in own_transactions(stack, p)]
-        return None if any(tx["status"] == "PENDING" for tx in sent) else sent
 
-    sent = wait_until("every saga settled by recovery", settled)
+def settled_transactions(stack: Stack, payers: list[dict[str, str]]) -> list[dict[str, Any]] | None:
+    """Every transaction the payers sent, or None while any of them is still PENDING."""
+    sent = [tx for p in payers for tx in own_transactions(stack, p)]
+    return None if any(tx["status"] == "PENDING" for tx in sent) else sent
+
+
+def check_recovery_settled_each_request_once(
+    stack: Stack, payers: list[dict[str, str]], answered: dict[str, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Recovery settles every saga, each request once, as answered; balances match the SUCCESS ones."""
+    sent = wait_until("every saga settled by recovery", lambda: settled_transactions(stack, payers))
     print(f"recorded: {Counter(tx['status'] for tx in sent)}")
     race_sent = race_transactions(sent)
     keys = [tx["idempotencyKey"] for tx in race_sent]
@@ -247,37 +260,57 @@ def test_two_replicas_of_wallet_and_transactions_keep_every_invariant_through_a_
         assert by_key[key]["transactionId"] == tx["transactionId"], (key, tx, by_key.get(key))
     expected = expected_balances(payers, sent)
     assert balances(stack, payers) == expected
+    return race_sent, by_key
 
+
+def check_the_trial_balance(stack: Stack, admin: str) -> None:
+    """The trial balance is balanced and sums to zero: debits equal credits."""
     report = data_of(stack.gql(TRIAL_BALANCE, None, token=admin))["trialBalance"]
     assert report["balanced"] is True and report["balanceTotal"] == "0.00", report
     assert report["debitTotal"] == report["creditTotal"]
 
-    # The marketplace: its statement is exactly the paid bills, each paid and notified exactly once.
+
+def check_the_statement_lists_the_paid_bills(
+    stack: Stack, admin: str, race_sent: list[dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """The marketplace's statement lists exactly the paid bills; returns VA -> its payment."""
     paid = paid_bills(race_sent)
     assert paid
     lines = data_of(stack.gql(STATEMENT, {"after": None}, token=admin))["merchantStatement"]
     assert sorted(line["transactionId"] for line in lines if line["kind"] == "PAYMENT") == sorted(
         tx["transactionId"] for tx in paid.values()
     )
+    return paid
 
-    def notices_of(va: str) -> list[dict[str, Any]]:
-        return [
-            n for n in data_of(stack.orders(NOTICES, {"va": va}))["sandboxNotices"] if n["outcome"] != "DOWN"
-        ]
+
+def notices_of(stack: Stack, va: str) -> list[dict[str, Any]]:
+    """The sandbox's notices of a VA that reached it (not those it refused while down)."""
+    return [n for n in data_of(stack.orders(NOTICES, {"va": va}))["sandboxNotices"] if n["outcome"] != "DOWN"]
+
+
+def check_each_paid_bill_notified_once(
+    stack: Stack, orders: list[dict[str, Any]], paid: dict[str, dict[str, Any]]
+) -> None:
+    """Both outbox workers together notify each paid bill exactly once, and no unpaid bill."""
 
     def all_notified() -> bool:
-        return all(notices_of(va) for va in paid)
+        return all(notices_of(stack, va) for va in paid)
 
     wait_until("every paid bill notified", all_notified)
     time.sleep(2)  # both outbox workers poll every 0.2 s: a second delivery would show up by now
     for order in orders:
         va = order["nomorVA"]
-        seen = notices_of(va)
+        seen = notices_of(stack, va)
         if va in paid:
             assert [n["outcome"] for n in seen] == ["ACCEPTED"], (va, seen)
         else:
             assert seen == [], (va, seen)
 
+
+def check_the_replay_moves_nothing(
+    stack: Stack, payers: list[dict[str, str]], steps: list[Step], by_key: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A replay through the other router answers what each key made; cut-off requests run once."""
     # Replaying every request through the other router answers the transaction its key made and
     # moves nothing again; a request a crash cut off before it was recorded runs now, once.
     replay = asyncio.run(_replay(stack, steps))
@@ -286,12 +319,15 @@ def test_two_replicas_of_wallet_and_transactions_keep_every_invariant_through_a_
         if step.key in by_key:
             assert tx["transactionId"] == by_key[step.key]["transactionId"], (step, tx)
             assert tx["status"] == by_key[step.key]["status"], (step, tx)
-    sent = wait_until("the replayed requests settled", settled)
+    sent = wait_until("the replayed requests settled", lambda: settled_transactions(stack, payers))
     race_sent = race_transactions(sent)
     assert sorted(tx["idempotencyKey"] for tx in race_sent) == sorted(s.key for s in steps)
     assert balances(stack, payers) == expected_balances(payers, sent)
+    return race_sent
 
-    # The payout closes exactly the bills paid, in the race and by the replay.
+
+def check_the_payout_closes_the_paid_bills(stack: Stack, admin: str, race_sent: list[dict[str, Any]]) -> None:
+    """The payout closes exactly the bills paid, in the race and by the replay, and empties settlement."""
     paid = paid_bills(race_sent)
     batch = settle_everything(stack, admin, "replicas-payout")
     assert batch is not None and batch["paymentCount"] == len(paid)
@@ -301,6 +337,24 @@ def test_two_replicas_of_wallet_and_transactions_keep_every_invariant_through_a_
     assert Decimal(batch["total"]) == sum(Decimal(tx["amount"]) for tx in paid.values())
     after = data_of(stack.gql(TRIAL_BALANCE, None, token=admin))["trialBalance"]
     assert after["balanced"] is True and settlement_balance(after) == "0.00"
+
+
+def test_two_replicas_of_wallet_and_transactions_keep_every_invariant_through_a_race_and_crashes(
+    replicas: Stack,
+) -> None:
+    stack = replicas
+    admin = admin_token(stack)
+    payers, orders, steps = fund_the_race(stack)
+    answers = race_with_the_marketplace_down(stack, steps)
+    answered = check_the_race_answers(steps, answers)
+    race_sent, by_key = check_recovery_settled_each_request_once(stack, payers, answered)
+    check_the_trial_balance(stack, admin)
+    # The marketplace: its statement is exactly the paid bills, each paid and notified exactly once.
+    paid = check_the_statement_lists_the_paid_bills(stack, admin, race_sent)
+    check_each_paid_bill_notified_once(stack, orders, paid)
+    race_sent = check_the_replay_moves_nothing(stack, payers, steps, by_key)
+    # The payout closes exactly the bills paid, in the race and by the replay.
+    check_the_payout_closes_the_paid_bills(stack, admin, race_sent)
 
 
 async def _replay(stack: Stack, steps: list[Step]) -> list[dict[str, Any]]:
