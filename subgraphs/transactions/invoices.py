@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.clock import as_utc, utcnow
 from shared.db import Database, has_nul
 from shared.errors import AppError, ErrorCode, bad_input
 from shared.money import format_minor
 from shared.tracing import traced
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
-from subgraphs.transactions.models import Invoice, InvoiceStatus, VaPayment, as_utc, utcnow
+from subgraphs.transactions.models import Invoice, InvoiceStatus, VaPayment
 from subgraphs.transactions.records import InvoiceRecord, TransactionRecord
 from subgraphs.transactions.rules import DESCRIPTION_MAX, Failure, clean
 

@@ -30,7 +30,6 @@ from sqlalchemy import (
 )
 from sqlmodel import Field
 
-from shared.clock import as_utc, utcnow  # noqa: F401 - re-exported
 from shared.db import column, make_model_base, one_of
 
 Base = make_model_base()

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.db import Database, has_nul
 from shared.errors import bad_input, not_found
 from subgraphs.transactions.config import TransactionsConfig
-from subgraphs.transactions.models import OutboxMessage, OutboxState, utcnow
+from subgraphs.transactions.models import OutboxMessage, OutboxState
 from subgraphs.transactions.records import OutboxRecord
 from subgraphs.transactions.rules import page_size
 

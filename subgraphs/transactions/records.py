@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from shared.clock import as_utc
 from subgraphs.transactions.models import (
     Invoice,
     InvoiceStatus,
@@ -22,7 +23,6 @@ from subgraphs.transactions.models import (
     Transaction,
     TxStatus,
     TxType,
-    as_utc,
 )
 
 R = TypeVar("R")

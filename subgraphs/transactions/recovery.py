@@ -9,9 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select
 
+from shared.clock import utcnow
 from shared.errors import AppError, ErrorCode
 from shared.tracing import traced
-from subgraphs.transactions.models import SagaStep, Transaction, TxStatus, utcnow
+from subgraphs.transactions.models import SagaStep, Transaction, TxStatus
 from subgraphs.transactions.queries import Queries
 from subgraphs.transactions.records import TransactionRecord
 from subgraphs.transactions.reversal import Reversal

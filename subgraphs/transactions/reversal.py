@@ -7,11 +7,12 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.db import has_nul
 from shared.errors import AppError, ErrorCode, bad_input, not_found
 from shared.tokens import Principal
 from shared.tracing import traced
-from subgraphs.transactions.models import SagaStep, TxStatus, utcnow
+from subgraphs.transactions.models import SagaStep, TxStatus
 from subgraphs.transactions.records import TransactionRecord
 from subgraphs.transactions.rules import AMBIGUOUS_CODES, DESCRIPTION_MAX, clean, locked
 from subgraphs.transactions.wiring import JobDeps

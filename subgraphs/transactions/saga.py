@@ -27,6 +27,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.errors import AppError, ErrorCode, bad_input
 from shared.tokens import Principal
 from shared.tracing import span, traced
@@ -40,7 +41,6 @@ from subgraphs.transactions.models import (
     TxStatus,
     TxType,
     VaPayment,
-    utcnow,
 )
 from subgraphs.transactions.queries import Queries
 from subgraphs.transactions.recipients import Recipients

@@ -31,6 +31,7 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.clock import as_utc, utcnow
 from shared.db import Database
 from shared.errors import AppError
 from shared.metrics import OUTBOX_BACKLOG, OUTBOX_OVERDUE
@@ -38,7 +39,7 @@ from shared.tracing import extract_from, span
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.messages import HistoryNotice, MarketplaceNotice, OutboxNotice, decode
-from subgraphs.transactions.models import OutboxKind, OutboxMessage, OutboxState, as_utc, utcnow
+from subgraphs.transactions.models import OutboxKind, OutboxMessage, OutboxState
 from subgraphs.transactions.outbox_admin import is_overdue
 
 log = logging.getLogger(__name__)

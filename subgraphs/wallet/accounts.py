@@ -16,9 +16,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.db import Database
 from shared.errors import bad_input
-from subgraphs.wallet.models import AccountKind, WalletStatus, utcnow
+from subgraphs.wallet.models import AccountKind, WalletStatus
 from subgraphs.wallet.records import wallets_t
 
 SYSTEM_OWNER = "system"

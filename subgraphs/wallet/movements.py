@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.db import has_nul
 from shared.errors import AppError, ErrorCode, bad_input, forbidden, not_found
 from shared.money import format_minor
@@ -36,7 +37,7 @@ from subgraphs.wallet.accounts import (
 )
 from subgraphs.wallet.config import WalletSettings
 from subgraphs.wallet.events import Events
-from subgraphs.wallet.models import AccountKind, Direction, OperationKind, WalletStatus, utcnow
+from subgraphs.wallet.models import AccountKind, Direction, OperationKind, WalletStatus
 from subgraphs.wallet.postings import FIND_OPERATION, net, post, post_to_system, record_operation
 from subgraphs.wallet.records import (
     LedgerMove,

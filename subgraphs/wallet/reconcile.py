@@ -20,10 +20,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.db import Database
 from shared.money import format_minor
 from shared.settings import get_settings
-from subgraphs.wallet.models import AccountKind, Direction, OperationKind, utcnow
+from subgraphs.wallet.models import AccountKind, Direction, OperationKind
 from subgraphs.wallet.records import entries_t, month_key, month_start, operations_t, wallets_t
 from subgraphs.wallet.trial_balance import AccountBalance, TrialBalance, trial_balance
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from shared.clock import as_utc
 from subgraphs.wallet.models import (
     AccountKind,
     Direction,
@@ -24,7 +25,6 @@ from subgraphs.wallet.models import (
     Wallet,
     WalletOperation,
     WalletStatus,
-    as_utc,
 )
 
 wallets_t = Wallet.__table__  # type: ignore[attr-defined]

@@ -18,11 +18,12 @@ from datetime import datetime
 from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import Session
 
+from shared.clock import as_utc, utcnow
 from shared.db import Database, has_nul
 from shared.errors import AppError, ErrorCode, bad_input
 from shared.pagination import PAGE_DEFAULT, newest_first_page, page_size
 from subgraphs.wallet.accounts import MerchantAccounts, SystemAccounts, check_merchant_id, merchant_accounts
-from subgraphs.wallet.models import AccountKind, Direction, OperationKind, as_utc, utcnow
+from subgraphs.wallet.models import AccountKind, Direction, OperationKind
 from subgraphs.wallet.movements import check_transaction_id
 from subgraphs.wallet.postings import FIND_OPERATION, post, record_operation, signed
 from subgraphs.wallet.records import Request, batches_t, entries_t, items_t, operations_t

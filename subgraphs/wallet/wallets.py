@@ -11,11 +11,12 @@ import uuid
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.db import Database, has_nul
 from shared.errors import AppError, ErrorCode, bad_input, not_found
 from shared.pagination import PAGE_DEFAULT, newest_first_page, page_size
 from shared.tokens import Principal
-from subgraphs.wallet.models import AccountKind, Direction, WalletStatus, utcnow
+from subgraphs.wallet.models import AccountKind, Direction, WalletStatus
 from subgraphs.wallet.records import (
     EntryRecord,
     WalletOwnerRecord,

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.errors import AppError, ErrorCode
-from subgraphs.wallet.models import Direction, WalletStatus, utcnow
+from subgraphs.wallet.models import Direction, WalletStatus
 from subgraphs.wallet.service import WalletOwnerRecord, WalletService, operations_t, wallets_t
 from tests.support.tokens import service_token, user_token
 from tests.wallet.conftest import InProcessWallet

@@ -15,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from shared.clock import utcnow
 from shared.db import Database
 from shared.errors import AppError, ErrorCode
 from shared.migrations import alembic_config, upgrade_to_head
 from subgraphs.wallet.app import MIGRATIONS_DIR
 from subgraphs.wallet.config import WalletSettings
-from subgraphs.wallet.models import utcnow
 from subgraphs.wallet.reconcile import reconcile
 from subgraphs.wallet.service import WalletService
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.errors import ErrorCode
 from subgraphs.wallet.config import WalletSettings
-from subgraphs.wallet.models import utcnow
 from subgraphs.wallet.reconcile import reconcile
 from subgraphs.wallet.service import WalletService, entries_t, wallets_t
 from tests.wallet.helpers import new_id
