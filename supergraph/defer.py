@@ -140,19 +140,12 @@ def _owner(
 class IncrementalResponse:
     """One deferred operation's answer: the initial payload (ready), then the parts as they are done."""
 
-    def __init__(
-        self,
-        gateway: Gateway,
-        split: Split,
-        variables: Mapping[str, Any],
-        headers: Mapping[str, str],
-        state: ExecutionState,
-    ) -> None:
+    def __init__(self, gateway: Gateway, split: Split, state: ExecutionState) -> None:
         self.executor = gateway.executor
         self.schema = gateway.supergraph.api_schema
         self.split = split
-        self.variables = variables
-        self.headers = headers
+        self.variables = state.variables
+        self.headers = state.headers
         self.raw = state.data
         self.initial: dict[str, Any] = {}
         self.delivered: dict[str, Any] = {}
@@ -218,10 +211,10 @@ class IncrementalResponse:
         return out
 
     async def _run(self, unit: Deferred) -> list[dict[str, Any]]:
-        state = ExecutionState(data=self.raw)
+        state = ExecutionState(self.variables, self.headers, data=self.raw)
         try:
             assert unit.plan is not None
-            await self.executor.execute(unit.plan, self.variables, self.headers, state)
+            await self.executor.execute(unit.plan, state)
         except Exception:  # noqa: BLE001 - the other parts still go out
             log.exception("deferred fetch failed")
             message = {"message": "Internal error in a deferred fragment", "extensions": {"code": "INTERNAL"}}
@@ -328,8 +321,8 @@ async def start_incremental(
     split = split_for(gateway.supergraph, prepared, variables)
     if split is None:
         return None
-    state = await gateway.executor.execute(split.plan, variables, headers)
-    response = IncrementalResponse(gateway, split, variables, headers, state)
+    state = await gateway.executor.execute(split.plan, ExecutionState(variables, headers))
+    response = IncrementalResponse(gateway, split, state)
     response.start(state, introspection)
     if include_plan:
         response.initial["extensions"] = {

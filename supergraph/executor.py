@@ -19,8 +19,11 @@ Path = list[str | int]
 
 @dataclass
 class ExecutionState:
-    """The merged data of every fetch plus the errors collected so far."""
+    """One run of a plan: what every fetch is sent with (the request's variables and the headers
+    forwarded to subgraphs), and what they answered: the merged data plus the errors so far."""
 
+    variables: Mapping[str, Any]
+    headers: Mapping[str, str]
     data: dict[str, Any] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
@@ -150,27 +153,14 @@ class Executor:
             name for name, model in supergraph.types.items() if model.kind.is_abstract
         )
 
-    async def execute(
-        self,
-        plan: QueryPlan,
-        variables: Mapping[str, Any],
-        headers: Mapping[str, str],
-        state: ExecutionState | None = None,
-    ) -> ExecutionState:
-        """Run every phase; `state` continues an earlier run's tree (a deferred fragment's fetches)."""
-        if state is None:
-            state = ExecutionState()
+    async def execute(self, plan: QueryPlan, state: ExecutionState) -> ExecutionState:
+        """Run every phase into `state` (a fresh one, or an earlier run's tree for a deferred
+        fragment's fetches)."""
         for phase in plan.phases:
-            await self._run_phase(phase, state, variables, headers)
+            await self._run_phase(phase, state)
         return state
 
-    async def _run_phase(
-        self,
-        phase: list[FetchGroup],
-        state: ExecutionState,
-        variables: Mapping[str, Any],
-        headers: Mapping[str, str],
-    ) -> None:
+    async def _run_phase(self, phase: list[FetchGroup], state: ExecutionState) -> None:
         tasks: dict[int, asyncio.Task[None]] = {}
 
         async def run(group: FetchGroup) -> None:
@@ -178,21 +168,16 @@ class Executor:
                 task = tasks.get(dep.id)
                 if task is not None:
                     await task
-            await self._fetch(group, state, variables, headers)
+            await self._fetch(group, state)
 
         ordered = sorted(phase, key=lambda g: g.id)
         for group in ordered:
             tasks[group.id] = asyncio.ensure_future(run(group))
         await asyncio.gather(*tasks.values())
 
-    async def _fetch(
-        self,
-        group: FetchGroup,
-        state: ExecutionState,
-        variables: Mapping[str, Any],
-        headers: Mapping[str, str],
-    ) -> None:
+    async def _fetch(self, group: FetchGroup, state: ExecutionState) -> None:
         graph = self.supergraph.graphs[group.graph]
+        variables = state.variables
         fetch_vars = {name: variables[name] for name in group.variables if name in variables}
         if not group.is_entity:
             try:
@@ -201,7 +186,7 @@ class Executor:
                     graph.url,
                     group.query_text,
                     fetch_vars,
-                    headers,
+                    state.headers,
                     is_query=group.operation_kind == "query",
                 )
             except SubgraphUnavailable as exc:
@@ -210,7 +195,7 @@ class Executor:
                 return
             self.merge_root(group, payload, state)
             return
-        await self._fetch_entities(group, graph.name, graph.url, state, fetch_vars, headers)
+        await self._fetch_entities(group, graph.name, graph.url, state, fetch_vars)
 
     def merge_root(self, group: FetchGroup, payload: Mapping[str, Any], state: ExecutionState) -> None:
         """Merge a root fetch's answer (a query's, or one event of a subscription's stream)."""
@@ -230,20 +215,13 @@ class Executor:
                 path = [whole]
             state.errors.append(_subgraph_error(error, list(path) if isinstance(path, list) else None))
 
-    async def execute_after_root(
-        self,
-        plan: QueryPlan,
-        root: FetchGroup,
-        state: ExecutionState,
-        variables: Mapping[str, Any],
-        headers: Mapping[str, str],
-    ) -> None:
+    async def execute_after_root(self, plan: QueryPlan, root: FetchGroup, state: ExecutionState) -> None:
         """Every fetch of `plan` but `root`, whose data is already in `state` (a subscription's event):
         the same phases, dependencies and merging as `execute`."""
         for phase in plan.phases:
             rest = [group for group in phase if group is not root]
             if rest:
-                await self._run_phase(rest, state, variables, headers)
+                await self._run_phase(rest, state)
 
     async def _fetch_entities(
         self,
@@ -252,7 +230,6 @@ class Executor:
         url: str,
         state: ExecutionState,
         fetch_vars: dict[str, Any],
-        headers: Mapping[str, str],
     ) -> None:
         representations: list[dict[str, Any]] = []
         targets: list[list[tuple[dict[str, Any], Path]]] = []
@@ -276,7 +253,7 @@ class Executor:
             return
         try:
             payload = await self.clients.post(
-                name, url, group.query_text, {**fetch_vars, "representations": representations}, headers
+                name, url, group.query_text, {**fetch_vars, "representations": representations}, state.headers
             )
         except SubgraphUnavailable as exc:
             first_field = next(iter(group.selection.fields), None)

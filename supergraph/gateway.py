@@ -256,7 +256,7 @@ class Gateway:
             plan = self.plan_for(prepared, coerced)
         except PlanningError as exc:
             raise planning_failed(exc) from exc
-        state = await self.executor.execute(plan, coerced, headers)
+        state = await self.executor.execute(plan, ExecutionState(coerced, headers))
         response = self.respond(prepared, coerced, state, introspection)
         if include_plan:
             response.setdefault("extensions", {})["queryPlan"] = plan.describe()

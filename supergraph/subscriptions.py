@@ -138,9 +138,9 @@ class Subscriptions:
         )
         async with aclosing(stream) as events:
             async for event in events:
-                state = ExecutionState()
+                state = ExecutionState(variables, headers)
                 gateway.executor.merge_root(root, event, state)
-                await gateway.executor.execute_after_root(plan, root, state, variables, headers)
+                await gateway.executor.execute_after_root(plan, root, state)
                 yield gateway.respond(prepared, variables, state, None)
 
     async def paced(
