@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from shared.money import decimal_to_minor
+from shared.settings import SubgraphConfig
 
 RULE_CODES: tuple[str, ...] = (
     "AMOUNT_FRAUD",
@@ -68,12 +69,13 @@ class _RulesFileSource(PydanticBaseSettingsSource):
         return values
 
 
-class FraudConfig(BaseSettings):
-    """Thresholds of the six rules (README table); every value has a safe default."""
+class FraudConfig(SubgraphConfig):
+    """Thresholds of the six rules (README table); every value has a safe default.
 
-    model_config = SettingsConfigDict(
-        env_prefix="FRAUD_", env_file=".env", extra="ignore", populate_by_name=True
-    )
+    A `SubgraphConfig` like every subgraph's, whose variables all carry the `FRAUD_` prefix (they
+    were named so before the base existed) and which also reads the rules file."""
+
+    model_config = SettingsConfigDict(env_prefix="FRAUD_")
 
     rules_file: str | None = Field(None, description="YAML/JSON file with rule settings")
 
