@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from shared.clock import utcnow
 from shared.db import Database, has_nul
 from shared.errors import bad_input, not_found
+from shared.pagination import page_size
 from subgraphs.transactions.config import TransactionsConfig
 from subgraphs.transactions.models import OutboxMessage, OutboxState
 from subgraphs.transactions.records import OutboxRecord
-from subgraphs.transactions.rules import page_size
 
 
 def is_overdue(now: datetime, overdue_s: float) -> Any:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import Database, has_nul
 from shared.errors import AppError, bad_input, not_found
-from shared.pagination import newest_first, older_than
+from shared.pagination import newest_first, older_than, page_size
 from subgraphs.transactions.clients import Clients
 from subgraphs.transactions.models import (
     OutboxKind,
@@ -23,7 +23,6 @@ from subgraphs.transactions.models import (
     TxType,
 )
 from subgraphs.transactions.records import OutboxRecord, TransactionRecord
-from subgraphs.transactions.rules import page_size
 
 RECEIVED_STATUSES = (TxStatus.SUCCESS.value, TxStatus.REVERSED.value)
 
@@ -135,7 +134,7 @@ class Queries:
             raise bad_input("Unknown cursor in after", field="after")
         if page.direction is not None and page.direction not in ("IN", "OUT"):
             raise bad_input("direction must be IN or OUT", field="direction")
-        if size == 0 or has_nul(page.user_id, page.wallet_id):
+        if has_nul(page.user_id, page.wallet_id):
             return []
         visible = visibility(page.user_id, page.wallet_id, page.direction)
         query = select(Transaction).where(visible)

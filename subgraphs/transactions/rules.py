@@ -1,5 +1,6 @@
-"""What every job of the transactions service shares: text limits, blanks, page sizes, the wallet
-answers that leave money in doubt, a step's failure, and the locked row a compare-and-set reads."""
+"""What every job of the transactions service shares: text limits, blanks, the wallet answers that
+leave money in doubt, a step's failure, and the locked row a compare-and-set reads. (Page sizes are
+the one rule of every subgraph, `shared.pagination.page_size`.)"""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from shared.errors import ErrorCode, bad_input, not_found
+from shared.errors import ErrorCode, not_found
 from subgraphs.transactions.models import Transaction, TxStatus
 
-PAGE_DEFAULT = 50
-PAGE_MAX = 200
 DESCRIPTION_MAX = 255
 
 # Wallet answers after which money may or may not have moved: settle from the ledger later.
@@ -30,14 +29,6 @@ def clean(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
-
-
-def page_size(first: int | None) -> int:
-    if first is None:
-        return PAGE_DEFAULT
-    if first < 0 or first > PAGE_MAX:
-        raise bad_input(f"first must be between 0 and {PAGE_MAX}", field="first")
-    return first
 
 
 def locked(session: Session, tx_id: str) -> Transaction:

@@ -203,6 +203,22 @@ async def test_my_transactions_lists_newest_first_with_filters_and_pages(tx: TxA
     assert theirs == [{"type": "TRANSFER", "direction": "IN"}]
 
 
+async def test_a_page_size_outside_1_to_200_is_bad_user_input_as_in_every_subgraph(tx: TxApi) -> None:
+    from tests.support.tokens import user_token
+
+    user, _ = await tx.funded_wallet(1_000, via_saga=True)
+    admin = user_token("page-size-admin", role="ADMIN")
+    for first in (0, 201, -1):
+        mine = await tx.call(
+            "query($n: Int) { myTransactions(first: $n) { transactionId } }", {"n": first}, user.token
+        )
+        assert error_code(mine) == "BAD_USER_INPUT", (first, mine)
+        outbox = await tx.call("query($n: Int) { outboxMessages(first: $n) { id } }", {"n": first}, admin)
+        assert error_code(outbox) == "BAD_USER_INPUT", (first, outbox)
+    one = await tx.data("{ myTransactions(first: 1) { transactionId } }", token=user.token)
+    assert len(one["myTransactions"]) == 1
+
+
 async def test_wallet_and_user_entities_show_only_the_callers_transactions(tx: TxApi, stack: Stack) -> None:
     user, wallet = await tx.funded_wallet(10_000, via_saga=True)
     other = await stack.new_user()
