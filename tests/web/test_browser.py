@@ -33,14 +33,18 @@ MY_TRANSACTIONS = "{ myTransactions { transactionId walletId amount status type 
 
 @pytest.fixture
 def page(browser: Any, web_stack: Stack) -> Iterator[Page]:
-    """A fresh browser context per test (its own session storage), recording every request."""
+    """A fresh browser context per test (its own session storage), recording every request and every
+    uncaught page error (a module that fails to load or link shows up here)."""
     context = browser.new_context(base_url=web_stack.router_base, viewport=LAPTOP)
     opened = context.new_page()
     opened.requests = []  # type: ignore[attr-defined]
     opened.on("request", lambda request: opened.requests.append(request.url))  # type: ignore[attr-defined]
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
     yield opened
     own_origin = web_stack.router_base + "/"
     assert all(url.startswith(own_origin) for url in opened.requests), opened.requests  # type: ignore[attr-defined]
+    assert not errors, errors
     context.close()
 
 
