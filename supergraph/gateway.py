@@ -173,19 +173,15 @@ class Gateway:
         return plan
 
     def respond(
-        self,
-        prepared: PreparedOperation,
-        variables: Mapping[str, Any],
-        state: ExecutionState,
-        introspection: Mapping[str, Any] | None,
+        self, prepared: PreparedOperation, state: ExecutionState, introspection: Mapping[str, Any] | None
     ) -> dict[str, Any]:
-        """The client's response from one run's merged fetches, shaped by its own document;
-        `errors` (before `data`) only when there are any, the shaper's own included."""
+        """The client's response from one run's merged fetches, shaped by its own document (with the
+        run's variables); `errors` (before `data`) only when there are any, the shaper's own included."""
         data = shape_response(
             self.supergraph.api_schema,
             prepared.operation,
             prepared.fragments,
-            variables,
+            state.variables,
             state.data,
             state.errors,
             introspection,
@@ -257,7 +253,7 @@ class Gateway:
         except PlanningError as exc:
             raise planning_failed(exc) from exc
         state = await self.executor.execute(plan, ExecutionState(coerced, headers))
-        response = self.respond(prepared, coerced, state, introspection)
+        response = self.respond(prepared, state, introspection)
         if include_plan:
             response.setdefault("extensions", {})["queryPlan"] = plan.describe()
         return response

@@ -141,7 +141,7 @@ class Subscriptions:
                 state = ExecutionState(variables, headers)
                 gateway.executor.merge_root(root, event, state)
                 await gateway.executor.execute_after_root(plan, root, state)
-                yield gateway.respond(prepared, variables, state, None)
+                yield gateway.respond(prepared, state, None)
 
     async def paced(
         self, payload: Mapping[str, Any], headers: Mapping[str, str], authorization: str | None
