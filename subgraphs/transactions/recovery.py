@@ -14,7 +14,6 @@ from shared.errors import AppError, ErrorCode
 from shared.tracing import traced
 from subgraphs.transactions.models import SagaStep, Transaction, TxStatus
 from subgraphs.transactions.queries import Queries
-from subgraphs.transactions.records import TransactionRecord
 from subgraphs.transactions.reversal import Reversal
 from subgraphs.transactions.rules import Failure
 from subgraphs.transactions.saga import Saga
@@ -41,7 +40,7 @@ class Recovery:
         grace = self.config.recovery_grace_s if grace_s is None else grace_s
         cutoff = utcnow() - timedelta(seconds=grace)
         query = (
-            select(Transaction)
+            select(Transaction.transaction_id)
             .where(
                 or_(
                     Transaction.status == TxStatus.PENDING.value,
@@ -55,26 +54,24 @@ class Recovery:
             .order_by(Transaction.updated_at)
             .limit(self.config.recovery_batch_size)
         )
-        rows = await self.db.read(
-            lambda session: [TransactionRecord.of(row) for row in session.execute(query).scalars()]
-        )
+        # Only the ids: each row is read again at its turn (`_recover`).
+        tx_ids = await self.db.read(lambda session: list(session.execute(query).scalars()))
         settled = 0
-        for row in rows:
-            if row.transaction_id in self.inflight:
+        for tx_id in tx_ids:
+            if tx_id in self.inflight:
                 continue
-            self.inflight.add(row.transaction_id)
+            self.inflight.add(tx_id)
             try:
-                if await self._recover(row):
+                if await self._recover(tx_id):
                     settled += 1
             except Exception:  # noqa: BLE001 - one bad row must not stop the others
-                log.exception("recovery of %s failed", row.transaction_id)
+                log.exception("recovery of %s failed", tx_id)
             finally:
-                self.inflight.discard(row.transaction_id)
+                self.inflight.discard(tx_id)
         return settled
 
     @traced("saga.recover")
-    async def _recover(self, stale: TransactionRecord) -> bool:
-        tx_id = stale.transaction_id
+    async def _recover(self, tx_id: str) -> bool:
         # The batch was read before this row's turn: a live saga (or reversal) may have settled it
         # since. Act only on the row as it stands now, or a settled FAILED could still move money.
         row = await self.queries.find(tx_id)
