@@ -14,7 +14,7 @@ from collections.abc import Container, Sequence
 from graphql import FieldNode, SelectionNode, get_named_type, is_abstract_type, is_composite_type
 
 from supergraph.fieldset import parse_field_set
-from supergraph.planning.collect import collect, provided_fields, sub_selections
+from supergraph.planning.collect import collect, provided_fields, provided_under, sub_selections
 from supergraph.planning.context import Frame, PlanContext
 from supergraph.supergraph_schema import TypeKind
 
@@ -93,11 +93,8 @@ def score(
         if fdef is None or not is_composite_type(get_named_type(fdef.type)):
             continue
         subs = sub_selections(nodes)
-        sub_provided = [s for p in prov.get(name, []) if p.selection_set for s in p.selection_set.selections]
-        join = ctx.supergraph.field_join(type_name, name, graph)
-        if join is not None and join.provides:
-            sub_provided.extend(parse_field_set(join.provides).selections)
-        total += score(ctx, graph, get_named_type(fdef.type).name, subs, depth + 1, sub_provided or None)
+        sub_provided = provided_under(prov, name, ctx.supergraph.field_join(type_name, name, graph))
+        total += score(ctx, graph, get_named_type(fdef.type).name, subs, depth + 1, sub_provided)
     return total
 
 
@@ -115,8 +112,7 @@ def root_graph(
     rtype = get_named_type(fdef.type).name if fdef is not None else ""
 
     def rank(graph: str) -> tuple[int, bool]:
-        join = ctx.supergraph.field_join(type_name, field_name, graph)
-        provided = parse_field_set(join.provides).selections if join and join.provides else None
+        provided = provided_under({}, field_name, ctx.supergraph.field_join(type_name, field_name, graph))
         return (score(ctx, graph, rtype, subs, 0, provided) if subs else 0, graph in taken)
 
     return max(candidates, key=rank)

@@ -19,8 +19,10 @@ from graphql import (
     is_object_type,
 )
 
+from supergraph.fieldset import parse_field_set
 from supergraph.plan import collect_fields, should_include
 from supergraph.planning.context import PlanContext
+from supergraph.supergraph_schema import JoinField
 
 
 def applies(ctx: PlanContext, condition: str | None, type_name: str) -> bool:
@@ -85,6 +87,17 @@ def provided_fields(
                 for k, v in provided_fields(ctx, selection.selection_set.selections, type_name).items():
                     out.setdefault(k, []).extend(v)
     return out
+
+
+def provided_under(
+    provided: dict[str, list[FieldNode]], field_name: str, join: JoinField | None
+) -> list[SelectionNode] | None:
+    """What is provided inside a field's sub-selection (None: nothing): the sub-selections an
+    enclosing `@provides` gives the field, then the field's own `@provides` in the subgraph."""
+    out = [s for p in provided.get(field_name, []) if p.selection_set for s in p.selection_set.selections]
+    if join is not None and join.provides:
+        out.extend(parse_field_set(join.provides).selections)
+    return out or None
 
 
 def sub_selections(nodes: Sequence[FieldNode]) -> list[SelectionNode]:

@@ -40,7 +40,13 @@ from supergraph.planning.choose import (
     jump_candidates,
     shared_possible_types,
 )
-from supergraph.planning.collect import collect, has_foreign_fragments, provided_fields, sub_selections
+from supergraph.planning.collect import (
+    collect,
+    has_foreign_fragments,
+    provided_fields,
+    provided_under,
+    sub_selections,
+)
 from supergraph.planning.context import Frame, PlanContext, Scope
 from supergraph.planning.fetch_groups import FetchGroups, depends_on
 from supergraph.planning.requirements import alias_arguments, conflicts, merge_requirement, require_key
@@ -215,15 +221,11 @@ class Walk:
             if sub_type != named.name and ctx.supergraph.types.get(named.name) is not None:
                 if ctx.supergraph.types[named.name].kind.is_abstract:
                     selected.sub.add_field("__typename", "__typename", "", False)
-        sub_provided: list[SelectionNode] = [
-            s for p in provided.get(name, []) if p.selection_set for s in p.selection_set.selections
-        ]
-        if join is not None and join.provides:
-            sub_provided.extend(parse_field_set(join.provides).selections)
+        sub_provided = provided_under(provided, name, join)
         inside = scope.inside(Frame(group, target, type_name, path, key, nodes))
         objects_path = sub_path(path, key, fdef.type)
         subs = sub_selections(nodes)
-        return self.selection(group, selected.sub, sub_type, subs, objects_path, sub_provided or None, inside)
+        return self.selection(group, selected.sub, sub_type, subs, objects_path, sub_provided, inside)
 
     def jump(
         self,
