@@ -1,5 +1,5 @@
-"""The admin's view of the outbox: its messages (by state, overdue or not), putting one back in the
-queue, and the backlog per state."""
+"""The admin's view of the outbox: its messages (by state, overdue or not) and putting one back in
+the queue. (The backlog per state is the outbox worker's gauge, workers.py.)"""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
@@ -76,9 +76,3 @@ class OutboxAdmin:
         record = await self.db.write(work)
         self.on_outbox_written()
         return record
-
-    async def outbox_backlog(self) -> dict[str, int]:
-        query = select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
-        return await self.db.read(
-            lambda session: {str(state): int(count) for state, count in session.execute(query).all()}
-        )

@@ -9,13 +9,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from shared.errors import ErrorCode, not_found
-from subgraphs.transactions.models import Transaction, TxStatus
+from subgraphs.transactions.models import Transaction
 
 DESCRIPTION_MAX = 255
 
 # Wallet answers after which money may or may not have moved: settle from the ledger later.
 AMBIGUOUS_CODES = frozenset({ErrorCode.SUBGRAPH_UNAVAILABLE, ErrorCode.INTERNAL})
-FINAL_STATUSES = frozenset({TxStatus.SUCCESS, TxStatus.FAILED, TxStatus.REJECTED, TxStatus.REVERSED})
 
 
 @dataclass(frozen=True)

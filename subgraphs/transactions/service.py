@@ -164,6 +164,3 @@ class TransactionService:
 
     async def retry_outbox_message(self, message_id: str) -> OutboxRecord:
         return await self.outbox_admin.retry_outbox_message(message_id)
-
-    async def outbox_backlog(self) -> dict[str, int]:
-        return await self.outbox_admin.outbox_backlog()
