@@ -130,6 +130,7 @@ class Movements:
         amount_minor = request.amount_minor or 0
         direction, system_kind = leg.direction, leg.system_kind
         other = direction.opposite
+        receiving = direction == Direction.CREDIT
 
         def work(session: Session) -> LedgerMove:
             now = utcnow()
@@ -138,11 +139,10 @@ class Movements:
             if replay is not None:
                 return move_of(replay, wallet_id)
             wallet = self._require_movable(locked.get(wallet_id), user_id)
-            if direction == Direction.CREDIT:
+            if receiving:
                 self._check_incoming(wallet, amount_minor, now)
             else:
                 self._check_funds(wallet, amount_minor)
-            receiving = direction == Direction.CREDIT
             moves = [
                 post(session, transaction_id, wallet, direction, amount_minor, now, receiving=receiving),
                 post_to_system(session, transaction_id, system_id, system_kind, other, amount_minor, now),
