@@ -29,16 +29,12 @@ async def test_a_non_positive_or_non_integral_amount_is_bad_user_input(
     service: WalletService, amount: object
 ) -> None:
     wallet_id = await funded(service, ALICE, 10_000)
-    await refused(
-        service,
-        ErrorCode.BAD_USER_INPUT,
-        service.deduct(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=amount),
-    )
-    await refused(
-        service,
-        ErrorCode.BAD_USER_INPUT,
-        service.topup(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=amount),
-    )
+    for move in (service.deduct, service.topup):
+        await refused(
+            service,
+            ErrorCode.BAD_USER_INPUT,
+            move(transaction_id=new_id(), user_id=ALICE, wallet_id=wallet_id, amount_minor=amount),
+        )
 
 
 @pytest.mark.parametrize("transaction_id", ["", "   ", "x" * 129])
