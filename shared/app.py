@@ -145,7 +145,7 @@ class SubgraphGraphQL(GraphQL):
         graphiql_page: str,
     ) -> None:
         super().__init__(schema)
-        self.graphiql_page = graphiql_page  # built once by create_subgraph_app, not per request
+        self.graphiql_page = graphiql_page  # built once by SubgraphSpec.app, not per request
         self.deps = deps
         self.authenticator = authenticator
         trusted = TrustedProxies(settings.trusted_proxies)
@@ -188,62 +188,6 @@ class SubgraphApp(FastAPI):
         await super().__call__(scope, receive, send)
 
 
-def create_subgraph_app(
-    *,
-    name: str,
-    schema: Any,
-    deps: Any,
-    database: Database | None,
-    migrations_dir: Path | None,
-    settings: Settings | None = None,
-    authenticator: Authenticator | None = None,
-    on_startup: list[Hook] | None = None,
-    on_shutdown: list[Hook] | None = None,
-    routes: Callable[[FastAPI], None] | None = None,
-) -> FastAPI:
-    """A subgraph's ASGI app; `deps` reaches resolvers as `info.context.deps`."""
-    settings = settings or get_settings()
-    auth = authenticator or build_authenticator(settings)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if database is not None and migrations_dir is not None:
-            await upgrade_to_head(migrations_dir, database.url)
-        for hook in on_startup or []:
-            await hook()
-        try:
-            yield
-        finally:
-            for hook in on_shutdown or []:
-                await hook()
-            if database is not None:
-                await database.dispose()
-            shutdown_tracing()
-
-    app = SubgraphApp(title=f"sawit-{name}", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.state.deps = deps
-    app.state.authenticator = auth
-    graphiql = GraphiQLAssets()
-    page = graphiql.page(title=f"Dompet Digital Sawit: {name} subgraph", note=subgraph_note(settings))
-    app.graphql_endpoint = RequestContext(
-        SubgraphGuard(SubgraphGraphQL(schema, deps, auth, settings, page), settings, auth), name
-    )
-    app.add_middleware(RequestContext, service=name)
-    app.mount(ASSETS_PREFIX, graphiql.static_app(), name="graphiql")
-
-    @app.get("/health")
-    async def health() -> JSONResponse:
-        return JSONResponse({"status": "ok", "service": name})
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        return metrics_response()
-
-    if routes is not None:
-        routes(app)
-    return app
-
-
 @dataclass(frozen=True)
 class SubgraphSpec:
     """What a subgraph's app.py states about itself once (name, schema, migrations), so that its
@@ -267,38 +211,62 @@ class SubgraphSpec:
         on_shutdown: list[Hook] | None = None,
         routes: Callable[[FastAPI], None] | None = None,
     ) -> FastAPI:
-        """`create_subgraph_app` for this subgraph: its database migrated at start, `deps` to resolvers."""
-        return create_subgraph_app(
-            name=self.name,
-            schema=self.schema,
-            deps=deps,
-            database=database,
-            migrations_dir=self.migrations_dir,
-            settings=settings,
-            on_startup=on_startup,
-            on_shutdown=on_shutdown,
-            routes=routes,
+        """The subgraph's ASGI app: its database migrated at start, `deps` to resolvers as
+        `info.context.deps`."""
+        name = self.name
+        auth = build_authenticator(settings)
+
+        @asynccontextmanager
+        async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+            await upgrade_to_head(self.migrations_dir, database.url)
+            for hook in on_startup or []:
+                await hook()
+            try:
+                yield
+            finally:
+                for hook in on_shutdown or []:
+                    await hook()
+                await database.dispose()
+                shutdown_tracing()
+
+        app = SubgraphApp(title=f"sawit-{name}", lifespan=lifespan, docs_url=None, redoc_url=None)
+        app.state.deps = deps
+        app.state.authenticator = auth
+        graphiql = GraphiQLAssets()
+        page = graphiql.page(title=f"Dompet Digital Sawit: {name} subgraph", note=subgraph_note(settings))
+        app.graphql_endpoint = RequestContext(
+            SubgraphGuard(SubgraphGraphQL(self.schema, deps, auth, settings, page), settings, auth), name
         )
+        app.add_middleware(RequestContext, service=name)
+        app.mount(ASSETS_PREFIX, graphiql.static_app(), name="graphiql")
+
+        @app.get("/health")
+        async def health() -> JSONResponse:
+            return JSONResponse({"status": "ok", "service": name})
+
+        @app.get("/metrics")
+        async def metrics() -> Response:
+            return metrics_response()
+
+        if routes is not None:
+            routes(app)
+        return app
 
     def main(self, create_app: Callable[[Settings], FastAPI]) -> None:
-        """`python -m subgraphs.<name>.app`: the app of the process-wide settings, on its port."""
+        """`python -m subgraphs.<name>.app`: the app of the process-wide settings, on its port
+        (README: "Processes and ports"; overridable by `<NAME>_PORT`)."""
         settings = get_settings()
-        serve(self.name, create_app(settings), settings)
-
-
-def serve(name: str, app: FastAPI, settings: Settings | None = None) -> None:
-    """Run one subgraph on its port (README: "Processes and ports"; overridable by `<NAME>_PORT`)."""
-    settings = settings or get_settings()
-    configure_logging(name, settings.log_level)
-    setup_tracing(name)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port_of(name),
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=False,
-    )
+        app = create_app(settings)
+        configure_logging(self.name, settings.log_level)
+        setup_tracing(self.name)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port_of(self.name),
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+            loop="uvloop",
+            http="httptools",
+            proxy_headers=False,
+        )
