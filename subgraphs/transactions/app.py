@@ -19,7 +19,6 @@ from subgraphs.transactions.service import TransactionService
 from subgraphs.transactions.workers import OutboxWorker, RecoveryWorker
 
 SUBGRAPH = SubgraphSpec("transactions", schema, Path(__file__).resolve().parent / "migrations")
-MIGRATIONS_DIR = SUBGRAPH.migrations_dir
 CRASH_EXIT_CODE = 86
 
 log = logging.getLogger(__name__)
