@@ -10,11 +10,10 @@ slow the service down or force OFFLINE VAs; they are on by default
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
 from fastapi import FastAPI, Request
@@ -35,6 +34,7 @@ from scripts.sandbox.store import CATALOGUE, SandboxError, Store, offline_va
 from scripts.sandbox.store import Order as OrderRow
 from scripts.sandbox.store import User as UserRow
 from scripts.sandbox.wallet import WalletGateway
+from shared.records import copy_fields
 
 log = logging.getLogger(__name__)
 
@@ -59,17 +59,6 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()
 
 
-TypeT = TypeVar("TypeT")
-
-
-def _from_row(cls: type[TypeT], row: object, **differing: object) -> TypeT:
-    """The GraphQL type `cls` of a store row: each field the row's attribute of the same name, but
-    for the fields given in `differing` (converted or computed)."""
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]  # strawberry types are dataclasses
-    copied = {f.name: getattr(row, f.name) for f in fields if f.name not in differing}
-    return cls(**copied, **differing)
-
-
 # ---- types --------------------------------------------------------------------------------------
 @strawberry.type(name="User")
 class UserType:
@@ -82,7 +71,7 @@ class UserType:
 
     @classmethod
     def of(cls, row: UserRow) -> UserType:
-        return _from_row(cls, row)
+        return copy_fields(cls, row)
 
 
 @strawberry.type
@@ -120,7 +109,7 @@ class OrderType:
 
     @classmethod
     def of(cls, row: OrderRow) -> OrderType:
-        return _from_row(
+        return copy_fields(
             cls,
             row,
             nama_produk=CATALOGUE[row.product_id].nama if row.product_id in CATALOGUE else "",
@@ -251,7 +240,7 @@ class OrdersQueryWithHooks(OrdersQuery):
     @strawberry.field(description="TEST ONLY: payment notices received (optionally for one VA).")
     def sandbox_notices(self, info: strawberry.Info, va_number: str | None = None) -> list[NoticeType]:
         return [
-            _from_row(NoticeType, n, at=_iso(n.at) or "")
+            copy_fields(NoticeType, n, at=_iso(n.at) or "")
             for n in _ctx(info).store.notices
             if va_number is None or n.va_number == va_number
         ]
