@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from shared.clock import as_utc
+from shared.records import copy_fields
 from subgraphs.transactions.models import (
     Invoice,
     InvoiceStatus,
@@ -29,14 +30,17 @@ R = TypeVar("R")
 
 
 def copy_row(cls: type[R], row: object, **overrides: Any) -> R:
-    """A `cls` (a dataclass: a record, or a GraphQL type built from one) with `row`'s attributes of
-    the same names, every instant read as UTC, but for `overrides`."""
-    values = {}
-    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if field.init and field.name not in overrides:
-            value = getattr(row, field.name)
-            values[field.name] = as_utc(value) if isinstance(value, datetime) else value
-    return cls(**values, **overrides)
+    """A record `cls` from `row`: `shared.records.copy_fields`, with every instant of `row` read as
+    UTC (SQLite gives them back naive). A record's instants are UTC already, so what is built from a
+    record (the GraphQL types) uses `copy_fields` itself."""
+    instants = {
+        field.name: as_utc(value)
+        for field in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if field.init
+        and field.name not in overrides
+        and isinstance(value := getattr(row, field.name), datetime)
+    }
+    return copy_fields(cls, row, **instants, **overrides)
 
 
 @dataclass(frozen=True)

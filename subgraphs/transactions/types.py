@@ -9,8 +9,9 @@ from datetime import datetime
 import strawberry
 
 from shared.money import Money
+from shared.records import copy_fields
 from subgraphs.transactions import models
-from subgraphs.transactions.records import InvoiceRecord, OutboxRecord, copy_row
+from subgraphs.transactions.records import InvoiceRecord, OutboxRecord
 from subgraphs.transactions.service import invoice_status
 
 # The models' enums, registered with Strawberry: one definition each, no hand conversion.
@@ -54,7 +55,7 @@ class Notification:
     @classmethod
     def from_record(cls, message: OutboxRecord) -> Notification:
         """A notice's delivery; `nextAttemptAt` only while it is still PENDING."""
-        return copy_row(
+        return copy_fields(
             cls, message, next_attempt_at=message.next_attempt_at if message.state == "PENDING" else None
         )
 
@@ -71,7 +72,7 @@ class Invoice:
 
     @classmethod
     def from_record(cls, invoice: InvoiceRecord) -> Invoice:
-        return copy_row(cls, invoice, amount=invoice.amount_minor, status=invoice_status(invoice))
+        return copy_fields(cls, invoice, amount=invoice.amount_minor, status=invoice_status(invoice))
 
 
 @strawberry.type(description="An outbox message (history record or marketplace notice); admins only.")
@@ -91,7 +92,7 @@ class OutboxMessage:
 
     @classmethod
     def from_record(cls, message: OutboxRecord) -> OutboxMessage:
-        return copy_row(
+        return copy_fields(
             cls,
             message,
             id=strawberry.ID(message.message_id),
