@@ -3,14 +3,13 @@ new entry passes before it reaches the chain."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
 
 from shared.errors import bad_input
 from shared.pagination import page_size
+from shared.records import copy_fields
 from subgraphs.history.chain import ChainedFacts, EntryFacts, as_utc
 from subgraphs.history.models import (
     CODE_MAX,
@@ -22,7 +21,6 @@ from subgraphs.history.models import (
 
 MAX_FUTURE_SKEW = timedelta(days=1)
 _CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]*$")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,13 +56,6 @@ class Verification:
     ok: bool
     checked: int
     first_broken_id: str | None
-
-
-def copy_fields(cls: type[T], source: object, **overrides: Any) -> T:
-    """A `cls` (a dataclass) whose fields are `source`'s attributes of the same names, but for
-    `overrides`: entries, their facts, their rows and their GraphQL type share most field names."""
-    names = (field.name for field in dataclasses.fields(cls) if field.init)  # type: ignore[arg-type]
-    return cls(**{name: getattr(source, name) for name in names if name not in overrides}, **overrides)
 
 
 def chained_facts(row: HistoryEntryRow) -> ChainedFacts:

@@ -14,6 +14,7 @@ from strawberry.types import Info
 
 from shared.context import Context
 from shared.money import Money
+from shared.records import copy_fields
 from shared.schema import build_schema
 from shared.scopes import Scope
 from subgraphs.history.service import (
@@ -22,7 +23,6 @@ from subgraphs.history.service import (
     HistoryRecord,
     HistoryService,
     NewHistory,
-    copy_fields,
 )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from shared.db import Database
 from shared.errors import AppError, ErrorCode, bad_input, not_found
 from shared.pagination import PAGE_DEFAULT
+from shared.records import copy_fields
 from subgraphs.history.chain import GENESIS_HASH, ChainedFacts, as_utc, entry_hash
 from subgraphs.history.config import HistoryConfig
 from subgraphs.history.models import (
@@ -44,7 +45,6 @@ from subgraphs.history.records import HistoryFilter as HistoryFilter  # re-expor
 from subgraphs.history.records import HistoryRecord as HistoryRecord  # re-exported
 from subgraphs.history.records import NewHistory as NewHistory  # re-exported
 from subgraphs.history.records import chained_facts as chained_facts  # re-exported
-from subgraphs.history.records import copy_fields as copy_fields  # re-exported
 
 
 class HistoryService:
